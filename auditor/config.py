@@ -1,0 +1,198 @@
+"""The audit configuration (ccme-audit.yaml): what the seeds leave to the customer."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import fnmatch
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from auditor.data import data_dir
+from auditor.errors import InputError
+from auditor.fileio import load_document, parse_yaml
+
+DEFAULT_CONFIG_FILE = "ccme-audit.yaml"
+
+# Defaults follow the seeds' examples (seed 000, "S3 Storage" and "Key Management Service").
+DEFAULTS: dict[str, Any] = {
+    "regions": ["eu-west-1"],
+    "account": None,
+    "kms_prefix": "ccme",
+    "buckets": {
+        "logging": "ucit-ccme-logging-{region}",
+        "internals": "ucit-ccme-internals-{region}",
+        "userdata": "ucit-ccme-userdata-{region}",
+    },
+    "network": {
+        "vpc_id": None,
+        "vpc_name": "VPC-CCME",
+        "frontend_subnets": [],
+        "backend_subnets": [],
+        "cluster_vpc_id": None,
+        "cluster_subnets": [],
+    },
+    "secret_name": None,
+    "certificate_domain": None,
+    "certificate_min_days": 30,
+    "packs": ["ccme"],
+    "options": {"read_secret_values": False, "probe_cost_explorer": False},
+    "waivers": [],
+}
+
+
+@dataclass(frozen=True)
+class Waiver:
+    rule: str
+    resource: str
+    reason: str
+    expires: dt.date
+
+    def matches(self, rule_id: str, resource_id: str) -> bool:
+        return fnmatch.fnmatchcase(rule_id, self.rule) and fnmatch.fnmatchcase(resource_id, self.resource)
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    data: Mapping[str, Any]
+    source: str = "<defaults>"
+    waivers: tuple[Waiver, ...] = field(default=())
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return tuple(self.data["regions"])
+
+    @property
+    def packs(self) -> tuple[str, ...]:
+        return tuple(self.data["packs"])
+
+    @property
+    def account(self) -> str | None:
+        value = self.data.get("account")
+        return str(value) if value else None
+
+    def option(self, name: str) -> bool:
+        return bool(self.data.get("options", {}).get(name, False))
+
+    def params(self, region: str, account: str | None) -> dict[str, Any]:
+        """Rule parameters for one region: flat dotted names (`buckets.logging`, `kms_prefix`, ...)."""
+        flat: dict[str, Any] = {}
+
+        def walk(prefix: str, value: Any) -> None:
+            if isinstance(value, Mapping):
+                for key, sub in value.items():
+                    walk(f"{prefix}.{key}" if prefix else key, sub)
+            else:
+                flat[prefix] = value
+
+        walk("", {k: v for k, v in self.data.items() if k not in ("waivers", "regions")})
+        for key, value in list(flat.items()):
+            if isinstance(value, str):
+                flat[key] = value.replace("{region}", region)
+        flat["region"] = region
+        flat["regions"] = list(self.regions)
+        flat["account"] = account or self.account
+        buckets = self.data.get("buckets", {})
+        flat["buckets.all"] = [flat[f"buckets.{k}"] for k in ("logging", "internals", "userdata") if buckets.get(k)]
+        flat["buckets.logged"] = [flat[f"buckets.{k}"] for k in ("internals", "userdata") if buckets.get(k)]
+        flat["dhcp_domain_name"] = "ec2.internal" if region == "us-east-1" else f"{region}.compute.internal"
+        return flat
+
+
+@cache
+def _validator() -> jsonschema.protocols.Validator:
+    schema = json.loads((data_dir("schemas") / "config.json").read_text(encoding="utf-8"))
+    return jsonschema.validators.validator_for(schema)(schema)  # type: ignore[no-any-return]
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise InputError(f"cannot set '{dotted}': '{part}' is not a section", place="--set",
+                             fix="name a key of the configuration schema")
+        node = child
+    node[parts[-1]] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse a `--set path=value` flag; the value is read as YAML (lists and numbers allowed)."""
+    if "=" not in text:
+        raise InputError(f"--set '{text}' has no '='", place="--set", fix="write --set PATH=VALUE")
+    path, raw = text.split("=", 1)
+    path = path.strip()
+    value = parse_yaml(raw, file="--set") if raw.strip() else ""
+    if not isinstance(value, str | list | dict) and "string" in _schema_types(path):
+        value = raw.strip()  # an account id or a bucket name that YAML read as a number
+    return path, value
+
+
+def _schema_types(dotted: str) -> set[str]:
+    node: Any = json.loads((data_dir("schemas") / "config.json").read_text(encoding="utf-8"))
+    for part in dotted.split("."):
+        node = node.get("properties", {}).get(part) if isinstance(node, dict) else None
+        if node is None:
+            return set()
+    kinds = node.get("type", [])
+    return set(kinds if isinstance(kinds, list) else [kinds]) | ({"string"} if "$ref" in node else set())
+
+
+def _validate(data: Any, source: str) -> None:
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
+    if error is not None:
+        pointer = "/" + "/".join(str(p) for p in error.absolute_path)
+        raise InputError(error.message, file=source, place=pointer,
+                         fix="follow schemas/config.json (see README, 'Configuration')")
+
+
+def load_config(
+    path: Path | None = None,
+    overrides: Sequence[tuple[str, Any]] = (),
+    *,
+    today: dt.date | None = None,
+) -> AuditConfig:
+    """Load defaults < file < flags, validate against schemas/config.json."""
+    source = "<defaults>"
+    raw: Any = {}
+    if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
+        path = Path(DEFAULT_CONFIG_FILE)
+    if path is not None:
+        source = str(path)
+        raw = load_document(Path(path))
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise InputError("the configuration must be a mapping", file=source, place="/",
+                             fix="write key: value pairs (see README, 'Configuration')")
+        _validate(raw, source)
+    data = _merge(DEFAULTS, raw)
+    for dotted, value in overrides:
+        _set_path(data, dotted, value)
+    _validate(data, source if not overrides else f"{source} with flags")
+    waivers = []
+    for index, item in enumerate(data["waivers"]):
+        try:
+            expires = dt.date.fromisoformat(item["expires"])
+        except ValueError:
+            raise InputError(f"waiver expiry '{item['expires']}' is not a date", file=source,
+                             place=f"/waivers/{index}/expires", fix="write YYYY-MM-DD") from None
+        waivers.append(Waiver(rule=item["rule"], resource=item["resource"], reason=item["reason"], expires=expires))
+    return AuditConfig(data=data, source=source, waivers=tuple(waivers))

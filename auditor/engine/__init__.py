@@ -1,0 +1,1 @@
+"""The rule engine: pure evaluation of rule packs over a canonical snapshot."""

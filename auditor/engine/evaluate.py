@@ -1,0 +1,370 @@
+"""Evaluate rules over a snapshot: pure, deterministic, fails closed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.config import AuditConfig
+from auditor.engine import operators
+from auditor.engine.findings import Finding, Status, summarize
+from auditor.engine.rules import Rule
+from auditor.engine.values import MissingParameter, UnknownValue, compile_path, read, render
+from auditor.resources import resource_types
+from auditor.snapshot import CollectionError, Resource, Snapshot, unknown
+
+WILDCARD_RESOURCE = "*"
+
+
+class SnapshotIndex:
+    """Resources and collection errors by type and region, with lazily built value indexes."""
+
+    def __init__(self, snapshot: Snapshot):
+        self.snapshot = snapshot
+        self._by_type: dict[str, list[Resource]] = defaultdict(list)
+        self._by_type_region: dict[tuple[str, str | None], list[Resource]] = {}
+        self._type_errors: dict[str, list[CollectionError]] = defaultdict(list)
+        self._resource_errors: dict[tuple[str, str], list[CollectionError]] = defaultdict(list)
+        self._value_index: dict[tuple[str, str | None, str], dict[Any, list[Resource]]] = {}
+        types = resource_types()
+        self._regional = {name: t.regional for name, t in types.items()}
+        for error in snapshot.errors:
+            if error.resource_id is None:
+                self._type_errors[error.resource_type].append(error)
+            else:
+                self._resource_errors[(error.resource_type, error.resource_id)].append(error)
+        for resource in snapshot.resources:
+            self._by_type[resource.type].append(self._with_unknowns(resource))
+
+    def _with_unknowns(self, resource: Resource) -> Resource:
+        """Make sure an attribute named by a per-resource collection error reads as unknown."""
+        errors = self._resource_errors.get((resource.type, resource.id))
+        if not errors:
+            return resource
+        attributes = dict(resource.attributes)
+        for error in errors:
+            attribute = _error_attribute(error)
+            if attribute and not _is_marked(attributes.get(attribute)):
+                attributes[attribute] = unknown(f"{error.code} on {error.operation}: {error.message}")
+        return Resource(type=resource.type, id=resource.id, attributes=attributes, name=resource.name,
+                        region=resource.region, account=resource.account, location=resource.location)
+
+    def resources(self, rtype: str, region: str | None) -> list[Resource]:
+        key = (rtype, region)
+        cached = self._by_type_region.get(key)
+        if cached is None:
+            everything = self._by_type.get(rtype, [])
+            if region is None or not self._regional.get(rtype, True):
+                cached = everything
+            else:
+                cached = [r for r in everything if r.region in (region, None)]
+            self._by_type_region[key] = cached
+        return cached
+
+    def type_errors(self, rtype: str, region: str | None) -> list[CollectionError]:
+        return [e for e in self._type_errors.get(rtype, []) if e.region in (None, region) or region is None]
+
+    def whole_resource_errors(self, resource: Resource) -> list[CollectionError]:
+        return [e for e in self._resource_errors.get((resource.type, resource.id), []) if not _error_attribute(e)]
+
+    def by_value(self, rtype: str, region: str | None, path: str) -> dict[Any, list[Resource]]:
+        """Resources of a type keyed by the value at path (list values indexed per element)."""
+        key = (rtype, region, path)
+        index = self._value_index.get(key)
+        if index is None:
+            index = defaultdict(list)
+            for resource in self.resources(rtype, region):
+                try:
+                    value = _envelope_or_read(resource, path)
+                except UnknownValue:
+                    index[_UNKNOWN].append(resource)
+                    continue
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, str | int | float | bool) or item is None:
+                        index[item].append(resource)
+            self._value_index[key] = index
+        return index
+
+
+_UNKNOWN = object()
+
+
+def _is_marked(value: Any) -> bool:
+    return isinstance(value, dict) and "$unknown" in value
+
+
+def _error_attribute(error: CollectionError) -> str | None:
+    return error.attribute
+
+
+def _envelope_or_read(resource: Resource, path: str) -> Any:
+    if path.startswith("@"):
+        return getattr(resource, path[1:], None)
+    return read(resource.attributes, path)
+
+
+@dataclass
+class _Ctx:
+    resource: Resource
+    index: SnapshotIndex
+    region: str | None
+    resource_params: dict[str, Any] = field(default_factory=dict)
+
+    def lookup(self, rtype: str) -> Sequence[Resource]:
+        errors = self.index.type_errors(rtype, self.region)
+        if errors:
+            raise UnknownValue(f"{rtype} could not be collected: {_describe_errors(errors)}")
+        return self.index.resources(rtype, self.region)
+
+    def render(self, value: Any) -> Any:
+        if isinstance(value, str) and "{resource." not in value:
+            return value
+        if isinstance(value, int | float | bool) or value is None:
+            return value
+        if not self.resource_params:
+            r = self.resource
+            self.resource_params.update({"resource.id": r.id, "resource.name": r.name or r.id,
+                                         "resource.region": r.region, "resource.account": r.account})
+        return render(value, self.resource_params)
+
+
+def _describe_errors(errors: Sequence[CollectionError]) -> str:
+    first = errors[0]
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{first.code} on {first.operation}: {first.message}{more}"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    findings: tuple[Finding, ...]
+    account: str | None
+    regions: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    evaluated_at: str
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return summarize(self.findings)
+
+
+class _RuleRun:
+    """Evaluate one rule in one region."""
+
+    def __init__(self, rule: Rule, index: SnapshotIndex, params: Mapping[str, Any], region: str | None,
+                 account: str | None):
+        self.rule = rule
+        self.index = index
+        self.params = params
+        self.region = region
+        self.account = account
+        self.context = {"params": params}
+        try:
+            self.title = str(render(rule.title, params))
+        except MissingParameter:
+            self.title = rule.title
+
+    def finding(self, resource_id: str, status: Status, message: str, *, resource: Resource | None = None,
+                evidence: tuple[Mapping[str, Any], ...] = ()) -> Finding:
+        rule = self.rule
+        context: Mapping[str, Any] = self.context
+        if resource is not None:
+            context = {"params": self.params, "attributes": resource.attributes}
+        return Finding(
+            rule_id=rule.id, title=self.title, pack=rule.pack, area=rule.area, resource_type=rule.resource_type,
+            resource_id=resource_id, status=status, severity=rule.severity, message=message, source=rule.source,
+            evidence=evidence, region=(resource.region if resource is not None and resource.region else self.region),
+            account=(resource.account if resource is not None and resource.account else self.account),
+            resource_name=resource.name if resource is not None else None,
+            location=resource.location.to_json() if resource is not None and resource.location else None,
+            remediation=rule.remediation, context=context,
+        )
+
+    def run(self) -> list[Finding]:
+        rule = self.rule
+        missing_options = [o for o in rule.scope.options if not self.params.get(f"options.{o}")]
+        if missing_options:
+            flag = "--" + missing_options[0].replace("_", "-")
+            return [self.finding(WILDCARD_RESOURCE, Status.SKIPPED,
+                                 f"needs the opt-in option {missing_options[0]} ({flag})")]
+        try:
+            where = render(rule.scope.where, self.params, keep_prefix="resource.") if rule.scope.where else None
+            assertion = render(rule.assertion, self.params, keep_prefix="resource.")
+            missing_id = render(rule.scope.missing_id, self.params) if rule.scope.missing_id else None
+        except MissingParameter as exc:
+            return [self.finding(
+                WILDCARD_RESOURCE, Status.ERROR,
+                f"the configuration does not set '{exc.name}', which this rule needs "
+                f"(set it in ccme-audit.yaml or with --set {exc.name}=VALUE)")]
+        findings: list[Finding] = []
+        type_errors = self.index.type_errors(rule.resource_type, self.region)
+        candidates, undecided = self._in_scope(where)
+        for resource, reason in undecided:
+            findings.append(self.finding(resource.id, Status.ERROR,
+                                         f"cannot tell whether this resource is in scope: {reason}",
+                                         resource=resource))
+        if type_errors:
+            findings.append(self.finding(
+                missing_id or WILDCARD_RESOURCE, Status.ERROR,
+                f"{rule.resource_type} could not be collected: {_describe_errors(type_errors)}"))
+        elif not candidates and not undecided and rule.scope.expect == "at_least_one":
+            findings.append(self.finding(
+                missing_id or WILDCARD_RESOURCE, Status.FAIL,
+                f"not found: no {rule.resource_type} matches the rule's scope "
+                f"({_describe_where(where)})",
+                evidence=({"check": f"a {rule.resource_type} exists", "observed": None},)))
+        for resource in candidates:
+            findings.append(self._evaluate_resource(resource, assertion))
+        return findings
+
+    def _in_scope(self, where: Mapping[str, Any] | None) -> tuple[list[Resource], list[tuple[Resource, str]]]:
+        rtype = self.rule.resource_type
+        if where is None:
+            return list(self.index.resources(rtype, self.region)), []
+        fast = _indexable(where)
+        if fast is not None:
+            path, values = fast
+            table = self.index.by_value(rtype, self.region, path)
+            picked: dict[int, Resource] = {}
+            for value in values:
+                for resource in table.get(value, ()):
+                    picked[id(resource)] = resource
+            undecided = [(r, "value unknown") for r in table.get(_UNKNOWN, ())]
+            order = {id(r): n for n, r in enumerate(self.index.resources(rtype, self.region))}
+            return sorted(picked.values(), key=lambda r: order[id(r)]), undecided
+        inside: list[Resource] = []
+        undecided = []
+        for resource in self.index.resources(rtype, self.region):
+            ctx = _Ctx(resource, self.index, self.region)
+            try:
+                if operators.evaluate(where, ctx, resource.attributes).ok:
+                    inside.append(resource)
+            except UnknownValue as exc:
+                undecided.append((resource, str(exc)))
+        return inside, undecided
+
+    def _evaluate_resource(self, resource: Resource, assertion: Mapping[str, Any]) -> Finding:
+        errors = self.index.whole_resource_errors(resource)
+        if errors:
+            return self.finding(resource.id, Status.ERROR,
+                                f"the resource could not be read: {_describe_errors(errors)}", resource=resource)
+        ctx = _Ctx(resource, self.index, self.region)
+        try:
+            outcome = operators.evaluate(assertion, ctx, resource.attributes)
+        except UnknownValue as exc:
+            where = f" (reading {exc.path})" if exc.path else ""
+            return self.finding(resource.id, Status.ERROR, f"evidence unavailable{where}: {exc.reason}",
+                                resource=resource)
+        except MissingParameter as exc:
+            return self.finding(resource.id, Status.ERROR, f"parameter '{exc.name}' is not set", resource=resource)
+        if outcome.ok:
+            return self.finding(resource.id, Status.PASS, "compliant", resource=resource, evidence=outcome.evidence)
+        return self.finding(resource.id, Status.FAIL, self._fail_message(ctx, outcome), resource=resource,
+                            evidence=outcome.evidence)
+
+    def _fail_message(self, ctx: _Ctx, outcome: operators.Outcome) -> str:
+        details = "; ".join(
+            f"expected {e['check']}, observed {_short(e.get('observed'))}" for e in outcome.evidence[:3]
+        )
+        if self.rule.message:
+            try:
+                head = render(self.rule.message, {**self.params, **{
+                    "resource.id": ctx.resource.id, "resource.name": ctx.resource.name or ctx.resource.id,
+                    "resource.region": ctx.resource.region, "resource.account": ctx.resource.account}})
+            except MissingParameter:
+                head = self.rule.message
+            return f"{head} ({details})" if details else str(head)
+        return details or "the assertion does not hold"
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _indexable(where: Mapping[str, Any]) -> tuple[str, list[Any]] | None:
+    """A where clause answerable by a value index: equals/in/contains on a path, with literal values."""
+    ((name, args),) = where.items()
+    if name in ("equals", "contains") and not args.get("ignore_case"):
+        value = args["value"]
+        if isinstance(value, str | int | float | bool) and "{resource." not in str(value):
+            return _indexable_path(args["path"], [value])
+    if name == "in" and not args.get("ignore_case") and isinstance(args["values"], list):
+        values = args["values"]
+        if all(isinstance(v, str | int | float | bool) and "{resource." not in str(v) for v in values):
+            return _indexable_path(args["path"], values)
+    return None
+
+
+def _indexable_path(path: str, values: list[Any]) -> tuple[str, list[Any]] | None:
+    if path.startswith("@") or isinstance(compile_path(path), tuple):
+        return path, values
+    return None
+
+
+def _describe_where(where: Mapping[str, Any] | None) -> str:
+    if not where:
+        return "any"
+    ((name, args),) = where.items()
+    if name in ("equals", "contains"):
+        return f"{args['path']} {'=' if name == 'equals' else 'contains'} {args['value']!r}"
+    if name == "in":
+        return f"{args['path']} in {args['values']!r}"
+    return name
+
+
+def apply_waivers(findings: list[Finding], config: AuditConfig, today: dt.date) -> list[Finding]:
+    out = []
+    for finding in findings:
+        if finding.status in (Status.FAIL, Status.ERROR):
+            for waiver in config.waivers:
+                if waiver.matches(finding.rule_id, finding.resource_id):
+                    if waiver.expires >= today:
+                        finding = _replace(finding, status=Status.WAIVED, waiver={
+                            "reason": waiver.reason, "expires": waiver.expires.isoformat(),
+                            "status": finding.status.value})
+                    else:
+                        finding = _replace(finding, message=(
+                            f"{finding.message} [waiver expired on {waiver.expires.isoformat()}: {waiver.reason}]"))
+                    break
+        out.append(finding)
+    return out
+
+
+def _replace(finding: Finding, **changes: Any) -> Finding:
+    from dataclasses import replace
+
+    return replace(finding, **changes)
+
+
+def evaluate(
+    snapshot: Snapshot,
+    rules: Sequence[Rule],
+    config: AuditConfig,
+    *,
+    today: dt.date | None = None,
+    mode: str | None = None,
+) -> Evaluation:
+    """Evaluate every rule in every configured region. A crashing rule becomes an ERROR finding."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    mode = mode or ("live" if snapshot.kind in ("live", "fixture") else "iac")
+    account = config.account or snapshot.account
+    regions = config.regions
+    index = SnapshotIndex(snapshot)
+    findings: list[Finding] = []
+    selected = [r for r in rules if (r.live if mode == "live" else r.iac)]
+    for region in regions:
+        params = config.params(region, account)
+        for rule in selected:
+            run = _RuleRun(rule, index, params, region, account)
+            try:
+                findings.extend(run.run())
+            except Exception as exc:  # noqa: BLE001 - a crashing rule is reported, never aborts the run
+                findings.append(run.finding(WILDCARD_RESOURCE, Status.ERROR,
+                                            f"the rule crashed: {type(exc).__name__}: {exc}"))
+    findings = apply_waivers(findings, config, today)
+    findings.sort(key=lambda f: (f.rule_id, f.region or "", f.resource_id))
+    return Evaluation(findings=tuple(findings), account=account, regions=tuple(regions), rules=tuple(selected),
+                      evaluated_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat())

@@ -1,0 +1,436 @@
+"""The operator table: each operator is a small function with its own schema fragment.
+
+An assertion is a mapping with exactly one key, the operator name, whose value holds its
+arguments. Paths are read from the current object (the resource's attributes, or a list
+element inside `each`/`count`); a path starting with `@` reads the resource envelope
+(`@id`, `@name`, `@region`, `@account`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from auditor.engine.values import UnknownValue, check_path, read
+
+if TYPE_CHECKING:
+    from auditor.snapshot import Resource
+
+
+class Context(Protocol):
+    """What an operator may use besides its arguments and the current value."""
+
+    resource: Resource
+
+    def lookup(self, rtype: str) -> Sequence[Resource]: ...
+
+    def render(self, value: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    evidence: tuple[Mapping[str, Any], ...] = ()
+
+
+Evaluate = Callable[[Any, Context, Any], Outcome]
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    doc: str
+    schema: Mapping[str, Any]
+    evaluate: Evaluate
+    children: Callable[[Any], list[Any]] = field(default=lambda args: [])
+    check: Callable[[Any], list[str]] = field(default=lambda args: [])
+    paths: Callable[[Any], list[str]] = field(default=lambda args: [])
+
+
+ASSERTION_REF = {"$ref": "#/$defs/assertion"}
+PATH = {"type": "string", "minLength": 1}
+OPERATORS: dict[str, Operator] = {}
+
+
+def register(op: Operator) -> Operator:
+    if op.name in OPERATORS:
+        raise ValueError(f"operator {op.name} registered twice")
+    OPERATORS[op.name] = op
+    return op
+
+
+def get(value: Any, path: str, ctx: Context) -> Any:
+    if path.startswith("@"):
+        attr = path[1:]
+        resource = ctx.resource
+        if attr not in ("id", "name", "region", "account", "type"):
+            raise UnknownValue(f"unknown envelope field {path}", path)
+        return getattr(resource, attr)
+    return read(value, path)
+
+
+def _ev(check: str, path: str | None, observed: Any, expected: Any = None) -> dict[str, Any]:
+    item: dict[str, Any] = {"check": check, "observed": observed}
+    if path is not None:
+        item["path"] = path
+    if expected is not None:
+        item["expected"] = expected
+    return item
+
+
+def _path_only(args: Mapping[str, Any]) -> list[str]:
+    return [args["path"]]
+
+
+def _check_path_arg(args: Mapping[str, Any]) -> list[str]:
+    error = check_path(args["path"]) if not args["path"].startswith("@") else None
+    return [f"path '{args['path']}': {error}"] if error else []
+
+
+def _norm(value: Any, ignore_case: bool) -> Any:
+    return value.lower() if ignore_case and isinstance(value, str) else value
+
+
+# --- comparisons on one value -------------------------------------------------------------
+
+def _equals(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
+    observed = get(current, args["path"], ctx)
+    expected = ctx.render(args["value"])
+    ic = bool(args.get("ignore_case"))
+    ok = _norm(observed, ic) == _norm(expected, ic) and type(observed) is type(expected)
+    return Outcome(ok, (_ev(f"{args['path']} equals {expected!r}", args["path"], observed, expected),))
+
+
+def _not_equals(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
+    observed = get(current, args["path"], ctx)
+    unexpected = ctx.render(args["value"])
+    ic = bool(args.get("ignore_case"))
+    ok = not (_norm(observed, ic) == _norm(unexpected, ic) and type(observed) is type(unexpected))
+    return Outcome(ok, (_ev(f"{args['path']} is not {unexpected!r}", args["path"], observed),))
+
+
+def _in(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
+    observed = get(current, args["path"], ctx)
+    values = ctx.render(args["values"])
+    if not isinstance(values, list):
+        values = [values]
+    ic = bool(args.get("ignore_case"))
+    ok = any(_norm(observed, ic) == _norm(v, ic) and type(observed) is type(v) for v in values)
+    return Outcome(ok, (_ev(f"{args['path']} is one of {values!r}", args["path"], observed, values),))
+
+
+def _contains(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
+    observed = get(current, args["path"], ctx)
+    expected = ctx.render(args["value"])
+    ok = isinstance(observed, list) and expected in observed
+    return Outcome(ok, (_ev(f"{args['path']} contains {expected!r}", args["path"], observed, expected),))
+
+
+def _exists(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
+    observed = get(current, args["path"], ctx)
+    ok = observed is not None and observed != [] and observed != {}
+    return Outcome(ok, (_ev(f"{args['path']} is set", args["path"], observed),))
+
+
+def _absent(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
+    observed = get(current, args["path"], ctx)
+    ok = observed is None or observed == [] or observed == {}
+    return Outcome(ok, (_ev(f"{args['path']} is not set", args["path"], observed),))
+
+
+def _regex(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
+    observed = get(current, args["path"], ctx)
+    pattern = ctx.render(args["pattern"])
+    flags = re.IGNORECASE if args.get("ignore_case") else 0
+    ok = isinstance(observed, str) and re.fullmatch(pattern, observed, flags) is not None
+    return Outcome(ok, (_ev(f"{args['path']} matches /{pattern}/", args["path"], observed, pattern),))
+
+
+def _check_regex(args: Mapping[str, Any]) -> list[str]:
+    problems = _check_path_arg(args)
+    if "{" in args["pattern"] and re.search(r"\{[A-Za-z_]", args["pattern"]):
+        return problems  # rendered later; checked when the parameters are known
+    try:
+        re.compile(args["pattern"])
+    except re.error as exc:
+        problems.append(f"pattern /{args['pattern']}/ does not compile: {exc}")
+    return problems
+
+
+_COMPARE = {
+    "lt": lambda a, b: a < b, "le": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b,
+}
+
+
+def _compare(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
+    observed = get(current, args["path"], ctx)
+    bound = ctx.render(args["value"])
+    op = args["op"]
+    ok = (isinstance(observed, int | float) and not isinstance(observed, bool)
+          and isinstance(bound, int | float) and _COMPARE[op](observed, bound))
+    return Outcome(ok, (_ev(f"{args['path']} {op} {bound}", args["path"], observed, bound),))
+
+
+# --- combinators ------------------------------------------------------------------------
+
+def _run_all(children: Sequence[Any], ctx: Context, current: Any) -> tuple[list[Outcome], UnknownValue | None]:
+    outcomes: list[Outcome] = []
+    first_unknown: UnknownValue | None = None
+    for child in children:
+        try:
+            outcomes.append(evaluate(child, ctx, current))
+        except UnknownValue as exc:
+            if first_unknown is None:
+                first_unknown = exc
+    return outcomes, first_unknown
+
+
+def _all(args: Sequence[Any], ctx: Context, current: Any) -> Outcome:
+    outcomes, unknown = _run_all(args, ctx, current)
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        return Outcome(False, tuple(e for o in failed for e in o.evidence))
+    if unknown is not None:
+        raise unknown
+    return Outcome(True, tuple(e for o in outcomes for e in o.evidence))
+
+
+def _any(args: Sequence[Any], ctx: Context, current: Any) -> Outcome:
+    outcomes, unknown = _run_all(args, ctx, current)
+    passed = [o for o in outcomes if o.ok]
+    if passed:
+        return Outcome(True, passed[0].evidence)
+    if unknown is not None:
+        raise unknown
+    return Outcome(False, tuple(e for o in outcomes for e in o.evidence))
+
+
+def _none(args: Sequence[Any], ctx: Context, current: Any) -> Outcome:
+    outcomes, unknown = _run_all(args, ctx, current)
+    passed = [o for o in outcomes if o.ok]
+    if passed:
+        return Outcome(False, tuple({**e, "check": f"not ({e['check']})"} for o in passed for e in o.evidence))
+    if unknown is not None:
+        raise unknown
+    return Outcome(True, tuple({**e, "check": f"not ({e['check']})"} for o in outcomes for e in o.evidence))
+
+
+# --- lists --------------------------------------------------------------------------------
+
+def _list_at(args: Mapping[str, Any], ctx: Context, current: Any) -> list[Any]:
+    value = get(current, args["path"], ctx)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise UnknownValue(f"expected a list, found {type(value).__name__}", args["path"])
+    return value
+
+
+def _count(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
+    items = _list_at(args, ctx, current)
+    where = args.get("where")
+    matched = 0
+    unknown: UnknownValue | None = None
+    for item in items:
+        if where is None:
+            matched += 1
+            continue
+        try:
+            if evaluate(where, ctx, item).ok:
+                matched += 1
+        except UnknownValue as exc:
+            unknown = unknown or exc
+    low, high = ctx.render(args.get("min", 0)), ctx.render(args.get("max"))
+    ok = matched >= low and (high is None or matched <= high)
+    if unknown is not None and not (high is not None and matched > high):
+        # Unknown items could change the count: only a count already over the maximum is certain.
+        raise unknown
+    bounds = f">= {low}" + (f" and <= {high}" if high is not None else "")
+    return Outcome(ok, (_ev(f"count of {args['path']}{' matching the condition' if where else ''} {bounds}",
+                            args["path"], matched),))
+
+
+def _each(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
+    items = _list_at(args, ctx, current)
+    failures: list[Mapping[str, Any]] = []
+    unknown: UnknownValue | None = None
+    for position, item in enumerate(items):
+        try:
+            outcome = evaluate(args["assert"], ctx, item)
+        except UnknownValue as exc:
+            unknown = unknown or exc
+            continue
+        if not outcome.ok:
+            failures.extend({**e, "path": f"{args['path']}[{position}].{e.get('path', '')}".rstrip(".")}
+                            for e in outcome.evidence)
+    if failures:
+        return Outcome(False, tuple(failures))
+    if unknown is not None:
+        raise unknown
+    return Outcome(True, (_ev(f"every element of {args['path']} satisfies the condition", args["path"],
+                              len(items)),))
+
+
+# --- cross-resource -----------------------------------------------------------------------
+
+def _lookup(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
+    """Find resources of another type whose `match` paths equal this resource's values."""
+    wanted: dict[str, Any] = {}
+    for their_path, mine in args["match"].items():
+        wanted[their_path] = get(current, mine[1:], ctx) if isinstance(mine, str) and mine.startswith("=") \
+            else ctx.render(mine)
+    candidates = []
+    for other in ctx.lookup(args["type"]):
+        if all(_lookup_get(other, path) == value for path, value in wanted.items()):
+            candidates.append(other)
+    expect = args.get("expect", "any")
+    label = f"{args['type']} where " + ", ".join(f"{k} = {v!r}" for k, v in wanted.items())
+    if not candidates:
+        return Outcome(expect == "none", (_ev(f"a {label} exists", None, None),))
+    if expect == "none":
+        return Outcome(False, (_ev(f"no {label}", None, [c.id for c in candidates]),))
+    check = args.get("assert")
+    if check is None:
+        return Outcome(True, (_ev(f"a {label} exists", None, [c.id for c in candidates]),))
+    outcomes = []
+    unknown: UnknownValue | None = None
+    for other in candidates:
+        try:
+            outcomes.append((other, evaluate(check, _Rebound(ctx, other), other.attributes)))
+        except UnknownValue as exc:
+            unknown = unknown or exc
+    if expect == "all":
+        bad = [(o, out) for o, out in outcomes if not out.ok]
+        if bad:
+            return Outcome(False, tuple({**e, "resource": o.id} for o, out in bad for e in out.evidence))
+        if unknown is not None:
+            raise unknown
+        return Outcome(True, tuple({**e, "resource": o.id} for o, out in outcomes for e in out.evidence))
+    good = [(o, out) for o, out in outcomes if out.ok]
+    if good:
+        return Outcome(True, tuple({**e, "resource": good[0][0].id} for e in good[0][1].evidence))
+    if unknown is not None:
+        raise unknown
+    return Outcome(False, tuple({**e, "resource": o.id} for o, out in outcomes for e in out.evidence))
+
+
+def _lookup_get(resource: Resource, path: str) -> Any:
+    if path.startswith("@"):
+        return getattr(resource, path[1:], None)
+    try:
+        return read(resource.attributes, path)
+    except UnknownValue:
+        return None
+
+
+class _Rebound:
+    """The context seen from another resource (inside `lookup`)."""
+
+    def __init__(self, ctx: Context, resource: Resource):
+        self._ctx = ctx
+        self.resource = resource
+
+    def lookup(self, rtype: str) -> Sequence[Resource]:
+        return self._ctx.lookup(rtype)
+
+    def render(self, value: Any) -> Any:
+        return self._ctx.render(value)
+
+
+def _check_lookup(args: Mapping[str, Any]) -> list[str]:
+    from auditor.resources import resource_types
+
+    if args["type"] not in resource_types():
+        return [f"lookup names unknown resource type '{args['type']}'"]
+    return []
+
+
+# --- the table ----------------------------------------------------------------------------
+
+def _scalar_schema(extra: Mapping[str, Any] | None = None, required: Sequence[str] = ("path",)) -> dict[str, Any]:
+    props: dict[str, Any] = {"path": PATH}
+    props.update(extra or {})
+    return {"type": "object", "properties": props, "required": list(required), "additionalProperties": False}
+
+
+ANY_VALUE: dict[str, Any] = {}
+register(Operator("equals", "The value at path equals value (same type).",
+                  _scalar_schema({"value": ANY_VALUE, "ignore_case": {"type": "boolean"}}, ("path", "value")),
+                  _equals, check=_check_path_arg, paths=_path_only))
+register(Operator("not_equals", "The value at path differs from value.",
+                  _scalar_schema({"value": ANY_VALUE, "ignore_case": {"type": "boolean"}}, ("path", "value")),
+                  _not_equals, check=_check_path_arg, paths=_path_only))
+register(Operator("in", "The value at path is one of values (a list, or a parameter holding one).",
+                  _scalar_schema({"values": {"type": ["array", "string"]}, "ignore_case": {"type": "boolean"}},
+                                 ("path", "values")),
+                  _in, check=_check_path_arg, paths=_path_only))
+register(Operator("contains", "The list at path contains value.",
+                  _scalar_schema({"value": ANY_VALUE}, ("path", "value")),
+                  _contains, check=_check_path_arg, paths=_path_only))
+register(Operator("exists", "The value at path is set (not null, not empty).", _scalar_schema(),
+                  _exists, check=_check_path_arg, paths=_path_only))
+register(Operator("absent", "The value at path is not set (null or empty).", _scalar_schema(),
+                  _absent, check=_check_path_arg, paths=_path_only))
+register(Operator("regex", "The string at path fully matches pattern.",
+                  _scalar_schema({"pattern": {"type": "string"}, "ignore_case": {"type": "boolean"}},
+                                 ("path", "pattern")),
+                  _regex, check=_check_regex, paths=_path_only))
+register(Operator("compare", "The number at path compares to value with op (lt, le, gt, ge).",
+                  _scalar_schema({"op": {"enum": list(_COMPARE)}, "value": {"type": ["number", "string"]}},
+                                 ("path", "op", "value")),
+                  _compare, check=_check_path_arg, paths=_path_only))
+_LIST_OF_ASSERTIONS = {"type": "array", "items": ASSERTION_REF, "minItems": 1}
+register(Operator("all", "Every nested assertion holds.", _LIST_OF_ASSERTIONS, _all, children=lambda a: list(a)))
+register(Operator("any", "At least one nested assertion holds.", _LIST_OF_ASSERTIONS, _any,
+                  children=lambda a: list(a)))
+register(Operator("none", "No nested assertion holds.", _LIST_OF_ASSERTIONS, _none, children=lambda a: list(a)))
+register(Operator("count", "The number of list elements at path (matching where) is within min..max.",
+                  _scalar_schema({"where": ASSERTION_REF, "min": {"type": ["integer", "string"]},
+                                  "max": {"type": ["integer", "string"]}}),
+                  _count, children=lambda a: [a["where"]] if "where" in a else [], check=_check_path_arg,
+                  paths=_path_only))
+register(Operator("each", "Every element of the list at path satisfies assert.",
+                  _scalar_schema({"assert": ASSERTION_REF}, ("path", "assert")),
+                  _each, children=lambda a: [a["assert"]], check=_check_path_arg, paths=_path_only))
+register(Operator(
+    "lookup",
+    "Resources of another type whose match paths equal values here ('=path' reads this resource, "
+    "anything else is a literal or parameter); expect any (default), all or none of them to satisfy assert.",
+    {"type": "object", "additionalProperties": False, "required": ["type", "match"],
+     "properties": {"type": {"type": "string"},
+                    "match": {"type": "object", "minProperties": 1, "additionalProperties": ANY_VALUE},
+                    "assert": ASSERTION_REF, "expect": {"enum": ["any", "all", "none"]}}},
+    _lookup, children=lambda a: [a["assert"]] if "assert" in a else [], check=_check_lookup,
+))
+
+
+def evaluate(assertion: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
+    """Evaluate one (already validated) assertion; raises UnknownValue when evidence is missing."""
+    ((name, args),) = assertion.items()
+    return OPERATORS[name].evaluate(args, ctx, current)
+
+
+def assertion_schema() -> dict[str, Any]:
+    """The assertion schema, composed from the operators' fragments."""
+    return {
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": 1,
+        "propertyNames": {"enum": sorted(OPERATORS)},
+        "properties": {name: op.schema for name, op in sorted(OPERATORS.items())},
+    }
+
+
+def walk(assertion: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Every (operator, args) pair in an assertion tree."""
+    out: list[tuple[str, Any]] = []
+    stack = [assertion]
+    while stack:
+        node = stack.pop()
+        ((name, args),) = node.items()
+        out.append((name, args))
+        stack.extend(OPERATORS[name].children(args))
+    return out

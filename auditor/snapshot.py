@@ -1,0 +1,221 @@
+"""The canonical snapshot: the contract between sources (live, IaC) and rules."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from auditor.data import data_dir
+from auditor.errors import InputError
+from auditor.fileio import parse_json, read_text, write_text_atomic
+from auditor.resources import resource_types
+
+SCHEMA_VERSION = 1
+UNKNOWN_KEY = "$unknown"
+
+
+def unknown(reason: str) -> dict[str, str]:
+    """A value a source could not know, with the reason (never guessed, never dropped)."""
+    return {UNKNOWN_KEY: reason}
+
+
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, dict) and UNKNOWN_KEY in value and len(value) == 1
+
+
+def unknown_reason(value: Any) -> str:
+    return str(value[UNKNOWN_KEY])
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int | None = None
+    column: int | None = None
+    logical_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"file": self.file, "line": self.line}
+        if self.column is not None:
+            out["column"] = self.column
+        if self.logical_id is not None:
+            out["logical_id"] = self.logical_id
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Location | None:
+        if not data:
+            return None
+        return cls(file=data["file"], line=data.get("line"), column=data.get("column"),
+                   logical_id=data.get("logical_id"))
+
+
+@dataclass(frozen=True)
+class Resource:
+    type: str
+    id: str
+    attributes: Mapping[str, Any]
+    name: str | None = None
+    region: str | None = None
+    account: str | None = None
+    location: Location | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "id": self.id}
+        if self.name is not None:
+            out["name"] = self.name
+        out["region"] = self.region
+        out["account"] = self.account
+        out["attributes"] = self.attributes
+        if self.location is not None:
+            out["location"] = self.location.to_json()
+        return out
+
+
+@dataclass(frozen=True)
+class CollectionError:
+    """A call that failed while collecting; without resource_id it concerns the whole type."""
+
+    resource_type: str
+    operation: str
+    code: str
+    message: str
+    resource_id: str | None = None
+    attribute: str | None = None
+    region: str | None = None
+    account: str | None = None
+    location: Location | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "resource_type": self.resource_type, "resource_id": self.resource_id, "attribute": self.attribute,
+            "region": self.region,
+            "account": self.account, "operation": self.operation, "code": self.code, "message": self.message,
+        }
+        if self.location is not None:
+            out["location"] = self.location.to_json()
+        return out
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    kind: str
+    resources: tuple[Resource, ...]
+    errors: tuple[CollectionError, ...] = ()
+    account: str | None = None
+    regions: tuple[str, ...] = ()
+    collected_at: str | None = None
+    paths: tuple[str, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        from auditor import __version__
+
+        source: dict[str, Any] = {
+            "kind": self.kind, "account": self.account, "regions": list(self.regions),
+            "collected_at": self.collected_at, "tool_version": __version__,
+        }
+        if self.paths:
+            source["paths"] = list(self.paths)
+        if self.options:
+            source["options"] = dict(self.options)
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "source": source,
+            "resources": [r.to_json() for r in self.resources],
+            "errors": [e.to_json() for e in self.errors],
+        }
+
+    def dump(self, path: Path) -> None:
+        write_text_atomic(path, json.dumps(self.to_json(), indent=1, sort_keys=False, default=str) + "\n")
+
+
+@cache
+def _envelope_validator() -> jsonschema.protocols.Validator:
+    schema = json.loads((data_dir("schemas") / "snapshot.json").read_text(encoding="utf-8"))
+    return jsonschema.validators.validator_for(schema)(schema)  # type: ignore[no-any-return]
+
+
+def _pointer(path: Iterable[Any]) -> str:
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _prune_unknown(value: Any) -> Any:
+    """Copy `value` without unknown markers, so the type schema checks only what is known."""
+    if isinstance(value, dict):
+        return {k: _prune_unknown(v) for k, v in value.items() if not is_unknown(v)}
+    if isinstance(value, list):
+        return [_prune_unknown(v) for v in value if not is_unknown(v)]
+    return value
+
+
+def validate_resource(resource: Mapping[str, Any], *, file: str, index: int) -> None:
+    types = resource_types()
+    rtype = resource["type"]
+    if rtype not in types:
+        raise InputError(
+            f"unknown resource type '{rtype}'", file=file, place=f"/resources/{index}/type",
+            fix=f"use one of: {', '.join(sorted(types))}",
+        )
+    error = jsonschema.exceptions.best_match(
+        types[rtype].validator.iter_errors(_prune_unknown(resource["attributes"]))
+    )
+    if error is not None:
+        raise InputError(
+            f"{rtype} attributes: {error.message}", file=file,
+            place=_pointer(["resources", index, "attributes", *error.absolute_path]),
+            fix=f"follow schemas/resources/{rtype}.json",
+        )
+
+
+def snapshot_from_json(data: Any, *, file: str) -> Snapshot:
+    """Validate a decoded snapshot document and build the Snapshot."""
+    if isinstance(data, dict) and data.get("schema_version") not in (None, SCHEMA_VERSION):
+        raise InputError(
+            f"snapshot schema version {data.get('schema_version')!r} is not supported", file=file,
+            place="/schema_version", fix=f"collect it again with this version (schema {SCHEMA_VERSION})",
+        )
+    error = jsonschema.exceptions.best_match(_envelope_validator().iter_errors(data))
+    if error is not None:
+        raise InputError(error.message, file=file, place=_pointer(error.absolute_path),
+                         fix="follow schemas/snapshot.json")
+    resources = []
+    seen: set[tuple[str, str, str | None, str | None]] = set()
+    for index, item in enumerate(data["resources"]):
+        validate_resource(item, file=file, index=index)
+        key = (item["type"], item["id"], item.get("region"), item.get("account"))
+        if key in seen:
+            raise InputError(f"duplicate resource {item['type']} {item['id']}", file=file,
+                             place=f"/resources/{index}", fix="keep one entry per resource")
+        seen.add(key)
+        resources.append(Resource(
+            type=item["type"], id=item["id"], name=item.get("name"), region=item.get("region"),
+            account=item.get("account"), attributes=item["attributes"],
+            location=Location.from_json(item.get("location")),
+        ))
+    errors = tuple(
+        CollectionError(
+            resource_type=e["resource_type"], resource_id=e.get("resource_id"), attribute=e.get("attribute"),
+            region=e.get("region"),
+            account=e.get("account"), operation=e["operation"], code=e["code"], message=e["message"],
+            location=Location.from_json(e.get("location")),
+        )
+        for e in data["errors"]
+    )
+    source = data["source"]
+    return Snapshot(
+        kind=source["kind"], resources=tuple(resources), errors=errors, account=source.get("account"),
+        regions=tuple(source.get("regions") or ()), collected_at=source.get("collected_at"),
+        paths=tuple(source.get("paths") or ()), options=source.get("options") or {},
+    )
+
+
+def load_snapshot(path: Path) -> Snapshot:
+    text = read_text(Path(path), limit=512 * 1024 * 1024)
+    return snapshot_from_json(parse_json(text, file=str(path)), file=str(path))
