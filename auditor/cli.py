@@ -176,18 +176,34 @@ def _main(
     """ccme-audit: compliance auditor for CCME / AWS ParallelCluster accounts and infrastructure code."""
 
 
+# Command groups that live in their own modules: each module defines `register(app: typer.Typer)`.
+COMMAND_MODULES = (
+    "auditor.policy.cli",      # ccme-audit policy check|requirements
+    "auditor.collect.cli",     # ccme-audit scan|collect|iam-policy|demo
+    "auditor.report.cli",      # ccme-audit report|remediate
+    "auditor.iac.cli",         # ccme-audit iac
+)
+_registered = False
+
+
 def _register_optional() -> None:
-    """Mount the command groups that live in their own modules."""
+    global _registered
+    if _registered:
+        return
     import importlib
 
-    for module, name in (("auditor.policy.cli", "policy"),):
+    for module in COMMAND_MODULES:
         try:
             sub = importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name != module:
+            if not exc.name or not module.startswith(exc.name):
                 raise
             continue
-        app.add_typer(sub.app, name=name)
+        if hasattr(sub, "register"):
+            sub.register(app)
+        else:  # a module exposing a sub-application: mounted under its package name
+            app.add_typer(sub.app, name=module.split(".")[1])
+    _registered = True
 
 
 def main(argv: list[str] | None = None) -> int:
