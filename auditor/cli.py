@@ -15,7 +15,6 @@ from auditor import __version__
 from auditor.config import AuditConfig, load_config, parse_override
 from auditor.engine.findings import Severity, failing
 from auditor.errors import InputError
-from auditor.fileio import write_text_atomic
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -50,16 +49,14 @@ def build_config(
     return load_config(config, overrides)
 
 
-def emit(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        write_text_atomic(output, text)
-
-
 def exit_for(findings: Any, fail_on: Severity) -> None:
     if failing(findings, fail_on):
         raise typer.Exit(1)
+
+
+FormatOpt = Annotated[list[str] | None, typer.Option("--format", "-f", help="Report format(s); repeat or comma-separate.")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write the (single) report here, atomically.")]
+OutputDirOpt = Annotated[Path | None, typer.Option("--output-dir", help="Write one file per --format here.")]
 
 
 @app.command()
@@ -67,8 +64,9 @@ def evaluate(
     snapshot: Annotated[Path, typer.Argument(help="A snapshot JSON file (from collect, scan --snapshot-out or a loader).")],
     config: ConfigOpt = None,
     pack: PackOpt = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here (atomically).")] = None,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    output_dir: OutputDirOpt = None,
     fail_on: FailOnOpt = Severity.LOW,
     set_: SetOpt = None,
     region: RegionOpt = None,
@@ -78,19 +76,15 @@ def evaluate(
     """Evaluate the rule packs on a saved snapshot (offline)."""
     from auditor.engine.evaluate import evaluate as run
     from auditor.engine.rules import load_rules
-    from auditor.report import Format, render
+    from auditor.report import parse_formats, write_reports
     from auditor.snapshot import load_snapshot
 
-    try:
-        chosen = Format(fmt)
-    except ValueError:
-        raise InputError(f"unknown format '{fmt}'", place="--format",
-                         fix=f"use one of: {', '.join(f.value for f in Format)}") from None
+    formats = parse_formats(fmt or ["text"])
     cfg = build_config(config, set_, region, kms_prefix, pack)
     rules = load_rules(rules_dir, cfg.packs)
     snap = load_snapshot(snapshot)
     result = run(snap, rules, cfg)
-    emit(render(result, chosen, color=output is None and sys.stdout.isatty()), output)
+    write_reports(result, formats, output=output, output_dir=output_dir)
     exit_for(result.findings, fail_on)
 
 

@@ -1,16 +1,27 @@
-"""Formatters behind one interface, chosen by the Format enum."""
+"""Formatters behind one interface, chosen by the Format enum.
+
+Each formatter module exposes `render(evaluation, **options) -> str`; `EXTENSIONS` names the
+file each format is written to under --output-dir.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from enum import StrEnum
+from pathlib import Path
 
 from auditor.engine.evaluate import Evaluation
+from auditor.errors import InputError
+from auditor.fileio import write_text_atomic
 
 
 class Format(StrEnum):
     TEXT = "text"
     JSON = "json"
+
+
+EXTENSIONS: dict[Format, str] = {Format.TEXT: "report.txt", Format.JSON: "report.json"}
 
 
 def formatter(fmt: Format) -> Callable[..., str]:
@@ -23,9 +34,50 @@ def formatter(fmt: Format) -> Callable[..., str]:
             return jsonfmt.render
 
 
+def parse_formats(names: Sequence[str]) -> list[Format]:
+    out: list[Format] = []
+    for name in names:
+        for part in name.split(","):
+            try:
+                fmt = Format(part.strip())
+            except ValueError:
+                raise InputError(f"unknown format '{part}'", place="--format",
+                                 fix=f"use one of: {', '.join(f.value for f in Format)}") from None
+            if fmt not in out:
+                out.append(fmt)
+    return out
+
+
 def render(evaluation: Evaluation, fmt: Format, *, color: bool = False) -> str:
     if fmt is Format.TEXT:
         from auditor.report import text
 
         return text.render(evaluation, color=color)
     return formatter(fmt)(evaluation)
+
+
+def write_reports(
+    evaluation: Evaluation,
+    formats: Sequence[Format],
+    *,
+    output: Path | None = None,
+    output_dir: Path | None = None,
+) -> list[Path]:
+    """Write each format: one format to --output (or stdout), several into --output-dir."""
+    if output is not None and len(formats) > 1:
+        raise InputError("--output takes one format", place="--output",
+                         fix="use --output-dir with several --format values")
+    written: list[Path] = []
+    if output_dir is not None:
+        for fmt in formats:
+            path = Path(output_dir) / EXTENSIONS[fmt]
+            write_text_atomic(path, render(evaluation, fmt))
+            written.append(path)
+        return written
+    fmt = formats[0] if formats else Format.TEXT
+    if output is None:
+        sys.stdout.write(render(evaluation, fmt, color=sys.stdout.isatty()))
+    else:
+        write_text_atomic(output, render(evaluation, fmt))
+        written.append(output)
+    return written
