@@ -1,0 +1,260 @@
+"""What every collector shares: declared calls, the call wrapper, the collection context."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from botocore import xform_name
+from botocore.exceptions import BotoCoreError, ClientError
+
+from auditor.collect.plan import Plan
+from auditor.config import AuditConfig
+from auditor.snapshot import CollectionError, Resource, unknown
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+ACCESS_DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "AuthorizationError",
+        "UnauthorizedAccess",
+        "Forbidden",
+        "403",
+        "AuthFailure",
+        "NotAuthorized",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API operation a collector makes: botocore service and operation, and its IAM action."""
+
+    service: str
+    operation: str
+    action: str
+    option: str | None = None  # an opt-in option that must be set before the call is made
+
+    @property
+    def key(self) -> str:
+        return f"{self.service}:{self.operation}"
+
+
+STS_CALLS = (Call("sts", "GetCallerIdentity", "sts:GetCallerIdentity"),)
+
+
+def iam_actions(calls: Iterable[Call]) -> tuple[str, ...]:
+    return tuple(sorted({c.action for c in calls}))
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A call that did not answer: the error code (normalised), its message and the IAM action."""
+
+    code: str
+    message: str
+    action: str
+    status: int | None = None
+
+    @property
+    def denied(self) -> bool:
+        return self.code in ACCESS_DENIED_CODES or self.status == 403
+
+    def unknown(self) -> dict[str, str]:
+        return unknown(f"{self.code} on {self.action}: {self.message}")
+
+
+def classify(exc: Exception, action: str) -> Failed:
+    """Turn a botocore exception into a Failed, matching the code AND the HTTP status.
+
+    moto in server mode returns some AccessDenied answers as an XML body that botocore reads as
+    Code '403': the HTTP status decides then.
+    """
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {}) or {}
+        meta = exc.response.get("ResponseMetadata", {}) or {}
+        status = meta.get("HTTPStatusCode")
+        code = str(error.get("Code") or status or "ClientError")
+        message = str(error.get("Message") or "")
+        if code in ("403", "Forbidden") or (status == 403 and code.isdigit()):
+            code = "AccessDenied"
+        return Failed(code=code, message=" ".join(message.split())[:500], action=action, status=status)
+    if isinstance(exc, BotoCoreError):
+        return Failed(code=type(exc).__name__, message=str(exc)[:500], action=action)
+    raise exc
+
+
+ClientFactory = Callable[[str, "str | None"], Any]
+
+
+@dataclass
+class CollectContext:
+    """Everything a collector sees for one (collector, region) task."""
+
+    collector: str
+    calls: Mapping[str, Call]
+    client_factory: ClientFactory
+    region: str | None
+    account: str
+    config: AuditConfig
+    plan: Plan
+    pool: Executor
+    resources: list[Resource] = field(default_factory=list)
+    errors: list[CollectionError] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- calls -------------------------------------------------------------------------------
+
+    def _declared(self, service: str, operation: str) -> Call:
+        call = self.calls.get(f"{service}:{operation}")
+        if call is None:  # a programming error: every call must be declared for iam-policy
+            raise RuntimeError(f"{self.collector} calls undeclared {service}:{operation}")
+        return call
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        return self.client_factory(service, region or self.region)
+
+    def call(
+        self,
+        service: str,
+        operation: str,
+        *,
+        absent: Iterable[str] = (),
+        region: str | None = None,
+        **params: Any,
+    ) -> dict[str, Any] | Failed | None:
+        """Make one call: the response, None when it fails with an `absent` code, or Failed."""
+        call = self._declared(service, operation)
+        client = self.client(service, region)
+        method = getattr(client, _snake(operation))
+        try:
+            return method(**params)
+        except (ClientError, BotoCoreError) as exc:
+            failed = classify(exc, call.action)
+            if failed.code in set(absent):
+                return None
+            return failed
+
+    def paginate(
+        self, service: str, operation: str, key: str, *, region: str | None = None, **params: Any
+    ) -> list[Any] | Failed:
+        """All items under `key` across pages, or Failed."""
+        call = self._declared(service, operation)
+        client = self.client(service, region)
+        items: list[Any] = []
+        try:
+            for page in client.get_paginator(_snake(operation)).paginate(**params):
+                items.extend(page.get(key) or [])
+        except (ClientError, BotoCoreError) as exc:
+            return classify(exc, call.action)
+        return items
+
+    # --- results -----------------------------------------------------------------------------
+
+    def add(
+        self,
+        rtype: str,
+        rid: str,
+        attributes: dict[str, Any],
+        *,
+        name: str | None = None,
+        regional: bool = True,
+    ) -> None:
+        resource = Resource(
+            type=rtype,
+            id=rid,
+            attributes=attributes,
+            name=name,
+            region=self.region if regional else None,
+            account=self.account,
+        )
+        with self._lock:
+            self.resources.append(resource)
+
+    def type_error(self, rtype: str, failed: Failed, *, regional: bool = True) -> None:
+        with self._lock:
+            self.errors.append(
+                CollectionError(
+                    resource_type=rtype,
+                    operation=failed.action,
+                    code=failed.code,
+                    message=failed.message,
+                    region=self.region if regional else None,
+                    account=self.account,
+                )
+            )
+
+    def attribute_error(
+        self, rtype: str, rid: str, attribute: str | None, failed: Failed, *, regional: bool = True
+    ) -> dict[str, str]:
+        """Record a failed detail call on one resource; returns the unknown value for the attribute."""
+        with self._lock:
+            self.errors.append(
+                CollectionError(
+                    resource_type=rtype,
+                    operation=failed.action,
+                    code=failed.code,
+                    message=failed.message,
+                    resource_id=rid,
+                    attribute=attribute,
+                    region=self.region if regional else None,
+                    account=self.account,
+                )
+            )
+        return failed.unknown()
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """Run per-resource detail work concurrently on the shared detail pool."""
+        if len(items) <= 1:
+            return [fn(item) for item in items]
+        return list(self.pool.map(fn, items))
+
+
+def not_collected(reason: str = "no selected rule applies to this resource") -> dict[str, str]:
+    return unknown(f"not collected: {reason}")
+
+
+def name_tag(tags: Iterable[Mapping[str, Any]] | None) -> str | None:
+    for tag in tags or ():
+        if tag.get("Key") == "Name":
+            return str(tag.get("Value"))
+    return None
+
+
+def tag_map(
+    tags: Iterable[Mapping[str, Any]] | None, key: str = "Key", value: str = "Value"
+) -> dict[str, str]:
+    return {str(t.get(key)): str(t.get(value, "")) for t in tags or () if t.get(key) is not None}
+
+
+def _snake(operation: str) -> str:
+    return str(xform_name(operation))
+
+
+class CallCounter:
+    """Counts API calls (before-call) and HTTP attempts (before-send) by service:Operation."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.requests: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def attach(self, client: Any, service: str) -> None:
+        def on_call(model: Any, **_: Any) -> None:
+            with self._lock:
+                self.calls[f"{service}:{model.name}"] += 1
+
+        def on_send(event_name: str, **_: Any) -> None:
+            with self._lock:
+                self.requests[f"{service}:{event_name.rsplit('.', 1)[-1]}"] += 1
+
+        client.meta.events.register("before-call", on_call)
+        client.meta.events.register("before-send", on_send)

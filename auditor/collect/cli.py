@@ -1,0 +1,195 @@
+"""Commands: ccme-audit scan | collect | iam-policy | demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from auditor.cli import (
+    ConfigOpt,
+    FailOnOpt,
+    FormatOpt,
+    KmsPrefixOpt,
+    OutputDirOpt,
+    OutputOpt,
+    PackOpt,
+    RegionOpt,
+    RulesDirOpt,
+    SetOpt,
+    build_config,
+    exit_for,
+)
+from auditor.engine.findings import Severity
+
+ProfileOpt = Annotated[
+    str | None, typer.Option("--profile", help="AWS profile (default: the standard chain).")
+]
+ReadSecretsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--read-secret-values",
+        help="Read the directory secret's value to check it is plaintext "
+        "(classified in memory, never stored, printed or logged).",
+    ),
+]
+CostExplorerOpt = Annotated[
+    bool,
+    typer.Option("--probe-cost-explorer", help="Probe Cost Explorer (GetCostAndUsage costs $0.01 a call)."),
+]
+StatsOpt = Annotated[bool, typer.Option("--stats", help="Print API calls by operation on stderr.")]
+SnapshotOutOpt = Annotated[
+    Path | None, typer.Option("--snapshot-out", help="Also save the collected snapshot here.")
+]
+
+
+def _options(read_secret_values: bool, probe_cost_explorer: bool) -> dict[str, Any]:
+    return {
+        "options.read_secret_values": True if read_secret_values else None,
+        "options.probe_cost_explorer": True if probe_cost_explorer else None,
+    }
+
+
+def _collect(
+    config: Path | None,
+    pack: list[str] | None,
+    set_: list[str] | None,
+    region: list[str] | None,
+    kms_prefix: str | None,
+    rules_dir: Path | None,
+    profile: str | None,
+    read_secret_values: bool,
+    probe_cost_explorer: bool,
+    stats: bool,
+) -> tuple[Any, Any, Any]:
+    from auditor.collect.runner import scan as run_scan
+    from auditor.engine.rules import load_rules
+
+    cfg = build_config(
+        config, set_, region, kms_prefix, pack, extra=_options(read_secret_values, probe_cost_explorer)
+    )
+    rules = load_rules(rules_dir, cfg.packs)
+    result = run_scan(cfg, rules, profile=profile)
+    if stats:
+        sys.stderr.write("\n".join(result.stats.lines()) + "\n")
+    return cfg, rules, result
+
+
+def scan(
+    config: ConfigOpt = None,
+    pack: PackOpt = None,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    output_dir: OutputDirOpt = None,
+    snapshot_out: SnapshotOutOpt = None,
+    fail_on: FailOnOpt = Severity.LOW,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    set_: SetOpt = None,
+    kms_prefix: KmsPrefixOpt = None,
+    rules_dir: RulesDirOpt = None,
+    read_secret_values: ReadSecretsOpt = False,
+    probe_cost_explorer: CostExplorerOpt = False,
+    stats: StatsOpt = False,
+) -> None:
+    """Collect what the selected rules need from the live account, evaluate, report."""
+    from auditor.engine.evaluate import evaluate as run
+    from auditor.report import parse_formats, write_reports
+
+    formats = parse_formats(fmt or ["text"])
+    cfg, rules, result = _collect(
+        config,
+        pack,
+        set_,
+        region,
+        kms_prefix,
+        rules_dir,
+        profile,
+        read_secret_values,
+        probe_cost_explorer,
+        stats,
+    )
+    if snapshot_out is not None:
+        result.snapshot.dump(snapshot_out)
+    evaluation = run(result.snapshot, rules, cfg)
+    write_reports(evaluation, formats, output=output, output_dir=output_dir)
+    exit_for(evaluation.findings, fail_on)
+
+
+def collect(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Write the snapshot JSON here (atomically).")],
+    config: ConfigOpt = None,
+    pack: PackOpt = None,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    set_: SetOpt = None,
+    kms_prefix: KmsPrefixOpt = None,
+    rules_dir: RulesDirOpt = None,
+    read_secret_values: ReadSecretsOpt = False,
+    probe_cost_explorer: CostExplorerOpt = False,
+    stats: StatsOpt = False,
+) -> None:
+    """Collect what the selected rules need into a snapshot file (evaluate it later, offline)."""
+    _, _, result = _collect(
+        config,
+        pack,
+        set_,
+        region,
+        kms_prefix,
+        rules_dir,
+        profile,
+        read_secret_values,
+        probe_cost_explorer,
+        stats,
+    )
+    result.snapshot.dump(out)
+    sys.stderr.write(
+        f"wrote {out}: {len(result.snapshot.resources)} resources, "
+        f"{len(result.snapshot.errors)} collection errors\n"
+    )
+
+
+def iam_policy(
+    config: ConfigOpt = None,
+    pack: PackOpt = None,
+    set_: SetOpt = None,
+    rules_dir: RulesDirOpt = None,
+    read_secret_values: ReadSecretsOpt = False,
+    probe_cost_explorer: CostExplorerOpt = False,
+) -> None:
+    """Print the least-privilege read-only IAM policy a scan of the selected packs needs."""
+    from auditor.collect.plan import build_plan
+    from auditor.collect.registry import iam_policy as policy_for
+    from auditor.engine.rules import load_rules
+
+    cfg = build_config(
+        config, set_, None, None, pack, extra=_options(read_secret_values, probe_cost_explorer)
+    )
+    rules = load_rules(rules_dir, cfg.packs)
+    plan = build_plan(rules, cfg, cfg.account or "000000000000")
+    sys.stdout.write(json.dumps(policy_for(plan.types, plan.options), indent=2) + "\n")
+
+
+def demo(
+    pack: PackOpt = None,
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the reports go.")] = Path(
+        "ccme-audit-report"
+    ),
+    fmt: FormatOpt = None,
+    region: Annotated[str, typer.Option("--region", help="The demo account's region.")] = "eu-west-1",
+    stats: StatsOpt = False,
+) -> None:
+    """Seed a CCME environment with planted faults in an in-process moto account, scan it, report."""
+    from auditor.demo.run import run_demo
+
+    run_demo(packs=pack, output_dir=output_dir, formats=fmt, region=region, stats=stats)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("scan")(scan)
+    app.command("collect")(collect)
+    app.command("iam-policy")(iam_policy)
+    app.command("demo")(demo)

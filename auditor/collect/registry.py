@@ -1,0 +1,37 @@
+"""The collector table and the least-privilege IAM policy derived from it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import ModuleType
+from typing import Any
+
+from auditor.collect import acm, ec2, elbv2, iam, kms, probes, s3, secrets
+from auditor.collect.base import STS_CALLS, Call
+
+COLLECTORS: tuple[ModuleType, ...] = (kms, s3, ec2, secrets, acm, elbv2, iam, probes)
+
+
+def collectors_for(types: Iterable[str]) -> list[ModuleType]:
+    wanted = set(types)
+    return [c for c in COLLECTORS if wanted & set(c.RESOURCE_TYPES)]
+
+
+def calls_for(types: Iterable[str], options: Iterable[str] = ()) -> list[Call]:
+    """Every API call a scan of these resource types may make, opt-in calls only when enabled."""
+    enabled = set(options)
+    out: list[Call] = list(STS_CALLS)
+    for collector in collectors_for(types):
+        for call in collector.CALLS:
+            if call.option is None or call.option in enabled:
+                out.append(call)
+    return out
+
+
+def iam_policy(types: Iterable[str], options: Iterable[str] = ()) -> dict[str, Any]:
+    """A read-only identity policy allowing exactly the calls a scan of these types makes."""
+    actions = sorted({call.action for call in calls_for(types, options)})
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "CcmeAuditReadOnly", "Effect": "Allow", "Action": actions, "Resource": "*"}],
+    }

@@ -1,0 +1,295 @@
+"""The scan runner: collectors the selected rules need, concurrently across services and regions.
+
+Every client gets botocore's adaptive retries, an API-call counter (a before-call handler) and a
+request counter (before-send: HTTP attempts, retries included). Every failed call becomes a
+CollectionError on the resources it concerns; a collector that crashes becomes a type-level
+error on each type it yields, so its rules report ERROR instead of passing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
+
+from auditor.collect import registry
+from auditor.collect.base import STS_CALLS, CallCounter, CollectContext
+from auditor.collect.plan import Plan, build_plan
+from auditor.config import AuditConfig
+from auditor.engine.rules import Rule
+from auditor.errors import InputError
+from auditor.snapshot import CollectionError, Resource, Snapshot
+
+ClientHook = Callable[[Any, str], None]
+DETAIL_WORKERS = 16
+TASK_WORKERS = 8
+CREDENTIALS_FIX = (
+    "pass --profile NAME, or set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+    "(and AWS_SESSION_TOKEN), or run 'aws sso login'"
+)
+
+
+@dataclass
+class ScanStats:
+    calls: Counter[str] = field(default_factory=Counter)
+    requests: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    tasks: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"scan: {sum(self.calls.values())} API calls, {sum(self.requests.values())} HTTP requests, "
+            f"{self.seconds:.2f} s, tasks: {', '.join(self.tasks)}"
+        ]
+        for key in sorted(self.calls):
+            out.append(f"  {key:<48} {self.calls[key]:>6} calls {self.requests.get(key, 0):>6} requests")
+        return out
+
+
+@dataclass
+class ScanResult:
+    snapshot: Snapshot
+    stats: ScanStats
+    plan: Plan
+
+
+def make_session(profile: str | None = None, region: str | None = None) -> boto3.Session:
+    try:
+        return boto3.Session(profile_name=profile, region_name=region)
+    except ProfileNotFound as exc:
+        name = profile if profile is not None else os.environ.get("AWS_PROFILE", "")
+        raise InputError(
+            f"AWS profile '{name}' not found ({exc})",
+            place="--profile" if profile is not None else "AWS_PROFILE",
+            fix="name a profile of ~/.aws/config (aws configure list-profiles)",
+        ) from None
+
+
+def custom_endpoint(session: boto3.Session) -> bool:
+    """Whether a custom endpoint (AWS_ENDPOINT_URL*, or endpoint_url in the profile) is in use."""
+    if any(k.startswith("AWS_ENDPOINT_URL") and v for k, v in os.environ.items()):
+        return True
+    try:
+        scoped = session._session.get_scoped_config()
+    except (ProfileNotFound, AttributeError):
+        return False
+    return bool(scoped.get("endpoint_url") or scoped.get("services"))
+
+
+class ClientFactory:
+    """One client per (service, region), built once (boto3 clients are thread-safe, sessions not)."""
+
+    def __init__(
+        self,
+        session: boto3.Session,
+        default_region: str,
+        *,
+        max_attempts: int,
+        counter: CallCounter,
+        hooks: Sequence[ClientHook] = (),
+    ):
+        self.session = session
+        self.default_region = default_region
+        self.max_attempts = max_attempts
+        self.counter = counter
+        self.hooks = tuple(hooks)
+        self.custom_endpoint = custom_endpoint(session)
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, service: str, region: str | None) -> Any:
+        key = (service, region or self.default_region)
+        client = self._clients.get(key)
+        if client is not None:
+            return client
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                options: dict[str, Any] = {
+                    "retries": {"mode": "adaptive", "max_attempts": self.max_attempts},
+                    "max_pool_connections": DETAIL_WORKERS * 2,
+                    "user_agent_extra": "ccme-audit",
+                }
+                if service == "s3control" and self.custom_endpoint:
+                    # botocore would put the account id in front of a local endpoint's host.
+                    options["inject_host_prefix"] = False
+                client = self.session.client(service, region_name=key[1], config=Config(**options))
+                self.counter.attach(client, service)
+                for hook in self.hooks:
+                    hook(client, service)
+                self._clients[key] = client
+        return client
+
+
+def caller_account(factory: ClientFactory) -> str:
+    try:
+        answer = factory("sts", None).get_caller_identity()
+    except (NoCredentialsError, PartialCredentialsError):
+        raise InputError("no AWS credentials found", place="credentials", fix=CREDENTIALS_FIX) from None
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise InputError(
+            f"the AWS credentials were refused: {error.get('Code')}: {error.get('Message')}",
+            place="sts:GetCallerIdentity",
+            fix=CREDENTIALS_FIX,
+        ) from None
+    except BotoCoreError as exc:
+        raise InputError(
+            f"cannot reach AWS STS: {exc}",
+            place="sts:GetCallerIdentity",
+            fix="check the network, --region and AWS_ENDPOINT_URL",
+        ) from None
+    return str(answer["Account"])
+
+
+@contextmanager
+def _progress(total: int, enabled: bool) -> Iterator[Callable[[str], None]]:
+    if not enabled or total == 0:
+        yield lambda label: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("collecting"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=total)
+        yield lambda label: progress.update(task, advance=1, description=label)
+
+
+def _tasks(collectors: Sequence[ModuleType], regions: Sequence[str]) -> list[tuple[ModuleType, str | None]]:
+    tasks: list[tuple[ModuleType, str | None]] = []
+    for collector in collectors:
+        if collector.REGIONAL:
+            tasks.extend((collector, region) for region in regions)
+        if not collector.REGIONAL or collector is registry.probes:
+            tasks.append((collector, None))
+    return tasks
+
+
+def scan(
+    config: AuditConfig,
+    rules: Sequence[Rule],
+    *,
+    session: boto3.Session | None = None,
+    profile: str | None = None,
+    max_attempts: int = 10,
+    client_hooks: Sequence[ClientHook] = (),
+    progress: bool | None = None,
+) -> ScanResult:
+    """Collect what `rules` need from the live account into a Snapshot."""
+    started = time.perf_counter()
+    regions = list(config.regions)
+    session = session or make_session(profile, regions[0] if regions else None)
+    counter = CallCounter()
+    factory = ClientFactory(
+        session, regions[0], max_attempts=max_attempts, counter=counter, hooks=client_hooks
+    )
+    account = config.account or caller_account(factory)
+    plan = build_plan(rules, config, account)
+    collectors = registry.collectors_for(plan.types)
+    tasks = _tasks(collectors, regions)
+    resources: list[Resource] = []
+    errors: list[CollectionError] = []
+    calls = {c.key: c for c in STS_CALLS}
+    for collector in collectors:
+        calls.update({c.key: c for c in collector.CALLS})
+    show = sys.stderr.isatty() if progress is None else progress
+    with (
+        ThreadPoolExecutor(DETAIL_WORKERS, thread_name_prefix="detail") as pool,
+        ThreadPoolExecutor(max(1, min(TASK_WORKERS, len(tasks))), thread_name_prefix="collect") as runner,
+        _progress(len(tasks), show) as advance,
+    ):
+        futures = {}
+        for collector, region in tasks:
+            ctx = CollectContext(
+                collector=collector.__name__.rsplit(".", 1)[-1],
+                calls=calls,
+                client_factory=factory,
+                region=region,
+                account=account,
+                config=config,
+                plan=plan,
+                pool=pool,
+            )
+            futures[runner.submit(_run, collector, ctx)] = (collector, ctx)
+        for future in as_completed(futures):
+            collector, ctx = futures[future]
+            future.result()
+            resources.extend(ctx.resources)
+            errors.extend(ctx.errors)
+            advance(f"{ctx.collector} {ctx.region or 'global'}")
+    resources.sort(key=lambda r: (r.type, r.region or "", r.id))
+    errors.sort(
+        key=lambda e: (e.resource_type, e.region or "", e.resource_id or "", e.attribute or "", e.operation)
+    )
+    stats = ScanStats(
+        calls=counter.calls,
+        requests=counter.requests,
+        seconds=time.perf_counter() - started,
+        tasks=[f"{c.__name__.rsplit('.', 1)[-1]}@{r or 'global'}" for c, r in tasks],
+    )
+    snapshot = Snapshot(
+        kind="live",
+        resources=tuple(_dedupe(resources)),
+        errors=tuple(errors),
+        account=account,
+        regions=tuple(regions),
+        collected_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        options={"packs": list(config.packs), "plan": plan.to_json()},
+    )
+    return ScanResult(snapshot=snapshot, stats=stats, plan=plan)
+
+
+def _run(collector: ModuleType, ctx: CollectContext) -> None:
+    try:
+        collector.collect(ctx)
+    except Exception as exc:  # noqa: BLE001 - a crashing collector fails closed on the types it yields
+        for rtype in collector.RESOURCE_TYPES:
+            if ctx.plan.wants(rtype):
+                ctx.errors.append(
+                    CollectionError(
+                        resource_type=rtype,
+                        operation=f"collector {ctx.collector}",
+                        code="CollectorCrashed",
+                        message=f"{type(exc).__name__}: {exc}"[:500],
+                        region=ctx.region,
+                        account=ctx.account,
+                    )
+                )
+
+
+def _dedupe(resources: list[Resource]) -> list[Resource]:
+    seen: set[tuple[str, str, str | None]] = set()
+    out = []
+    for resource in resources:
+        key = (resource.type, resource.id, resource.region)
+        if key not in seen:
+            seen.add(key)
+            out.append(resource)
+    return out
