@@ -14,6 +14,7 @@ A finding shows the first request that breaks the requirement.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import re
@@ -76,6 +77,7 @@ class RequirementResult:
     warnings: tuple[str, ...] = ()
     requests_evaluated: int = 0
     error: str | None = None
+    notes: tuple[str, ...] = ()
 
     def to_json_value(self) -> dict[str, Any]:
         """The result as JSON data."""
@@ -86,6 +88,7 @@ class RequirementResult:
             "violations": list(self.violations),
             "warnings": list(self.warnings),
             "requests_evaluated": self.requests_evaluated,
+            "notes": list(self.notes),
         }
 
 
@@ -103,18 +106,22 @@ class Requirement:
     source: str
     run: CheckFn = field(repr=False, compare=False)
 
+    def param_problems(self, ctx: RequirementContext) -> list[str]:
+        """What is missing or malformed among the parameters this requirement needs."""
+        return list(_param_problems(self.params, ctx))
+
     def check(self, policy: Policy, ctx: RequirementContext) -> RequirementResult:
         """Run the check; raise :class:`RequirementParamError` if a parameter is missing or malformed."""
-        for problem in _param_problems(self.params, ctx):
+        for problem in self.param_problems(ctx):
             raise RequirementParamError(f"{self.id}: {problem}")
-        return self.run(policy, ctx)
+        return dataclasses.replace(self.run(policy, ctx), notes=policy.notes)
 
 
 def _param_problems(params: Iterable[str], ctx: RequirementContext) -> Iterator[str]:
     for name in params:
         value = getattr(ctx, name)
         if value is None or value == "":
-            yield f"the parameter {name} is required (--{name.replace('_', '-')})"
+            yield f"--{name.replace('_', '-')} is required by this requirement; give it"
         elif name == "account" and not _ACCOUNT_RE.fullmatch(value):
             yield f"account {value!r} is not a 12-digit AWS account id"
         elif name == "region" and not _REGION_RE.fullmatch(value):
@@ -453,7 +460,9 @@ def _s3_sweep(run: _Run, fixed: _Fixed, words: str, tag: str) -> None:
 
 
 def _s3_group(tag: str, principal: Principal, action: S3Action) -> tuple[Any, ...]:
-    return (tag, principal, action.level, action.access)
+    """Violations listed: one per action class and resource level (the first request of each)."""
+    del principal
+    return (tag, action.level, action.access)
 
 
 def _check_s3_insecure_transport(policy: Policy, ctx: RequirementContext) -> RequirementResult:
@@ -817,7 +826,7 @@ def check_document(
     if requirement is None:
         known = ", ".join(REQUIREMENTS)
         return RequirementResult(req_id, ok=False, error=f"unknown requirement {req_id!r}; known: {known}")
-    problems = list(_param_problems(requirement.params, ctx))
+    problems = requirement.param_problems(ctx)
     if problems:
         return RequirementResult(req_id, ok=False, error=f"{req_id}: {problems[0]}")
     try:
