@@ -1,7 +1,7 @@
 """Formatters behind one interface, chosen by the Format enum.
 
-Each formatter module exposes `render(evaluation, **options) -> str`; `EXTENSIONS` names the
-file each format is written to under --output-dir.
+Each formatter module exposes `render(evaluation, **options) -> str` (option `tool_version` pins the
+version printed, for golden files); `EXTENSIONS` names the file each format is written to under --output-dir.
 """
 
 from __future__ import annotations
@@ -19,19 +19,38 @@ from auditor.fileio import write_text_atomic
 class Format(StrEnum):
     TEXT = "text"
     JSON = "json"
+    HTML = "html"
+    JUNIT = "junit"
+    SARIF = "sarif"
+    MARKDOWN = "markdown"
 
 
-EXTENSIONS: dict[Format, str] = {Format.TEXT: "report.txt", Format.JSON: "report.json"}
+EXTENSIONS: dict[Format, str] = {
+    Format.TEXT: "report.txt",
+    Format.JSON: "report.json",
+    Format.HTML: "report.html",
+    Format.JUNIT: "report.junit.xml",
+    Format.SARIF: "report.sarif",
+    Format.MARKDOWN: "report.md",
+}
 
 
 def formatter(fmt: Format) -> Callable[..., str]:
-    from auditor.report import jsonfmt, text
+    from auditor.report import html, jsonfmt, junit, markdown, sarif, text
 
     match fmt:
         case Format.TEXT:
             return text.render
         case Format.JSON:
             return jsonfmt.render
+        case Format.HTML:
+            return html.render
+        case Format.JUNIT:
+            return junit.render
+        case Format.SARIF:
+            return sarif.render
+        case Format.MARKDOWN:
+            return markdown.render
 
 
 def parse_formats(names: Sequence[str]) -> list[Format]:
@@ -41,19 +60,24 @@ def parse_formats(names: Sequence[str]) -> list[Format]:
             try:
                 fmt = Format(part.strip())
             except ValueError:
-                raise InputError(f"unknown format '{part}'", place="--format",
-                                 fix=f"use one of: {', '.join(f.value for f in Format)}") from None
+                raise InputError(
+                    f"unknown format '{part}'",
+                    place="--format",
+                    fix=f"use one of: {', '.join(f.value for f in Format)}",
+                ) from None
             if fmt not in out:
                 out.append(fmt)
     return out
 
 
-def render(evaluation: Evaluation, fmt: Format, *, color: bool = False) -> str:
+def render(
+    evaluation: Evaluation, fmt: Format, *, color: bool = False, tool_version: str | None = None
+) -> str:
     if fmt is Format.TEXT:
         from auditor.report import text
 
         return text.render(evaluation, color=color)
-    return formatter(fmt)(evaluation)
+    return formatter(fmt)(evaluation, tool_version=tool_version)
 
 
 def write_reports(
@@ -65,8 +89,9 @@ def write_reports(
 ) -> list[Path]:
     """Write each format: one format to --output (or stdout), several into --output-dir."""
     if output is not None and len(formats) > 1:
-        raise InputError("--output takes one format", place="--output",
-                         fix="use --output-dir with several --format values")
+        raise InputError(
+            "--output takes one format", place="--output", fix="use --output-dir with several --format values"
+        )
     written: list[Path] = []
     if output_dir is not None:
         for fmt in formats:

@@ -11,10 +11,10 @@ from auditor.engine.evaluate import Evaluation
 REPORT_VERSION = 1
 
 
-def document(evaluation: Evaluation) -> dict[str, Any]:
+def document(evaluation: Evaluation, *, tool_version: str | None = None) -> dict[str, Any]:
     return {
         "report_version": REPORT_VERSION,
-        "tool": {"name": "ccme-audit", "version": __version__},
+        "tool": {"name": "ccme-audit", "version": tool_version or __version__},
         "evaluated_at": evaluation.evaluated_at,
         "account": evaluation.account,
         "regions": list(evaluation.regions),
@@ -28,5 +28,5 @@ def document(evaluation: Evaluation) -> dict[str, Any]:
     }
 
 
-def render(evaluation: Evaluation) -> str:
-    return json.dumps(document(evaluation), indent=1, default=str) + "\n"
+def render(evaluation: Evaluation, *, tool_version: str | None = None) -> str:
+    return json.dumps(document(evaluation, tool_version=tool_version), indent=1, default=str) + "\n"

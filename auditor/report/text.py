@@ -5,7 +5,13 @@ from __future__ import annotations
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Status
 
-_COLORS = {Status.PASS: "32", Status.FAIL: "31", Status.ERROR: "35", Status.SKIPPED: "90", Status.WAIVED: "36"}
+_COLORS = {
+    Status.PASS: "32",
+    Status.FAIL: "31",
+    Status.ERROR: "35",
+    Status.SKIPPED: "90",
+    Status.WAIVED: "36",
+}
 
 
 def _clean(text: str) -> str:
@@ -18,7 +24,9 @@ def render(evaluation: Evaluation, *, color: bool = False, show_passed: bool = F
         label = f"{status.value:<7}"
         return f"\x1b[{_COLORS[status]}m{label}\x1b[0m" if color else label
 
-    lines = [f"ccme-audit: account {evaluation.account or 'unknown'}, regions {', '.join(evaluation.regions)}"]
+    lines = [
+        f"ccme-audit: account {evaluation.account or 'unknown'}, regions {', '.join(evaluation.regions)}"
+    ]
     for finding in evaluation.findings:
         if finding.status is Status.PASS and not show_passed:
             continue
@@ -30,7 +38,8 @@ def render(evaluation: Evaluation, *, color: bool = False, show_passed: bool = F
         lines.append(f"        {_clean(finding.message)}")
     summary = evaluation.summary["by_status"]
     lines.append(
-        "summary: " + ", ".join(f"{count} {status.lower()}" for status, count in summary.items())
+        "summary: "
+        + ", ".join(f"{count} {status.lower()}" for status, count in summary.items())
         + f" ({len(evaluation.findings)} findings, {len(evaluation.rules)} rules)"
     )
     return "\n".join(lines) + "\n"

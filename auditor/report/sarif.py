@@ -1,0 +1,167 @@
+"""SARIF 2.1.0: rules as reportingDescriptors, FAIL / ERROR / WAIVED findings as results.
+
+Levels: FAIL critical/high -> error, medium -> warning, low/info -> note; ERROR -> error with the property
+`evidence_missing`; WAIVED -> the result with an external suppression. partialFingerprints carry the stable
+finding id; IaC findings (a file and line) carry physicalLocation, live ones a logicalLocation.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from auditor.engine.evaluate import Evaluation
+from auditor.engine.findings import Finding, Severity, Status
+from auditor.report.common import evidence_lines, help_uri, ordered, rules_by_id, source_text, version
+
+SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+INFORMATION_URI = "https://ccme-audit.dev/"
+_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+# GitHub code scanning ranks results by this property (CVSS-like scale).
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "1.0",
+}
+REPORTED = (Status.FAIL, Status.ERROR, Status.WAIVED)
+
+
+def _descriptor(rule_id: str, finding: Finding, description: str | None) -> dict[str, Any]:
+    source = finding.source
+    help_text = [f"Requirement: {source_text(source)}"]
+    if description:
+        help_text.append(description.strip())
+    if finding.remediation:
+        help_text.append(
+            "Fix: ccme-audit remediate --format sh|cloudformation|terraform (templates: "
+            + ", ".join(finding.remediation)
+            + ")"
+        )
+    md = [f"**Requirement**: {source.document}" + (f", {source.section}" if source.section else "")]
+    if source.quote:
+        md.append(f"> {source.quote}")
+    if description:
+        md.append(description.strip())
+    return {
+        "id": rule_id,
+        "name": rule_id.title().replace("-", ""),
+        "shortDescription": {"text": finding.title},
+        "fullDescription": {"text": (description or finding.title).strip()},
+        "help": {"text": "\n".join(help_text), "markdown": "\n\n".join(md)},
+        "helpUri": help_uri(source, rule_id),
+        "defaultConfiguration": {"level": _LEVEL[finding.severity]},
+        "properties": {
+            "severity": finding.severity.value,
+            "pack": finding.pack,
+            "area": finding.area,
+            "resource_type": finding.resource_type,
+            "security-severity": _SECURITY_SEVERITY[finding.severity],
+            "tags": ["ccme-audit", finding.pack, finding.area],
+        },
+    }
+
+
+def _result(finding: Finding, index: int) -> dict[str, Any]:
+    evidence = evidence_lines(finding)
+    text = finding.message
+    if finding.status is Status.ERROR:
+        text = f"Evidence missing: {finding.message}"
+    result: dict[str, Any] = {
+        "ruleId": finding.rule_id,
+        "ruleIndex": index,
+        "level": "error" if finding.status is Status.ERROR else _LEVEL[finding.severity],
+        "kind": "fail",
+        "message": {"text": text},
+        "partialFingerprints": {"ccmeFindingId/v1": finding.id},
+        "properties": {
+            "status": finding.status.value,
+            "severity": finding.severity.value,
+            "resource_id": finding.resource_id,
+            "region": finding.region,
+            "account": finding.account,
+            "evidence": evidence,
+        },
+    }
+    if finding.status is Status.ERROR:
+        result["properties"]["evidence_missing"] = True
+    logical = {
+        "name": finding.resource_id,
+        "fullyQualifiedName": "/".join(
+            p for p in (finding.account, finding.region, finding.resource_type, finding.resource_id) if p
+        ),
+        "kind": "resource",
+    }
+    location: dict[str, Any] = {"logicalLocations": [logical]}
+    if finding.location and finding.location.get("file"):
+        physical: dict[str, Any] = {"artifactLocation": {"uri": str(finding.location["file"])}}
+        line = finding.location.get("line")
+        if isinstance(line, int) and line >= 1:
+            region: dict[str, Any] = {"startLine": line}
+            column = finding.location.get("column")
+            if isinstance(column, int) and column >= 1:
+                region["startColumn"] = column
+            physical["region"] = region
+        location["physicalLocation"] = physical
+    result["locations"] = [location]
+    if finding.status is Status.WAIVED:
+        waiver = finding.waiver or {}
+        result["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": f"{waiver.get('reason')} (expires {waiver.get('expires')})",
+            }
+        ]
+    return result
+
+
+def document(evaluation: Evaluation, *, tool_version: str | None = None) -> dict[str, Any]:
+    rules = rules_by_id(evaluation)
+    descriptors: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    for finding in sorted(evaluation.findings, key=lambda f: f.rule_id):
+        if finding.rule_id not in index:
+            index[finding.rule_id] = len(descriptors)
+            rule = rules.get(finding.rule_id)
+            descriptors.append(_descriptor(finding.rule_id, finding, rule.description if rule else None))
+    results = [_result(f, index[f.rule_id]) for f in ordered(evaluation.findings) if f.status in REPORTED]
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "ccme-audit",
+                        "version": version(tool_version),
+                        "informationUri": INFORMATION_URI,
+                        "rules": descriptors,
+                    }
+                },
+                "automationDetails": {"id": f"ccme-audit/{evaluation.account or 'iac'}/"},
+                "invocations": [{"executionSuccessful": True, "endTimeUtc": _utc(evaluation.evaluated_at)}],
+                "results": results,
+                "properties": {
+                    "account": evaluation.account,
+                    "regions": list(evaluation.regions),
+                    "summary": evaluation.summary,
+                },
+            }
+        ],
+    }
+
+
+def _utc(stamp: str) -> str:
+    return stamp.replace("+00:00", "Z")
+
+
+def render(evaluation: Evaluation, *, tool_version: str | None = None) -> str:
+    return json.dumps(document(evaluation, tool_version=tool_version), indent=1, default=str) + "\n"
