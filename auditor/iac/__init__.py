@@ -1,0 +1,269 @@
+"""Infrastructure as code into the canonical snapshot: CloudFormation, Terraform, ParallelCluster.
+
+`load_paths` detects each path's kind, loads it, resolves references between its resources
+and returns one Snapshot (kind cloudformation / terraform / parallelcluster / mixed), the
+parse problems (one per unusable file; the run goes on) and the inline suppressions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError
+from auditor.fileio import parse_yaml, read_text
+from auditor.iac.model import Link, ParseProblem, TemplateResource, finalize
+from auditor.snapshot import CollectionError, Resource, Snapshot
+
+SELF_ID = {
+    "kms.key": "key_id",
+    "ec2.vpc": "vpc_id",
+    "ec2.subnet": "subnet_id",
+    "ec2.route_table": "route_table_id",
+    "ec2.dhcp_options": "dhcp_options_id",
+    "ec2.internet_gateway": "internet_gateway_id",
+    "ec2.nat_gateway": "nat_gateway_id",
+    "ec2.vpc_endpoint": "vpc_endpoint_id",
+    "acm.certificate": "arn",
+}
+TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
+SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", "__pycache__", ".venv"})
+
+
+@dataclass
+class LoadResult:
+    snapshot: Snapshot
+    problems: list[ParseProblem] = field(default_factory=list)
+    suppressions: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    kinds: set[str] = field(default_factory=set)
+
+
+def _units(paths: Sequence[Path]) -> tuple[list[tuple[str, Path, bool]], list[ParseProblem]]:
+    """(kind-hint, path, named) work units: 'tfdir' for Terraform directories, 'file' otherwise."""
+    units: list[tuple[str, Path, bool]] = []
+    problems: list[ParseProblem] = []
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            problems.append(ParseProblem(str(path), "no such file or directory"))
+            continue
+        if path.is_file():
+            if path.suffix == ".tf":
+                units.append(("tfdir", path.parent, True))
+            else:
+                units.append(("file", path, True))
+            continue
+        for directory in sorted([path, *(p for p in path.rglob("*") if p.is_dir())]):
+            if any(
+                part in SKIP_DIRS or (part.startswith(".") and part not in (".", ".."))
+                for part in directory.relative_to(path).parts
+            ):
+                continue
+            if any(directory.glob("*.tf")):
+                units.append(("tfdir", directory, False))
+            for file in sorted(directory.iterdir()):
+                if (
+                    file.is_file()
+                    and file.suffix in TEMPLATE_SUFFIXES
+                    and not file.name.endswith((".tfvars.json", ".tfstate"))
+                    and not file.name.startswith(".")
+                ):
+                    units.append(("file", file, False))
+    seen: set[tuple[str, Path]] = set()
+    unique = []
+    for kind, p, named in units:
+        if (kind, p.resolve()) not in seen:
+            seen.add((kind, p.resolve()))
+            unique.append((kind, p, named))
+    return unique, problems
+
+
+def _load_file(
+    path: Path,
+    named: bool,
+    *,
+    region: str | None,
+    account: str | None,
+    params: Mapping[str, str],
+    read_secret_values: bool,
+) -> tuple[str | None, list[TemplateResource], list[ParseProblem]]:
+    from auditor.iac import cloudformation, parallelcluster, terraform
+
+    if path.suffix == ".json":
+        try:
+            text = read_text(path)
+            doc: Any = json.loads(text)
+        except InputError as exc:
+            return None, [], [ParseProblem(str(path), exc.what)]
+        except json.JSONDecodeError as exc:
+            return None, [], [ParseProblem(str(path), f"invalid JSON: {exc.msg}", exc.lineno)]
+        except RecursionError:
+            return None, [], [ParseProblem(str(path), "JSON nested too deeply")]
+        if terraform.is_plan(doc):
+            items, problems = terraform.load_plan(
+                path, doc, region=region, account=account, read_secret_values=read_secret_values
+            )
+            return "terraform", items, problems
+    template, problem = cloudformation.decode(path)
+    if problem is not None:
+        return None, [], [problem]
+    if cloudformation.is_cloudformation(template):
+        items, problems = cloudformation.load(
+            path,
+            template,
+            region=region,
+            account=account,
+            overrides=params,
+            read_secret_values=read_secret_values,
+        )
+        return "cloudformation", items, problems
+    if parallelcluster.is_parallelcluster(template):
+        text = read_text(path)
+        try:
+            plain = parse_yaml(text, file=str(path))
+        except InputError as exc:
+            return None, [], [ParseProblem(str(path), exc.what)]
+        items, problems = parallelcluster.load(path, plain, text, region=region, account=account)
+        return "parallelcluster", items, problems
+    if named:
+        return (
+            None,
+            [],
+            [
+                ParseProblem(
+                    str(path),
+                    "not a CloudFormation template (AWSTemplateFormatVersion or "
+                    "Resources of Type AWS::*), a Terraform plan JSON or a "
+                    "ParallelCluster configuration (HeadNode and Scheduling)",
+                )
+            ],
+        )
+    return None, [], []
+
+
+def _assign_ids(items: list[TemplateResource], used: set[str]) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    for item in items:
+        rid = item.id or f"{item.location.file}#{item.key}"
+        if rid in used:
+            rid = f"{rid}@{item.location.file}#{item.key}"
+        used.add(rid)
+        item.id = rid
+        ids[item.key] = rid
+        self_field = SELF_ID.get(item.type)
+        if self_field:
+            item.attributes[self_field] = rid
+    return ids
+
+
+def _subnet_internet(resources: Sequence[Resource]) -> dict[str, bool]:
+    """Subnet id -> reaches the internet (default route to an internet or NAT gateway)."""
+    igws = {r.id for r in resources if r.type == "ec2.internet_gateway"}
+    tables = [r for r in resources if r.type == "ec2.route_table"]
+    out: dict[str, bool] = {}
+    for subnet in (r for r in resources if r.type == "ec2.subnet"):
+        explicit = [
+            t
+            for t in tables
+            if any(a.get("subnet_id") == subnet.id for a in t.attributes.get("associations") or [])
+        ]
+        main = [
+            t
+            for t in tables
+            if t.attributes.get("main") and t.attributes.get("vpc_id") == subnet.attributes.get("vpc_id")
+        ]
+        candidates = explicit or main
+        if not candidates:
+            continue
+        chosen = candidates[0]
+        out[subnet.id] = any(
+            route.get("destination_cidr_block") == "0.0.0.0/0"
+            and (route.get("gateway_id") in igws or isinstance(route.get("nat_gateway_id"), str))
+            for route in chosen.attributes.get("routes") or []
+        )
+    return out
+
+
+def load_paths(
+    paths: Sequence[Path],
+    *,
+    region: str | None,
+    account: str | None,
+    params: Mapping[str, str] | None = None,
+    read_secret_values: bool = False,
+) -> LoadResult:
+    from auditor.iac import parallelcluster, terraform
+
+    params = params or {}
+    units, problems = _units(paths)
+    resources: list[Resource] = []
+    errors: list[CollectionError] = []
+    suppressions: dict[str, list[tuple[str, str]]] = {}
+    kinds: set[str] = set()
+    used: set[str] = set()
+    clusters: list[TemplateResource] = []
+    for kind, path, named in units:
+        try:
+            if kind == "tfdir":
+                items, found = terraform.load_directory(
+                    path,
+                    region=region,
+                    account=account,
+                    overrides=params,
+                    read_secret_values=read_secret_values,
+                )
+                unit_kind: str | None = "terraform" if items or not found else None
+            else:
+                unit_kind, items, found = _load_file(
+                    path,
+                    named,
+                    region=region,
+                    account=account,
+                    params=params,
+                    read_secret_values=read_secret_values,
+                )
+        except RecursionError:
+            problems.append(ParseProblem(str(path), "nested too deeply"))
+            continue
+        problems.extend(found)
+        if unit_kind:
+            kinds.add(unit_kind)
+        ids = _assign_ids(items, used)
+        clusters.extend(i for i in items if i.type == "pcluster.cluster")
+        for item in items:
+            if item.suppressions:
+                suppressions.setdefault(item.id or item.key, []).extend(item.suppressions)
+            for message in item.errors:
+                errors.append(
+                    CollectionError(
+                        resource_type=item.type,
+                        operation="iac:resolve",
+                        code="Unresolved",
+                        message=message,
+                        resource_id=item.id,
+                        region=item.region,
+                        account=item.account,
+                        location=item.location,
+                    )
+                )
+
+        def unresolved(link: Link, _path: Path = path) -> str:
+            return f"{link.describe()} refers to a resource not described in {_path}"
+
+        resources.extend(r for r in finalize(items, ids, unresolved) if r.type != "pcluster.cluster")
+    if clusters:
+        parallelcluster.join_subnets(clusters, _subnet_internet(resources))
+        resources.extend(finalize(clusters, {}, lambda link: f"{link.describe()} is not resolvable"))
+    kind = next(iter(kinds)) if len(kinds) == 1 else "mixed"
+    snapshot = Snapshot(
+        kind=kind,
+        resources=tuple(resources),
+        errors=tuple(errors),
+        account=account,
+        regions=(region,) if region else (),
+        paths=tuple(str(p) for p in paths),
+    )
+    return LoadResult(snapshot=snapshot, problems=problems, suppressions=suppressions, kinds=kinds)

@@ -1,0 +1,201 @@
+"""`ccme-audit iac PATH...`: the CI gate, a thin shell over `audit_paths`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditor.cli import (
+    ConfigOpt,
+    FailOnOpt,
+    FormatOpt,
+    KmsPrefixOpt,
+    OutputDirOpt,
+    OutputOpt,
+    PackOpt,
+    RegionOpt,
+    RulesDirOpt,
+    SetOpt,
+)
+from auditor.config import AuditConfig
+from auditor.engine.evaluate import WILDCARD_RESOURCE, Evaluation
+from auditor.engine.findings import Finding, Severity, Source, Status
+from auditor.engine.rules import Rule
+from auditor.errors import InputError
+from auditor.iac.model import PARSE_RULE_ID, ParseProblem
+
+DEFAULT_IAC_PACKS = ("ccme", "parallelcluster")
+
+
+def parse_params(items: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        if "=" not in item or not item.split("=", 1)[0].strip():
+            raise InputError(
+                f"--param '{item}' is not NAME=VALUE",
+                place="--param",
+                fix="write --param Name=Value (a CloudFormation parameter or Terraform variable)",
+            )
+        name, value = item.split("=", 1)
+        out[name.strip()] = value
+    return out
+
+
+def parse_finding(problem: ParseProblem) -> Finding:
+    return Finding(
+        rule_id=PARSE_RULE_ID,
+        title="The template can be read",
+        pack="iac",
+        area="iac",
+        resource_type="iac.file",
+        resource_id=problem.file,
+        status=Status.ERROR,
+        severity=Severity.CRITICAL,
+        message=problem.message,
+        source=Source(
+            document="ccme-audit", section="IaC loaders: a template that cannot be read is an error"
+        ),
+        location={"file": problem.file, "line": problem.line},
+    )
+
+
+def _skipped_for_absent_types(
+    rules: Sequence[Rule], present: set[str], region: str | None, account: str | None
+) -> tuple[list[Rule], list[Finding]]:
+    """Rules on a resource type no template of the run describes are SKIPPED, not 'not found'."""
+    kept, skipped = [], []
+    for rule in rules:
+        if not rule.iac:
+            continue
+        if rule.resource_type in present:
+            kept.append(rule)
+            continue
+        skipped.append(
+            Finding(
+                rule_id=rule.id,
+                title=rule.title,
+                pack=rule.pack,
+                area=rule.area,
+                resource_type=rule.resource_type,
+                resource_id=WILDCARD_RESOURCE,
+                status=Status.SKIPPED,
+                severity=rule.severity,
+                message=f"no template in this run describes a {rule.resource_type}",
+                source=rule.source,
+                region=region,
+                account=account,
+                remediation=rule.remediation,
+            )
+        )
+    return kept, skipped
+
+
+def audit_paths(
+    paths: Sequence[Path],
+    config: AuditConfig,
+    rules: Sequence[Rule],
+    *,
+    params: Mapping[str, str] | None = None,
+    baseline: Path | None = None,
+    today: dt.date | None = None,
+    extra_findings: Sequence[Finding] = (),
+) -> tuple[Evaluation, list[ParseProblem]]:
+    """Load templates, evaluate the IaC rules, apply suppressions; parse problems become ERROR findings."""
+    from auditor.engine.evaluate import evaluate
+    from auditor.iac import load_paths
+    from auditor.iac.suppress import apply_suppressions, load_baseline
+
+    today = today or dt.datetime.now(dt.UTC).date()
+    region = config.regions[0] if config.regions else None
+    loaded = load_paths(
+        paths,
+        region=region,
+        account=config.account,
+        params=params or {},
+        read_secret_values=config.option("read_secret_values"),
+    )
+    entries = load_baseline(baseline) if baseline is not None else []
+    present = {r.type for r in loaded.snapshot.resources}
+    selected, skipped = _skipped_for_absent_types(rules, present, region, config.account)
+    result = evaluate(loaded.snapshot, selected, config, today=today, mode="iac")
+    findings = (
+        list(result.findings) + skipped + [parse_finding(p) for p in loaded.problems] + list(extra_findings)
+    )
+    findings = apply_suppressions(findings, loaded.suppressions, entries, today)
+    findings.sort(key=lambda f: (f.rule_id, f.region or "", f.resource_id))
+    return replace(result, findings=tuple(findings), account=config.account), loaded.problems
+
+
+PathsArg = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Templates or directories: CloudFormation, Terraform (HCL "
+        "directories or plan JSON), ParallelCluster configurations."
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("iac")
+    def iac(
+        paths: PathsArg,
+        config: ConfigOpt = None,
+        pack: PackOpt = None,
+        fmt: FormatOpt = None,
+        output: OutputOpt = None,
+        output_dir: OutputDirOpt = None,
+        fail_on: FailOnOpt = Severity.LOW,
+        param: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--param", help="A CloudFormation parameter or Terraform variable: NAME=VALUE (repeatable)."
+            ),
+        ] = None,
+        baseline: Annotated[
+            Path | None,
+            typer.Option(
+                "--baseline",
+                help="Suppressions file: rule, resource, reason, expires (expired entries fail).",
+            ),
+        ] = None,
+        checkov: Annotated[
+            bool,
+            typer.Option("--checkov", help="Also run checkov on the same paths and merge its failed checks."),
+        ] = False,
+        checkov_path: Annotated[
+            Path | None,
+            typer.Option("--checkov-path", help="The checkov executable (default: found on PATH)."),
+        ] = None,
+        set_: SetOpt = None,
+        region: RegionOpt = None,
+        kms_prefix: KmsPrefixOpt = None,
+        rules_dir: RulesDirOpt = None,
+    ) -> None:
+        """Check infrastructure code (the CI gate): the same rules as a live scan, on templates."""
+        from auditor.cli import build_config, exit_for
+        from auditor.engine.rules import load_rules
+        from auditor.iac import checkov as checkov_mod
+        from auditor.report import parse_formats, write_reports
+
+        formats = parse_formats(fmt or ["text"])
+        cfg = build_config(config, set_, region, kms_prefix, pack)
+        packs = list(pack) if pack else sorted(set(cfg.packs) | set(DEFAULT_IAC_PACKS))
+        rules = load_rules(rules_dir, packs if not rules_dir else (list(pack) if pack else None))
+        params = parse_params(param or [])
+        extra: list[Finding] = []
+        if checkov or checkov_path is not None:
+            executable = checkov_mod.find_checkov(checkov_path)
+            extra = checkov_mod.findings(checkov_mod.run(executable, paths))
+        result, problems = audit_paths(
+            paths, cfg, rules, params=params, baseline=baseline, extra_findings=extra
+        )
+        for problem in problems:
+            sys.stderr.write(f"ccme-audit: error: {problem.text()}\n")
+        write_reports(result, formats, output=output, output_dir=output_dir)
+        exit_for(result.findings, fail_on)

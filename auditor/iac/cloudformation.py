@@ -1,0 +1,849 @@
+"""CloudFormation templates (YAML with short-form intrinsics, or JSON) into canonical resources.
+
+Parsing is cfn-lint's decoder (it knows !Ref/!Sub/... and keeps line marks). Intrinsics are
+resolved here: Ref, GetAtt, Sub, Join, Select, Split, If with Conditions, FindInMap, Base64,
+parameters (defaults, `--param` overrides) and pseudo parameters (AWS::Region from the audit
+configuration, AWS::AccountId from it when set). Whatever cannot be resolved becomes
+unknown(reason) and turns the rules reading it into ERROR.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError
+from auditor.fileio import MAX_EXPANDED_NODES, check_depth, expanded_size, read_text
+from auditor.iac import canonical as C
+from auditor.iac.model import Link, ParseProblem, TemplateResource, text_or_unknown
+from auditor.iac.suppress import inline_suppressions, metadata_suppressions
+from auditor.snapshot import Location, is_unknown, unknown
+
+KNOWN_INTRINSICS = frozenset(
+    {
+        "Ref",
+        "Condition",
+        "Fn::GetAtt",
+        "Fn::Sub",
+        "Fn::Join",
+        "Fn::Select",
+        "Fn::If",
+        "Fn::Equals",
+        "Fn::And",
+        "Fn::Or",
+        "Fn::Not",
+        "Fn::FindInMap",
+        "Fn::Base64",
+        "Fn::GetAZs",
+        "Fn::ImportValue",
+        "Fn::Split",
+        "Fn::Cidr",
+        "Fn::Length",
+        "Fn::ToJsonString",
+        "Fn::Transform",
+        "Fn::ForEach",
+        "Fn::GetStackOutput",
+    }
+)
+_NO_VALUE = object()
+
+
+class _Unresolved(Exception):
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+def is_cloudformation(doc: Any) -> bool:
+    if not isinstance(doc, dict):
+        return False
+    if "AWSTemplateFormatVersion" in doc:
+        return True
+    resources = doc.get("Resources")
+    return isinstance(resources, dict) and any(
+        isinstance(r, dict) and isinstance(r.get("Type"), str) and r["Type"].startswith(("AWS::", "Custom::"))
+        for r in resources.values()
+    )
+
+
+def decode(path: Path) -> tuple[Any, ParseProblem | None]:
+    """Decode a template with cfn-lint's decoder; a problem names the file and line."""
+    try:
+        text = read_text(path)
+    except InputError as exc:
+        return None, ParseProblem(str(path), exc.what)
+    from cfnlint.decode import decode_str
+
+    logging.getLogger("cfnlint").setLevel(logging.CRITICAL)
+    try:
+        template, matches = decode_str(text)
+    except RecursionError:
+        return None, ParseProblem(str(path), "nested too deeply")
+    except Exception as exc:  # noqa: BLE001 - the decoder's own failure is a parse problem of this file
+        return None, ParseProblem(str(path), f"cannot decode: {type(exc).__name__}: {exc}"[:300])
+    if matches or template is None:
+        first = matches[0] if matches else None
+        message = first.message if first else "not a YAML or JSON document"
+        return None, ParseProblem(
+            str(path), f"invalid template: {message}", getattr(first, "linenumber", None)
+        )
+    try:
+        check_depth(template, file=str(path))
+    except InputError as exc:
+        return None, ParseProblem(str(path), exc.what)
+    if expanded_size(template) > MAX_EXPANDED_NODES:
+        return None, ParseProblem(str(path), f"expands to more than {MAX_EXPANDED_NODES} nodes")
+    return template, None
+
+
+def _line(node: Any) -> int | None:
+    mark = getattr(node, "start_mark", None)
+    return mark.line + 1 if mark is not None else None
+
+
+def unknown_intrinsic(template: Any) -> tuple[str, int | None] | None:
+    stack: list[tuple[Any, Any]] = [(template, None)]
+    while stack:
+        node, parent = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if (
+                    isinstance(key, str)
+                    and key.startswith("Fn::")
+                    and key not in KNOWN_INTRINSICS
+                    and len(node) == 1
+                ):
+                    return key, _line(node) or _line(parent)
+                stack.append((value, node))
+        elif isinstance(node, list):
+            stack.extend((v, node) for v in node)
+    return None
+
+
+class Resolver:
+    """Resolves intrinsic functions of one template."""
+
+    def __init__(
+        self,
+        template: Mapping[str, Any],
+        *,
+        region: str | None,
+        account: str | None,
+        overrides: Mapping[str, str],
+        names: dict[str, Any],
+    ):
+        self.template = template
+        self.region = region
+        self.account = account
+        self.resources: Mapping[str, Any] = template.get("Resources") or {}
+        self.names = names  # logical id -> resolved name (bucket name, alias name) when the template sets it
+        self.parameters: dict[str, Any] = {}
+        for name, spec in (template.get("Parameters") or {}).items():
+            if name in overrides:
+                value: Any = overrides[name]
+            elif isinstance(spec, dict) and "Default" in spec:
+                value = spec["Default"]
+            else:
+                value = unknown(f"parameter {name} has no default and no --param value")
+            if (
+                isinstance(spec, dict)
+                and isinstance(value, str)
+                and str(spec.get("Type", "")).startswith(("CommaDelimitedList", "List<"))
+            ):
+                value = [v.strip() for v in value.split(",")]
+            self.parameters[name] = value
+        self.conditions: Mapping[str, Any] = template.get("Conditions") or {}
+        self._condition_cache: dict[str, Any] = {}
+
+    # -- conditions ----------------------------------------------------------------------
+    def condition(self, name: str, depth: int = 0) -> bool:
+        if name in self._condition_cache:
+            cached = self._condition_cache[name]
+            if isinstance(cached, _Unresolved):
+                raise cached
+            return bool(cached)
+        if name not in self.conditions or depth > 50:
+            raise _Unresolved(f"condition {name} is not defined")
+        try:
+            value = self._truth(self.conditions[name], depth + 1)
+        except _Unresolved as exc:
+            self._condition_cache[name] = exc
+            raise
+        self._condition_cache[name] = value
+        return value
+
+    def _truth(self, node: Any, depth: int) -> bool:
+        if isinstance(node, bool):
+            return node
+        if isinstance(node, str) and node.lower() in ("true", "false"):
+            return node.lower() == "true"
+        if isinstance(node, dict) and len(node) == 1:
+            ((fn, args),) = node.items()
+            if fn == "Condition":
+                return self.condition(str(args), depth)
+            if fn == "Fn::Equals" and isinstance(args, list) and len(args) == 2:
+                left, right = (self.value(a) for a in args)
+                for side in (left, right):
+                    if is_unknown(side) or isinstance(side, Link):
+                        raise _Unresolved(
+                            f"Fn::Equals compares a value unknown before deployment "
+                            f"({side['$unknown'] if is_unknown(side) else side.describe()})"
+                        )
+                return _scalar_text(left) == _scalar_text(right)
+            if fn == "Fn::Not" and isinstance(args, list) and len(args) == 1:
+                return not self._truth(args[0], depth)
+            if fn in ("Fn::And", "Fn::Or") and isinstance(args, list):
+                values = [self._truth(a, depth) for a in args]
+                return all(values) if fn == "Fn::And" else any(values)
+        raise _Unresolved(f"cannot evaluate condition {node!r}"[:200])
+
+    # -- values --------------------------------------------------------------------------
+    def value(self, node: Any) -> Any:
+        """Resolve intrinsics inside node; unresolvable parts become unknown(reason)."""
+        try:
+            return self._value(node, 0)
+        except _Unresolved as exc:
+            return unknown(exc.reason)
+
+    def _value(self, node: Any, depth: int) -> Any:
+        if depth > 100:
+            raise _Unresolved("intrinsic functions nested too deeply")
+        if isinstance(node, dt.date | dt.datetime):
+            return node.isoformat()  # `Version: 2012-10-17` unquoted in YAML stays the policy version string
+        if isinstance(node, list):
+            out = []
+            for item in node:
+                value = self._value_or_unknown(item, depth + 1)
+                if value is not _NO_VALUE:
+                    out.append(value)
+            return out
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            ((key, args),) = node.items()
+            if key == "Ref" or (isinstance(key, str) and key.startswith("Fn::")):
+                return self._intrinsic(key, args, depth + 1)
+        out_map = {}
+        for key, item in node.items():
+            value = self._value_or_unknown(item, depth + 1)
+            if value is not _NO_VALUE:
+                out_map[str(key)] = value
+        return out_map
+
+    def _value_or_unknown(self, node: Any, depth: int) -> Any:
+        try:
+            return self._value(node, depth)
+        except _Unresolved as exc:
+            return unknown(exc.reason)
+
+    def _intrinsic(self, fn: str, args: Any, depth: int) -> Any:
+        if fn == "Ref":
+            return self.ref(str(args))
+        if fn == "Fn::GetAtt":
+            if isinstance(args, str):
+                args = args.split(".", 1)
+            if not isinstance(args, list) or len(args) != 2:
+                raise _Unresolved(f"malformed Fn::GetAtt {args!r}"[:200])
+            return self.get_att(str(args[0]), str(self._value(args[1], depth)))
+        if fn == "Fn::Sub":
+            return self._sub(args, depth)
+        if fn == "Fn::Join":
+            if not isinstance(args, list) or len(args) != 2:
+                raise _Unresolved("malformed Fn::Join")
+            delimiter = self._value(args[0], depth)
+            items = self._value(args[1], depth)
+            if not isinstance(items, list):
+                raise _Unresolved(_why(items, "Fn::Join list"))
+            return str(delimiter).join(self._text(i, "Fn::Join") for i in items)
+        if fn == "Fn::Select":
+            if not isinstance(args, list) or len(args) != 2:
+                raise _Unresolved("malformed Fn::Select")
+            index, items = self._value(args[0], depth), self._value(args[1], depth)
+            if not isinstance(items, list):
+                raise _Unresolved(_why(items, "Fn::Select list"))
+            try:
+                return items[int(index)]
+            except (ValueError, TypeError, IndexError):
+                raise _Unresolved(f"Fn::Select index {index!r} out of range"[:200]) from None
+        if fn == "Fn::Split":
+            if not isinstance(args, list) or len(args) != 2:
+                raise _Unresolved("malformed Fn::Split")
+            text = self._text(self._value(args[1], depth), "Fn::Split")
+            return text.split(str(self._value(args[0], depth)))
+        if fn == "Fn::If":
+            if not isinstance(args, list) or len(args) != 3:
+                raise _Unresolved("malformed Fn::If")
+            chosen = args[1] if self.condition(str(args[0])) else args[2]
+            return self._value(chosen, depth)
+        if fn == "Fn::FindInMap":
+            if not isinstance(args, list) or len(args) not in (3, 4):
+                raise _Unresolved("malformed Fn::FindInMap")
+            keys = [self._text(self._value(a, depth), "Fn::FindInMap") for a in args[:3]]
+            try:
+                return self._value(self.template["Mappings"][keys[0]][keys[1]][keys[2]], depth)
+            except (KeyError, TypeError):
+                if len(args) == 4 and isinstance(args[3], dict) and "DefaultValue" in args[3]:
+                    return self._value(args[3]["DefaultValue"], depth)
+                raise _Unresolved(f"Fn::FindInMap {'/'.join(keys)} is not in Mappings") from None
+        if fn == "Fn::Base64":
+            import base64
+
+            return base64.b64encode(self._text(self._value(args, depth), "Fn::Base64").encode()).decode()
+        if fn in ("Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not", "Condition"):
+            return self._truth({fn: args}, depth)
+        if fn == "Fn::GetAZs":
+            raise _Unresolved("Fn::GetAZs: the Availability Zones are known only in the deployment account")
+        if fn == "Fn::ImportValue":
+            raise _Unresolved("Fn::ImportValue: an export of another stack")
+        raise _Unresolved(f"{fn} is not evaluated by ccme-audit")
+
+    def _text(self, value: Any, what: str) -> str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return str(value)
+        raise _Unresolved(_why(value, what))
+
+    def _sub(self, args: Any, depth: int) -> str:
+        variables: dict[str, Any] = {}
+        if isinstance(args, list):
+            if len(args) != 2 or not isinstance(args[1], dict):
+                raise _Unresolved("malformed Fn::Sub")
+            text = args[0]
+            variables = {k: v for k, v in args[1].items()}
+        else:
+            text = args
+        if not isinstance(text, str):
+            raise _Unresolved("Fn::Sub needs a string")
+
+        def replace(match: re.Match[str]) -> str:
+            token = match.group(1)
+            if token.startswith("!"):
+                return "${" + token[1:] + "}"
+            token = token.strip()
+            if token in variables:
+                return self._text(self._value(variables[token], depth), f"Fn::Sub ${{{token}}}")
+            if "." in token and not token.startswith("AWS::"):
+                logical, attribute = token.split(".", 1)
+                return self._text(self.get_att(logical, attribute), f"Fn::Sub ${{{token}}}")
+            return self._text(self.ref(token), f"Fn::Sub ${{{token}}}")
+
+        return re.sub(r"\$\{([^}]*)\}", replace, text)
+
+    def ref(self, name: str) -> Any:
+        if name in self.parameters:
+            return self.parameters[name]
+        if name == "AWS::NoValue":
+            return _NO_VALUE
+        if name == "AWS::Region":
+            if self.region:
+                return self.region
+            raise _Unresolved("AWS::Region is not set (give --region)")
+        if name == "AWS::AccountId":
+            if self.account:
+                return self.account
+            raise _Unresolved(
+                "AWS::AccountId is not set (set account in ccme-audit.yaml or --set account=...)"
+            )
+        if name == "AWS::Partition":
+            return "aws-cn" if (self.region or "").startswith("cn-") else "aws"
+        if name == "AWS::URLSuffix":
+            return "amazonaws.com.cn" if (self.region or "").startswith("cn-") else "amazonaws.com"
+        if name.startswith("AWS::"):
+            raise _Unresolved(f"{name} is known only at deployment")
+        if name in self.resources:
+            known = self.names.get(name)
+            if isinstance(known, str):
+                return known
+            return Link(name)
+        raise _Unresolved(f"Ref to {name}, which is neither a parameter nor a resource")
+
+    def get_att(self, logical: str, attribute: str) -> Any:
+        if logical not in self.resources:
+            raise _Unresolved(f"Fn::GetAtt on {logical}, which is not a resource of the template")
+        rtype = (
+            (self.resources[logical] or {}).get("Type") if isinstance(self.resources[logical], dict) else None
+        )
+        name = self.names.get(logical)
+        if rtype == "AWS::S3::Bucket" and isinstance(name, str):
+            partition = "aws-cn" if (self.region or "").startswith("cn-") else "aws"
+            if attribute == "Arn":
+                return f"arn:{partition}:s3:::{name}"
+            if attribute == "DomainName":
+                return f"{name}.s3.amazonaws.com"
+        return Link(logical, attribute)
+
+
+def _scalar_text(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def _why(value: Any, what: str) -> str:
+    if is_unknown(value):
+        return str(value["$unknown"])
+    if isinstance(value, Link):
+        return f"{what}: {value.describe()} is known only after deployment"
+    return f"{what}: cannot use a {type(value).__name__} here"
+
+
+# --- mapping to canonical types --------------------------------------------------------------
+
+_NAME_PROPERTY = {
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::KMS::Alias": "AliasName",
+    "AWS::SecretsManager::Secret": "Name",
+}
+
+
+def load(
+    path: Path,
+    template: Any,
+    *,
+    region: str | None,
+    account: str | None,
+    overrides: Mapping[str, str],
+    read_secret_values: bool = False,
+) -> tuple[list[TemplateResource], list[ParseProblem]]:
+    file = str(path)
+    problems: list[ParseProblem] = []
+    bad = unknown_intrinsic(template)
+    if bad:
+        return [], [ParseProblem(file, f"unknown intrinsic function {bad[0]}", bad[1])]
+    resources = template.get("Resources")
+    if not isinstance(resources, dict):
+        return [], [ParseProblem(file, "Resources is not a mapping")]
+    names: dict[str, Any] = {}
+    resolver = Resolver(template, region=region, account=account, overrides=overrides, names=names)
+    # First the names other resources refer to (BucketName, AliasName), so Ref and GetAtt can use them.
+    for logical, body in resources.items():
+        if isinstance(body, dict) and body.get("Type") in _NAME_PROPERTY:
+            prop = (body.get("Properties") or {}).get(_NAME_PROPERTY[body["Type"]])
+            if prop is not None:
+                names[logical] = resolver.value(prop)
+    try:
+        lines = read_text(path).splitlines()
+    except InputError:
+        lines = []
+    out: list[TemplateResource] = []
+    for logical, body in resources.items():
+        if not isinstance(body, dict) or not isinstance(body.get("Type"), str):
+            problems.append(ParseProblem(file, f"resource {logical} has no Type", _line(body)))
+            continue
+        errors: list[str] = []
+        condition = body.get("Condition")
+        if condition is not None:
+            try:
+                if not resolver.condition(str(condition)):
+                    continue
+            except _Unresolved as exc:
+                errors.append(
+                    f"whether the resource is created depends on condition {condition}: {exc.reason}"
+                )
+        props = body.get("Properties") or {}
+        if not isinstance(props, dict):
+            problems.append(
+                ParseProblem(file, f"resource {logical}: Properties is not a mapping", _line(body))
+            )
+            continue
+        location = Location(file=file, line=_line(body), logical_id=str(logical))
+        built = _map(body["Type"], str(logical), props, resolver, location, read_secret_values)
+        for item in built:
+            item.errors.extend(errors)
+            item.suppressions.extend(inline_suppressions(lines, location.line))
+            item.suppressions.extend(metadata_suppressions(body.get("Metadata")))
+            item.region = region
+            item.account = account
+        out.extend(built)
+    _join(out, region)
+    return out, problems
+
+
+def _prop(props: Mapping[str, Any], resolver: Resolver, *path: str) -> Any:
+    node: Any = props
+    for key in path:
+        node = (
+            resolver.value(node)
+            if isinstance(node, dict)
+            and len(node) == 1
+            and ("Ref" in node or any(str(k).startswith("Fn::") for k in node))
+            else node
+        )
+        if is_unknown(node):
+            return node
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+        if node is None:
+            return None
+    return resolver.value(node)
+
+
+def _map(
+    rtype: str,
+    logical: str,
+    props: Mapping[str, Any],
+    r: Resolver,
+    location: Location,
+    read_secret_values: bool,
+) -> list[TemplateResource]:
+    p = lambda *path: _prop(props, r, *path)  # noqa: E731
+    res = lambda t, attrs, name=None, rid=None: TemplateResource(  # noqa: E731
+        type=t, key=logical, attributes=attrs, location=location, name=name, id=rid
+    )
+    tag_map = C.tags(p("Tags"))
+    if rtype == "AWS::KMS::Key":
+        return [
+            res(
+                "kms.key",
+                {
+                    **C.kms_key(
+                        key_id=logical,
+                        description=p("Description"),
+                        key_spec=p("KeySpec"),
+                        key_usage=p("KeyUsage"),
+                        enabled=p("Enabled"),
+                        multi_region=p("MultiRegion"),
+                        origin=p("Origin"),
+                        policy=p("KeyPolicy"),
+                        rotation=p("EnableKeyRotation"),
+                        aliases=[],
+                        tag_map=tag_map,
+                    )
+                },
+            )
+        ]
+    if rtype == "AWS::KMS::ReplicaKey":
+        return []
+    if rtype == "AWS::KMS::Alias":
+        name = text_or_unknown(p("AliasName"), "AliasName")
+        return [
+            res(
+                "kms.alias",
+                {
+                    "name": name,
+                    "arn": unknown("the alias ARN is assigned at deployment"),
+                    "target_key_id": p("TargetKeyId"),
+                },
+                name=name,
+                rid=name if isinstance(name, str) else None,
+            )
+        ]
+    if rtype == "AWS::S3::Bucket":
+        name = r.names.get(logical)
+        if name is None:
+            name = unknown("the bucket name is generated by CloudFormation at deployment (no BucketName)")
+        else:
+            name = text_or_unknown(name, "BucketName")
+        versioning = C.versioning_status(p("VersioningConfiguration", "Status"))
+        log_cfg = p("LoggingConfiguration")
+        logging_value: Any = None
+        if is_unknown(log_cfg):
+            logging_value = log_cfg
+        elif isinstance(log_cfg, dict):
+            target = log_cfg.get("DestinationBucketName")
+            logging_value = {
+                "target_bucket": target if target is not None else name,
+                "target_prefix": log_cfg.get("LogFilePrefix", ""),
+            }
+        enc = p("BucketEncryption", "ServerSideEncryptionConfiguration")
+        encryption: Any = None
+        if is_unknown(enc):
+            encryption = enc
+        elif isinstance(enc, list):
+            encryption = {
+                "rules": [
+                    C.encryption_rule(
+                        (e.get("ServerSideEncryptionByDefault") or {}).get("SSEAlgorithm"),
+                        (e.get("ServerSideEncryptionByDefault") or {}).get("KMSMasterKeyID"),
+                        e.get("BucketKeyEnabled"),
+                    )
+                    for e in enc
+                    if isinstance(e, dict)
+                ]
+            }
+        pab = p("PublicAccessBlockConfiguration")
+        flags = (
+            None
+            if pab is None
+            else (
+                pab
+                if is_unknown(pab)
+                else {
+                    "block_public_acls": pab.get("BlockPublicAcls"),
+                    "ignore_public_acls": pab.get("IgnorePublicAcls"),
+                    "block_public_policy": pab.get("BlockPublicPolicy"),
+                    "restrict_public_buckets": pab.get("RestrictPublicBuckets"),
+                }
+            )
+        )
+        ownership_rules = p("OwnershipControls", "Rules")
+        ownership = None
+        if isinstance(ownership_rules, list) and ownership_rules and isinstance(ownership_rules[0], dict):
+            ownership = text_or_unknown(ownership_rules[0].get("ObjectOwnership"), "ObjectOwnership")
+        attrs = C.s3_bucket(
+            name=name,
+            region=r.region,
+            versioning=versioning,
+            logging=logging_value,
+            encryption=encryption,
+            pab=flags,
+            policy=None,
+            ownership=ownership,
+            tag_map=tag_map,
+        )
+        return [res("s3.bucket", attrs, name=name, rid=name if isinstance(name, str) else None)]
+    if rtype == "AWS::S3::BucketPolicy":
+        return [
+            res(
+                "iac.s3_bucket_policy",
+                {"bucket": p("Bucket"), "policy": C.policy_document(p("PolicyDocument"), "PolicyDocument")},
+            )
+        ]
+    if rtype == "AWS::EC2::VPC":
+        cidr = p("CidrBlock")
+        return [
+            res(
+                "ec2.vpc",
+                {
+                    "vpc_id": logical,
+                    "name": tag_map.get("Name"),
+                    "cidr_block": cidr,
+                    "cidr_blocks": [cidr] if cidr is not None else [],
+                    "ipv6_cidr_blocks": [],
+                    "instance_tenancy": p("InstanceTenancy") or "default",
+                    "enable_dns_support": C.bool_or_unknown(p("EnableDnsSupport"), True, "EnableDnsSupport"),
+                    "enable_dns_hostnames": C.bool_or_unknown(
+                        p("EnableDnsHostnames"), False, "EnableDnsHostnames"
+                    ),
+                    "dhcp_options_id": unknown(
+                        "no DHCP options association in the template: the VPC gets the "
+                        "account's default options set"
+                    ),
+                    "is_default": False,
+                    "tags": tag_map,
+                },
+                name=tag_map.get("Name"),
+            )
+        ]
+    if rtype == "AWS::EC2::VPCCidrBlock":
+        return [
+            res(
+                "iac.vpc_cidr",
+                {
+                    "vpc": p("VpcId"),
+                    "ipv6": bool(p("AmazonProvidedIpv6CidrBlock"))
+                    or p("Ipv6CidrBlock") is not None
+                    or p("Ipv6Pool") is not None,
+                    "cidr": p("CidrBlock"),
+                    "ipv6_cidr": p("Ipv6CidrBlock"),
+                },
+            )
+        ]
+    if rtype == "AWS::EC2::DHCPOptions":
+        return [
+            res(
+                "ec2.dhcp_options",
+                {
+                    "dhcp_options_id": logical,
+                    "domain_name": C.split_names(p("DomainName")),
+                    "domain_name_servers": C.split_names(p("DomainNameServers")),
+                    "ntp_servers": C.split_names(p("NtpServers")),
+                    "tags": tag_map,
+                },
+                name=tag_map.get("Name"),
+            )
+        ]
+    if rtype == "AWS::EC2::VPCDHCPOptionsAssociation":
+        return [res("iac.dhcp_association", {"vpc": p("VpcId"), "dhcp": p("DhcpOptionsId")})]
+    if rtype == "AWS::EC2::Subnet":
+        return [
+            res(
+                "ec2.subnet",
+                {
+                    "subnet_id": logical,
+                    "vpc_id": p("VpcId"),
+                    "name": tag_map.get("Name"),
+                    "cidr_block": p("CidrBlock"),
+                    "availability_zone": p("AvailabilityZone")
+                    if p("AvailabilityZone") is not None
+                    else unknown("no AvailabilityZone: AWS picks one at deployment"),
+                    "availability_zone_id": p("AvailabilityZoneId"),
+                    "map_public_ip_on_launch": C.bool_or_unknown(
+                        p("MapPublicIpOnLaunch"), False, "MapPublicIpOnLaunch"
+                    ),
+                    "tags": tag_map,
+                },
+                name=tag_map.get("Name"),
+            )
+        ]
+    if rtype == "AWS::EC2::RouteTable":
+        return [
+            res(
+                "ec2.route_table",
+                {
+                    "route_table_id": logical,
+                    "vpc_id": p("VpcId"),
+                    "main": False,
+                    "name": tag_map.get("Name"),
+                    "associations": [],
+                    "routes": [],
+                    "tags": tag_map,
+                },
+                name=tag_map.get("Name"),
+            )
+        ]
+    if rtype == "AWS::EC2::Route":
+        target_field, target = None, None
+        for cfn, field in (
+            ("GatewayId", "gateway_id"),
+            ("NatGatewayId", "nat_gateway_id"),
+            ("TransitGatewayId", "transit_gateway_id"),
+            ("NetworkInterfaceId", "network_interface_id"),
+            ("VpcPeeringConnectionId", "vpc_peering_connection_id"),
+            ("InstanceId", "instance_id"),
+            ("EgressOnlyInternetGatewayId", "egress_only_internet_gateway_id"),
+            ("VpcEndpointId", "gateway_id"),
+        ):
+            if props.get(cfn) is not None:
+                target_field, target = field, p(cfn)
+        return [
+            res(
+                "iac.route",
+                {
+                    "table": p("RouteTableId"),
+                    "route": C.route(
+                        p("DestinationCidrBlock"), target_field, target, p("DestinationIpv6CidrBlock")
+                    ),
+                },
+            )
+        ]
+    if rtype == "AWS::EC2::SubnetRouteTableAssociation":
+        return [res("iac.rt_association", {"table": p("RouteTableId"), "subnet": p("SubnetId")})]
+    if rtype == "AWS::EC2::InternetGateway":
+        return [
+            res(
+                "ec2.internet_gateway",
+                {"internet_gateway_id": logical, "attachments": [], "tags": tag_map},
+                name=tag_map.get("Name"),
+            )
+        ]
+    if rtype == "AWS::EC2::VPCGatewayAttachment":
+        return [res("iac.igw_attachment", {"igw": p("InternetGatewayId"), "vpc": p("VpcId")})]
+    if rtype == "AWS::EC2::NatGateway":
+        return [
+            res(
+                "ec2.nat_gateway",
+                {
+                    "nat_gateway_id": logical,
+                    "vpc_id": None,
+                    "subnet_id": p("SubnetId"),
+                    "state": "available",
+                    "connectivity_type": p("ConnectivityType") or "public",
+                    "tags": tag_map,
+                },
+                name=tag_map.get("Name"),
+            )
+        ]
+    if rtype == "AWS::EC2::VPCEndpoint":
+        service = p("ServiceName")
+        return [
+            res(
+                "ec2.vpc_endpoint",
+                {
+                    "vpc_endpoint_id": logical,
+                    "vpc_id": p("VpcId"),
+                    "service_name": service,
+                    "vpc_endpoint_type": p("VpcEndpointType") or "Gateway",
+                    "state": "available",
+                    "route_table_ids": p("RouteTableIds") or [],
+                    "subnet_ids": p("SubnetIds") or [],
+                    "private_dns_enabled": C.bool_or_unknown(
+                        p("PrivateDnsEnabled"), False, "PrivateDnsEnabled"
+                    ),
+                    "security_group_ids": p("SecurityGroupIds") or [],
+                    "policy": C.policy_document(p("PolicyDocument"), "PolicyDocument"),
+                    "tags": tag_map,
+                },
+                name=tag_map.get("Name"),
+            )
+        ]
+    if rtype == "AWS::SecretsManager::Secret":
+        name = r.names.get(logical)
+        name = (
+            text_or_unknown(name, "Name")
+            if name is not None
+            else unknown("the secret name is generated by CloudFormation at deployment (no Name)")
+        )
+        value_format: Any = unknown("the secret's format is read only with --read-secret-values")
+        if read_secret_values:
+            value_format = _secret_format(p("SecretString"), p("GenerateSecretString"))
+        return [
+            res(
+                "secretsmanager.secret",
+                {
+                    "name": name,
+                    "arn": unknown("the secret ARN is assigned at deployment"),
+                    "kms_key_id": p("KmsKeyId"),
+                    "deleted_date": None,
+                    "value_format": value_format,
+                    "tags": tag_map,
+                },
+                name=name,
+                rid=name if isinstance(name, str) else None,
+            )
+        ]
+    if rtype == "AWS::CertificateManager::Certificate":
+        domain = p("DomainName")
+        sans = p("SubjectAlternativeNames") or []
+        return [
+            res(
+                "acm.certificate",
+                {
+                    "arn": logical,
+                    "domain_name": domain,
+                    "subject_alternative_names": sans,
+                    "status": unknown(
+                        "a requested certificate is issued only after validation, at deployment"
+                    ),
+                    "cert_type": "AMAZON_ISSUED" if p("CertificateAuthorityArn") is None else "PRIVATE",
+                    "key_algorithm": p("KeyAlgorithm") or "RSA_2048",
+                    "not_after": unknown("the expiry is set when the certificate is issued"),
+                    "in_use_by": [],
+                    "tags": tag_map,
+                },
+                name=domain if isinstance(domain, str) else None,
+            )
+        ]
+    return []
+
+
+def _secret_format(secret_string: Any, generate: Any) -> Any:
+    """plaintext or json, judged from the template; the value itself is never kept."""
+    if secret_string is not None:
+        if not isinstance(secret_string, str):
+            return unknown("the secret string is known only at deployment")
+        import json
+
+        try:
+            return "json" if isinstance(json.loads(secret_string), dict) else "plaintext"
+        except json.JSONDecodeError:
+            return "plaintext" if secret_string else "empty"
+    if isinstance(generate, dict):
+        return "json" if generate.get("SecretStringTemplate") is not None else "plaintext"
+    return "empty"
+
+
+def _join(items: list[TemplateResource], region: str | None) -> None:
+    """Attach the helper resources (policies, associations, routes) to the resources they concern."""
+    from auditor.iac.joins import join
+
+    join(items, region)

@@ -1,0 +1,160 @@
+"""What every IaC loader shares: links between resources, template resources, parse problems."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.snapshot import Location, Resource, is_unknown, unknown
+
+PARSE_RULE_ID = "IAC-PARSE"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A reference to another template resource whose value exists only after deployment.
+
+    Placed where the canonical shape holds a resource id (an alias's target key, a subnet's VPC),
+    it becomes the canonical id of the target; anywhere else (inside a string) it is unknown.
+    """
+
+    target: str
+    attribute: str | None = None
+
+    def describe(self) -> str:
+        return f"{self.target}.{self.attribute}" if self.attribute else self.target
+
+
+@dataclass(frozen=True)
+class ParseProblem:
+    """A template that cannot be used: reported as an IAC-PARSE ERROR finding and on stderr."""
+
+    file: str
+    message: str
+    line: int | None = None
+
+    def text(self) -> str:
+        where = f":{self.line}" if self.line else ""
+        return f"{self.file}{where}: {self.message}"
+
+
+@dataclass
+class TemplateResource:
+    """A canonical resource still holding Links; `finalize` turns it into a snapshot Resource."""
+
+    type: str
+    key: str  # the template-local key Links name (logical id, or Terraform address)
+    attributes: dict[str, Any]
+    location: Location
+    name: Any = None
+    id: str | None = None
+    region: str | None = None
+    account: str | None = None
+    suppressions: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class UnresolvedError(Exception):
+    """A value that cannot be computed from the template: becomes unknown(reason)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+def contains_unknown(value: Any) -> str | None:
+    """The reason of the first unknown (or unresolved Link) inside value, else None."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if is_unknown(item):
+            return str(item["$unknown"])
+        if isinstance(item, Link):
+            return f"{item.describe()} is known only after deployment"
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+def whole_or_unknown(value: Any) -> Any:
+    """A document (a policy) with any unknown part is unknown as a whole, never half-read."""
+    reason = contains_unknown(value)
+    return unknown(reason) if reason else value
+
+
+def text_or_unknown(value: Any, what: str) -> Any:
+    if value is None or is_unknown(value) or isinstance(value, str):
+        return value
+    if isinstance(value, Link):
+        return unknown(f"{what}: {value.describe()} is known only after deployment")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return unknown(f"{what}: expected a string, found {type(value).__name__}")
+
+
+def bool_or_unknown(value: Any, default: bool | None, what: str) -> Any:
+    if value is None:
+        return default
+    if is_unknown(value):
+        return value
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if isinstance(value, Link):
+        return unknown(f"{what}: {value.describe()} is known only after deployment")
+    return unknown(f"{what}: expected a boolean, found {value!r}"[:200])
+
+
+def finalize(
+    items: list[TemplateResource], ids: Mapping[str, str], unresolved: Callable[[Link], str]
+) -> list[Resource]:
+    """Replace Links by the ids of their targets (or unknown) and build snapshot Resources."""
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, Link):
+            target = ids.get(value.target)
+            if target is not None and value.attribute in (
+                None,
+                "id",
+                "Id",
+                "key_id",
+                "KeyId",
+                "arn",
+                "Arn",
+                "bucket",
+                "name",
+                "RouteTableId",
+                "SubnetId",
+                "VpcId",
+                "GroupId",
+                "AllocationId",
+            ):
+                return target
+            return unknown(unresolved(value))
+        if isinstance(value, dict):
+            return {k: fix(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        return value
+
+    out = []
+    for item in items:
+        name = fix(item.name)
+        out.append(
+            Resource(
+                type=item.type,
+                id=item.id or item.key,
+                attributes=fix(item.attributes),
+                name=name if isinstance(name, str) else None,
+                region=item.region,
+                account=item.account,
+                location=item.location,
+            )
+        )
+    return out

@@ -1,0 +1,220 @@
+"""ParallelCluster v3 cluster configuration files into one `pcluster.cluster` resource each.
+
+The instance-family table below is data (public EC2 naming: a `g` after the generation number
+marks Graviton, arm64; a1 is arm64 too; GPU families from the EC2 accelerated-computing list).
+An instance type that does not follow the EC2 naming pattern is unknown (ERROR), never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from auditor.iac.model import ParseProblem, TemplateResource
+from auditor.iac.suppress import inline_suppressions
+from auditor.snapshot import Location, unknown
+
+# GPU instance families (EC2 "Accelerated computing"); vendor of the GPU.
+GPU_FAMILIES: dict[str, str] = {
+    "p2": "nvidia",
+    "p3": "nvidia",
+    "p3dn": "nvidia",
+    "p4d": "nvidia",
+    "p4de": "nvidia",
+    "p5": "nvidia",
+    "p5e": "nvidia",
+    "p5en": "nvidia",
+    "p6-b200": "nvidia",
+    "g3": "nvidia",
+    "g3s": "nvidia",
+    "g4dn": "nvidia",
+    "g4ad": "amd",
+    "g5": "nvidia",
+    "g5g": "nvidia",
+    "g6": "nvidia",
+    "g6e": "nvidia",
+    "gr6": "nvidia",
+    "g6f": "nvidia",
+    "gr6f": "nvidia",
+}
+ARM64_SPECIAL = frozenset({"a1"})
+_FAMILY = re.compile(r"^(?P<family>[a-z]+(?P<gen>\d+)(?P<suffix>[a-z-]*?)(?:-[a-z0-9]+)?)\.[a-z0-9-]+$")
+
+
+def instance_facts(instance_type: Any, role: str) -> dict[str, Any]:
+    if not isinstance(instance_type, str):
+        return {
+            "instance_type": None,
+            "role": role,
+            "family": None,
+            "arm64": unknown("instance type not set"),
+            "gpu": unknown("instance type not set"),
+            "nvidia_gpu": unknown("instance type not set"),
+        }
+    match = _FAMILY.match(instance_type)
+    if not match:
+        reason = f"{instance_type!r} does not follow the EC2 instance type naming"
+        return {
+            "instance_type": instance_type,
+            "role": role,
+            "family": None,
+            "arm64": unknown(reason),
+            "gpu": unknown(reason),
+            "nvidia_gpu": unknown(reason),
+        }
+    family = instance_type.split(".")[0]
+    base = re.sub(r"-.*$", "", family)
+    suffix = re.sub(r"^[a-z]+\d+", "", base)
+    arm64 = base in ARM64_SPECIAL or "g" in suffix
+    vendor = GPU_FAMILIES.get(family) or GPU_FAMILIES.get(base)
+    return {
+        "instance_type": instance_type,
+        "role": role,
+        "family": family,
+        "arm64": arm64,
+        "gpu": vendor is not None,
+        "nvidia_gpu": vendor == "nvidia",
+    }
+
+
+def is_parallelcluster(doc: Any) -> bool:
+    return isinstance(doc, dict) and "HeadNode" in doc and "Scheduling" in doc
+
+
+def _get(node: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
+
+
+def _line_of(lines: list[str], key: str) -> int | None:
+    for number, line in enumerate(lines, 1):
+        if re.match(rf"^{re.escape(key)}\s*:", line):
+            return number
+    return None
+
+
+def load(
+    path: Path, doc: dict[str, Any], text: str, *, region: str | None, account: str | None
+) -> tuple[list[TemplateResource], list[ParseProblem]]:
+    lines = text.splitlines()
+    head = doc.get("HeadNode") or {}
+    scheduling = doc.get("Scheduling") or {}
+    slurm = _get(scheduling, "SlurmSettings") or {}
+    instance_types = [instance_facts(_get(head, "InstanceType"), "HeadNode")]
+    subnets: list[Any] = [_get(head, "Networking", "SubnetId")]
+    queue_amis = []
+    for queue in _get(scheduling, "SlurmQueues") or _get(scheduling, "AwsBatchQueues") or []:
+        if not isinstance(queue, dict):
+            continue
+        qname = str(queue.get("Name"))
+        subnets.extend(_get(queue, "Networking", "SubnetIds") or [])
+        if _get(queue, "Image", "CustomAmi"):
+            queue_amis.append(_get(queue, "Image", "CustomAmi"))
+        for cr in queue.get("ComputeResources") or []:
+            if not isinstance(cr, dict):
+                continue
+            role = f"queue {qname} / {cr.get('Name')}"
+            if cr.get("InstanceType") is not None:
+                instance_types.append(instance_facts(cr.get("InstanceType"), role))
+            for item in cr.get("Instances") or []:
+                if isinstance(item, dict):
+                    instance_types.append(instance_facts(item.get("InstanceType"), role))
+    storage = []
+    for item in doc.get("SharedStorage") or []:
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("StorageType")
+        settings = item.get(f"{kind}Settings") or {}
+        entry: dict[str, Any] = {
+            "name": item.get("Name"),
+            "storage_type": kind,
+            "mount_dir": item.get("MountDir"),
+            "existing": settings.get("FileSystemId") is not None or settings.get("VolumeId") is not None,
+            "kms_key_id": settings.get("KmsKeyId"),
+        }
+        if kind == "Efs":
+            entry["encrypted"] = bool(settings.get("Encrypted", False))
+        elif kind == "Ebs":
+            entry["encrypted"] = bool(settings.get("Encrypted", True))
+        elif kind == "FsxLustre":
+            dras = settings.get("DataRepositoryAssociations") or []
+            entry.update(
+                {
+                    "deployment_type": settings.get("DeploymentType", "SCRATCH_2"),
+                    "data_repository_associations": len(dras) if isinstance(dras, list) else 0,
+                    "import_path": settings.get("ImportPath"),
+                    "export_path": settings.get("ExportPath"),
+                    "encrypted": True,
+                }
+            )
+        storage.append(entry)
+    database = slurm.get("Database")
+    cloudwatch = _get(doc, "Monitoring", "Logs", "CloudWatch") or {}
+    image_os = _get(doc, "Image", "Os")
+    attrs = {
+        "name": path.stem,
+        "image_os": image_os,
+        "custom_ami": _get(doc, "Image", "CustomAmi"),
+        "queue_custom_amis": queue_amis,
+        "scheduler": scheduling.get("Scheduler"),
+        "head_node": {
+            **instance_types[0],
+            "elastic_ip": _get(head, "Networking", "ElasticIp"),
+            "subnet_id": _get(head, "Networking", "SubnetId"),
+            "dcv_enabled": bool(_get(head, "Dcv", "Enabled") or False),
+            "ssh_key_name": _get(head, "Ssh", "KeyName"),
+        },
+        "dcv_enabled": bool(_get(head, "Dcv", "Enabled") or False),
+        "instance_types": instance_types,
+        "subnet_ids": [s for s in subnets if s is not None],
+        "internet_access": unknown(
+            "whether the cluster subnets reach the internet is not in the cluster "
+            "configuration (scan it with the network template)"
+        ),
+        "dns": {
+            "disable_managed_dns": bool(_get(slurm, "Dns", "DisableManagedDns") or False),
+            "use_ec2_hostnames": bool(_get(slurm, "Dns", "UseEc2Hostnames") or False),
+        },
+        "database": None
+        if not isinstance(database, dict)
+        else {
+            "uri": database.get("Uri"),
+            "user_name": database.get("UserName"),
+            "password_secret_arn": database.get("PasswordSecretArn"),
+            "database_name": database.get("DatabaseName"),
+        },
+        "shared_storage": storage,
+        "cloudwatch_logs": {
+            "enabled": cloudwatch.get("Enabled", True) is True,
+            "retention_in_days": cloudwatch.get("RetentionInDays", 180),
+            "deletion_policy": cloudwatch.get("DeletionPolicy", "Retain"),
+        },
+        "region": doc.get("Region", region),
+    }
+    line = _line_of(lines, "HeadNode") or 1
+    location = Location(file=str(path), line=line, logical_id=path.stem)
+    item = TemplateResource(
+        type="pcluster.cluster",
+        key=str(path),
+        attributes=attrs,
+        location=location,
+        name=path.stem,
+        id=f"{path}#cluster",
+        region=region,
+        account=account,
+    )
+    item.suppressions.extend(inline_suppressions(lines, 1))
+    item.suppressions.extend(inline_suppressions(lines, line))
+    return [item], []
+
+
+def join_subnets(clusters: list[TemplateResource], subnets_internet: dict[str, bool]) -> None:
+    """Fill internet_access when every cluster subnet is described by a network template in the same run."""
+    for cluster in clusters:
+        ids = cluster.attributes["subnet_ids"]
+        if ids and all(isinstance(s, str) and s in subnets_internet for s in ids):
+            cluster.attributes["internet_access"] = any(subnets_internet[s] for s in ids)

@@ -1,0 +1,1088 @@
+"""Terraform: HCL directories (python-hcl2's parse tree, evaluated here) and plan JSON.
+
+HCL: variables (defaults, `--param`, terraform.tfvars, *.auto.tfvars), locals, references to
+other resources of the directory (`aws_kms_key.x.arn`), a small set of functions (jsonencode,
+format, join, concat, lower, upper, merge, lookup, element, length, replace, trimspace, coalesce,
+tostring, tolist, toset), conditionals, count. Plan JSON (`terraform show -json`): planned
+values, with references taken from the configuration section for values known after apply.
+Anything else (modules, data sources other than caller identity / region, for expressions,
+splats, template directives) is unknown(reason), never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from lark import Token, Tree
+
+from auditor.errors import InputError
+from auditor.fileio import MAX_EXPANDED_NODES, check_depth, expanded_size, read_text
+from auditor.iac import canonical as C
+from auditor.iac.model import Link, ParseProblem, TemplateResource, text_or_unknown
+from auditor.iac.suppress import inline_suppressions
+from auditor.snapshot import Location, is_unknown, unknown
+
+
+class _Unresolved(Exception):
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+MAX_HCL_DEPTH = 200
+
+
+def _children(tree: Tree) -> list[Tree]:
+    return [c for c in tree.children if isinstance(c, Tree)]
+
+
+def _token_text(tree: Tree) -> str:
+    return "".join(str(c) for c in tree.children if isinstance(c, Token))
+
+
+def _unescape(text: str) -> str:
+    return re.sub(
+        r'\\(["\\nrt]|u[0-9a-fA-F]{4})',
+        lambda m: (
+            {'"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t"}.get(m.group(1))
+            or chr(int(m.group(1)[1:], 16))
+        ),
+        text,
+    )
+
+
+class Body:
+    """A block body: attributes (expression trees) and nested blocks, with the block's line."""
+
+    def __init__(self, tree: Tree, line: int | None):
+        self.line = line
+        self.attributes: dict[str, Tree] = {}
+        self.blocks: list[tuple[str, list[str], Body]] = []
+        for child in _children(tree):
+            if child.data == "attribute":
+                name_tree, expr = _children(child)[0], _children(child)[-1]
+                self.attributes[_token_text(name_tree)] = expr
+            elif child.data == "block":
+                parts = _children(child)
+                kind = _token_text(parts[0])
+                labels = [_string_literal(p) for p in parts[1:-1]]
+                self.blocks.append((kind, labels, Body(parts[-1], getattr(child.meta, "line", None))))
+
+
+def _string_literal(tree: Tree) -> str:
+    if tree.data == "identifier":
+        return _token_text(tree)
+    out = []
+    for part in _children(tree):
+        if part.data == "string_part":
+            out.append(_unescape(_token_text(part)))
+    return "".join(out)
+
+
+class Module:
+    """One directory of .tf files: variables, locals, resources, data sources."""
+
+    def __init__(
+        self, directory: Path, *, region: str | None, account: str | None, overrides: Mapping[str, str]
+    ):
+        self.directory = directory
+        self.region = region
+        self.account = account
+        self.overrides = overrides
+        self.variables: dict[str, Any] = {}
+        self.locals: dict[str, Tree] = {}
+        self.resources: dict[str, tuple[str, str, Body, str]] = {}  # address -> (type, name, body, file)
+        self.tfvars: dict[str, Any] = {}
+        self._local_cache: dict[str, Any] = {}
+        self._attr_cache: dict[tuple[str, str], Any] = {}
+        self._stack: set[Any] = set()
+
+    # -- evaluation ----------------------------------------------------------------------
+    def eval(self, tree: Any, scope: Mapping[str, Any] | None = None, depth: int = 0) -> Any:
+        try:
+            return self._eval(tree, scope or {}, depth)
+        except _Unresolved as exc:
+            return unknown(exc.reason)
+        except RecursionError:
+            return unknown("expression nested too deeply")
+
+    def _eval(self, tree: Any, scope: Mapping[str, Any], depth: int) -> Any:
+        if depth > MAX_HCL_DEPTH:
+            raise _Unresolved("expression nested too deeply")
+        if isinstance(tree, Token):
+            raise _Unresolved(f"unexpected token {tree!s}"[:100])
+        kind = tree.data
+        kids = _children(tree)
+        if kind == "expr_term":
+            if not kids:
+                raise _Unresolved("empty expression")
+            return self._eval(kids[0], scope, depth + 1)
+        if kind == "literal_value":
+            text = _token_text(tree)
+            return {"true": True, "false": False, "null": None}[text]
+        if kind == "int_lit":
+            return int(_token_text(tree))
+        if kind == "float_lit":
+            return float(_token_text(tree))
+        if kind == "string":
+            return self._string(kids, scope, depth)
+        if kind == "heredoc_template" or kind == "heredoc_template_trim":
+            return self._heredoc(_token_text(tree), scope, depth, kind.endswith("trim"))
+        if kind == "tuple":
+            return [self._value(k, scope, depth) for k in kids if k.data != "new_line_or_comment"]
+        if kind == "object":
+            out: dict[str, Any] = {}
+            for elem in kids:
+                if elem.data != "object_elem":
+                    continue
+                key_tree, value_tree = _children(elem)[0], _children(elem)[-1]
+                key = self._key(key_tree, scope, depth)
+                out[key] = self._value(value_tree, scope, depth)
+            return out
+        if kind == "identifier":
+            return self._reference(_token_text(tree), [], scope)
+        if kind in ("get_attr_expr_term", "index_expr_term"):
+            root, steps = self._traversal(tree, scope, depth)
+            if root is not None:
+                return self._reference(root, steps, scope)
+            raise _Unresolved("unsupported traversal")
+        if kind == "function_call":
+            name = _token_text(kids[0])
+            args_tree = next((k for k in kids[1:] if k.data == "arguments"), None)
+            args = [self._eval(a, scope, depth + 1) for a in _children(args_tree)] if args_tree else []
+            return _call(name, args)
+        if kind == "conditional":
+            cond = self._eval(kids[0], scope, depth + 1)
+            if not isinstance(cond, bool):
+                raise _Unresolved(_why(cond, "condition"))
+            return self._eval(kids[1] if cond else kids[2], scope, depth + 1)
+        if kind == "unary_op":
+            op = str(tree.children[0])
+            value = self._eval(kids[0], scope, depth + 1)
+            if op == "!" and isinstance(value, bool):
+                return not value
+            if op == "-" and isinstance(value, int | float) and not isinstance(value, bool):
+                return -value
+            raise _Unresolved(_why(value, f"operator {op}"))
+        if kind == "binary_op":
+            left = self._eval(kids[0], scope, depth + 1)
+            for term in kids[1:]:
+                if term.data != "binary_term":
+                    continue
+                op_tree, right_tree = _children(term)[0], _children(term)[-1]
+                op = _token_text(op_tree).strip()
+                right = self._eval(right_tree, scope, depth + 1)
+                left = _binary(op, left, right)
+            return left
+        raise _Unresolved(f"the {kind.replace('_', ' ')} expression is not evaluated by ccme-audit")
+
+    def _value(self, tree: Tree, scope: Mapping[str, Any], depth: int) -> Any:
+        try:
+            return self._eval(tree, scope, depth + 1)
+        except _Unresolved as exc:
+            return unknown(exc.reason)
+
+    def _key(self, tree: Tree, scope: Mapping[str, Any], depth: int) -> str:
+        inner = _children(tree)[0] if _children(tree) else tree
+        if inner.data == "expr_term" and _children(inner) and _children(inner)[0].data == "identifier":
+            return _token_text(_children(inner)[0])
+        if inner.data == "identifier":
+            return _token_text(inner)
+        value = self._eval(inner, scope, depth + 1)
+        if not isinstance(value, str):
+            raise _Unresolved(_why(value, "object key"))
+        return value
+
+    def _string(self, parts: list[Tree], scope: Mapping[str, Any], depth: int) -> Any:
+        pieces: list[Any] = []
+        for part in parts:
+            if part.data != "string_part":
+                continue
+            inner = _children(part)
+            if inner and inner[0].data == "interpolation":
+                pieces.append(self._eval(_children(inner[0])[0], scope, depth + 1))
+            elif inner:
+                raise _Unresolved("template directives (%{...}) are not evaluated by ccme-audit")
+            else:
+                pieces.append(_unescape(_token_text(part)))
+        if len(pieces) == 1 and len(parts) == 1 and not isinstance(pieces[0], str):
+            return pieces[0]
+        return "".join(_text(p, "string template") for p in pieces)
+
+    def _heredoc(self, raw: str, scope: Mapping[str, Any], depth: int, trim: bool) -> str:
+        lines = raw.split("\n")
+        body = lines[1:-1] if len(lines) >= 2 else []
+        if trim or raw.startswith("<<-"):
+            indents = [len(line) - len(line.lstrip()) for line in body if line.strip()]
+            cut = min(indents) if indents else 0
+            body = [line[cut:] for line in body]
+        text = "\n".join(body) + ("\n" if body else "")
+        if "%{" in text:
+            raise _Unresolved("template directives (%{...}) are not evaluated by ccme-audit")
+
+        def sub(match: re.Match[str]) -> str:
+            return _text(self._expression(match.group(1), scope, depth), "heredoc interpolation")
+
+        return re.sub(r"(?<!\$)\$\{([^}]*)\}", sub, text).replace("$${", "${")
+
+    def _expression(self, text: str, scope: Mapping[str, Any], depth: int) -> Any:
+        import hcl2
+
+        try:
+            tree = hcl2.parses_to_tree(f"x = {text}\n")
+        except Exception:  # noqa: BLE001 - an interpolation the parser rejects is unresolvable
+            raise _Unresolved(f"cannot parse interpolation ${{{text}}}"[:200]) from None
+        body = Body(_children(tree)[0], None)
+        return self._eval(body.attributes["x"], scope, depth + 1)
+
+    def _traversal(self, tree: Tree, scope: Mapping[str, Any], depth: int) -> tuple[str | None, list[Any]]:
+        steps: list[Any] = []
+        node: Tree = tree
+        while True:
+            if node.data == "expr_term":
+                node = _children(node)[0]
+                continue
+            if node.data == "get_attr_expr_term":
+                base, attr = _children(node)
+                steps.insert(0, _token_text(_children(attr)[0]))
+                node = base
+                continue
+            if node.data == "index_expr_term":
+                base, index = _children(node)
+                index_tree = _children(index)[0] if _children(index) else None
+                if index.data != "braces_index" or index_tree is None:
+                    raise _Unresolved("splat and legacy index expressions are not evaluated by ccme-audit")
+                steps.insert(0, self._eval(index_tree, scope, depth + 1))
+                node = base
+                continue
+            if node.data == "identifier":
+                return _token_text(node), steps
+            raise _Unresolved(f"the {node.data.replace('_', ' ')} expression is not evaluated by ccme-audit")
+
+    def _reference(self, root: str, steps: list[Any], scope: Mapping[str, Any]) -> Any:
+        if root == "var" and steps:
+            value = self.variable(str(steps[0]))
+            return _index(value, steps[1:], f"var.{steps[0]}")
+        if root == "local" and steps:
+            return _index(self.local(str(steps[0])), steps[1:], f"local.{steps[0]}")
+        if root in ("each", "count") and steps and f"{root}.{steps[0]}" in scope:
+            return _index(scope[f"{root}.{steps[0]}"], steps[1:], f"{root}.{steps[0]}")
+        if root in scope:
+            return _index(scope[root], steps, root)
+        if root == "data" and len(steps) >= 3:
+            dtype, attr = steps[0], steps[2]
+            if dtype == "aws_caller_identity" and attr == "account_id":
+                if self.account:
+                    return self.account
+                raise _Unresolved(
+                    "data.aws_caller_identity: the account is not set (set account in the config)"
+                )
+            if dtype == "aws_region" and attr in ("name", "id", "region") and self.region:
+                return self.region
+            if dtype == "aws_partition" and attr == "partition":
+                return "aws"
+            raise _Unresolved(f"data.{dtype}.{steps[1]} is read from the account at plan time")
+        if root == "module":
+            raise _Unresolved("module outputs are not evaluated by ccme-audit (run on a plan JSON instead)")
+        if root == "path":
+            raise _Unresolved("path.* values depend on where Terraform runs")
+        if steps:
+            address = f"{root}.{steps[0]}"
+            rest = steps[1:]
+            if (
+                rest
+                and isinstance(rest[0], int | str)
+                and f"{address}[{rest[0]!r}]".replace("'", '"') in self.resources
+            ):
+                address = f"{address}[{rest[0]!r}]".replace("'", '"')
+                rest = rest[1:]
+            elif rest and isinstance(rest[0], int) and f"{address}[{rest[0]}]" in self.resources:
+                address = f"{address}[{rest[0]}]"
+                rest = rest[1:]
+            if address in self.resources:
+                if not rest:
+                    return Link(address)
+                return _index(
+                    self.resource_attribute(address, str(rest[0])), rest[1:], f"{address}.{rest[0]}"
+                )
+        raise _Unresolved(f"reference {'.'.join([root, *map(str, steps)])} is not in this directory")
+
+    def variable(self, name: str) -> Any:
+        if name in self.overrides:
+            return self.overrides[name]
+        if name in self.tfvars:
+            return self.tfvars[name]
+        if name in self.variables:
+            return self.variables[name]
+        raise _Unresolved(f"variable {name} has no default, no tfvars value and no --param value")
+
+    def local(self, name: str) -> Any:
+        if name in self._local_cache:
+            return self._local_cache[name]
+        if name not in self.locals:
+            raise _Unresolved(f"local.{name} is not defined")
+        if ("local", name) in self._stack:
+            raise _Unresolved(f"local.{name} refers to itself")
+        self._stack.add(("local", name))
+        try:
+            value = self.eval(self.locals[name])
+        finally:
+            self._stack.discard(("local", name))
+        self._local_cache[name] = value
+        return value
+
+    def resource_attribute(self, address: str, attr: str) -> Any:
+        key = (address, attr)
+        if key in self._attr_cache:
+            return self._attr_cache[key]
+        rtype, _name, body, _file = self.resources[address]
+        value: Any
+        if key in self._stack:
+            raise _Unresolved(f"{address}.{attr} refers to itself")
+        self._stack.add(key)
+        try:
+            if attr in body.attributes:
+                value = self.eval(body.attributes[attr])
+            elif rtype == "aws_s3_bucket" and attr in ("id", "bucket", "arn") and "bucket" in body.attributes:
+                name = self.eval(body.attributes["bucket"])
+                value = (f"arn:aws:s3:::{name}" if isinstance(name, str) else name) if attr == "arn" else name
+            elif rtype == "aws_kms_alias" and attr in ("id", "name") and "name" in body.attributes:
+                value = self.eval(body.attributes["name"])
+            else:
+                value = Link(address, attr)
+        finally:
+            self._stack.discard(key)
+        self._attr_cache[key] = value
+        return value
+
+    def block_values(self, body: Body, scope: Mapping[str, Any]) -> dict[str, Any]:
+        """A body as Terraform's JSON shape: attributes as values, nested blocks as lists of objects."""
+        out: dict[str, Any] = {k: self.eval(v, scope) for k, v in body.attributes.items()}
+        for kind, _labels, inner in body.blocks:
+            if kind in ("lifecycle", "provisioner", "connection", "dynamic"):
+                if kind == "dynamic":
+                    out.setdefault(_labels[0] if _labels else "dynamic", []).append(
+                        unknown("dynamic blocks are not expanded by ccme-audit")
+                    )
+                continue
+            out.setdefault(kind, []).append(self.block_values(inner, scope))
+        return out
+
+
+def _index(value: Any, steps: list[Any], what: str) -> Any:
+    for step in steps:
+        if is_unknown(value):
+            return value
+        if isinstance(value, Link):
+            return (
+                Link(value.target, str(step))
+                if value.attribute is None
+                else unknown(f"{what} is known only after deployment")
+            )
+        if (isinstance(value, dict) and isinstance(step, str) and step in value) or (
+            isinstance(value, list) and isinstance(step, int) and 0 <= step < len(value)
+        ):
+            value = value[step]  # type: ignore[index]
+        else:
+            raise _Unresolved(f"{what} has no element {step!r}"[:200])
+    return value
+
+
+def _text(value: Any, what: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    raise _Unresolved(_why(value, what))
+
+
+def _why(value: Any, what: str) -> str:
+    if is_unknown(value):
+        return str(value["$unknown"])
+    if isinstance(value, Link):
+        return f"{what}: {value.describe()} is known only after apply"
+    return f"{what}: cannot use a {type(value).__name__} here"
+
+
+def _known(value: Any, what: str) -> Any:
+    from auditor.iac.model import contains_unknown
+
+    reason = contains_unknown(value)
+    if reason:
+        raise _Unresolved(f"{what}: {reason}")
+    return value
+
+
+def _binary(op: str, left: Any, right: Any) -> Any:
+    for side in (left, right):
+        if is_unknown(side) or isinstance(side, Link):
+            raise _Unresolved(_why(side, f"operator {op}"))
+    if op == "==":
+        return bool(left == right)
+    if op == "!=":
+        return bool(left != right)
+    if op in ("&&", "||") and isinstance(left, bool) and isinstance(right, bool):
+        return (left and right) if op == "&&" else (left or right)
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right))
+    if numbers:
+        ops: dict[str, Callable[[Any, Any], Any]] = {
+            "+": lambda a, b: a + b,
+            "-": lambda a, b: a - b,
+            "*": lambda a, b: a * b,
+            "/": lambda a, b: a / b if b else None,
+            "%": lambda a, b: a % b if b else None,
+            "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b,
+            ">": lambda a, b: a > b,
+            ">=": lambda a, b: a >= b,
+        }
+        if op in ops and ops[op](left, right) is not None:
+            return ops[op](left, right)
+    raise _Unresolved(f"operator {op} on {type(left).__name__} and {type(right).__name__}")
+
+
+def _call(name: str, args: list[Any]) -> Any:
+    if name == "jsonencode" and len(args) == 1:
+        return json.dumps(_known(args[0], "jsonencode"))
+    if name == "jsondecode" and len(args) == 1:
+        try:
+            return json.loads(_text(args[0], "jsondecode"))
+        except json.JSONDecodeError:
+            raise _Unresolved("jsondecode of invalid JSON") from None
+    if name == "format" and args:
+        fmt = _text(args[0], "format")
+        values = [_text(a, "format") for a in args[1:]]
+        try:
+            return re.sub(r"%[sdv]", "{}", fmt.replace("%%", "\0")).format(*values).replace("\0", "%")
+        except (IndexError, ValueError):
+            raise _Unresolved("format arguments do not match") from None
+    if name == "join" and len(args) == 2:
+        items = _known(args[1], "join")
+        return _text(args[0], "join").join(_text(i, "join") for i in items)
+    if name in ("lower", "upper", "trimspace") and len(args) == 1:
+        text = _text(args[0], name)
+        return text.lower() if name == "lower" else text.upper() if name == "upper" else text.strip()
+    if name == "replace" and len(args) == 3:
+        return _text(args[0], name).replace(_text(args[1], name), _text(args[2], name))
+    if name in ("tostring",) and len(args) == 1:
+        return _text(args[0], name)
+    if name in ("tolist", "toset") and len(args) == 1 and isinstance(args[0], list):
+        return list(args[0])
+    if name == "concat":
+        out: list[Any] = []
+        for arg in args:
+            if not isinstance(arg, list):
+                raise _Unresolved(_why(arg, "concat"))
+            out.extend(arg)
+        return out
+    if name == "merge":
+        merged: dict[str, Any] = {}
+        for arg in args:
+            if not isinstance(arg, dict) or is_unknown(arg):
+                raise _Unresolved(_why(arg, "merge"))
+            merged.update(arg)
+        return merged
+    if name == "lookup" and len(args) in (2, 3):
+        table, key = args[0], _text(args[1], "lookup")
+        if isinstance(table, dict) and not is_unknown(table):
+            if key in table:
+                return table[key]
+            if len(args) == 3:
+                return args[2]
+        raise _Unresolved(_why(table, "lookup"))
+    if name == "element" and len(args) == 2 and isinstance(args[0], list) and isinstance(args[1], int):
+        return args[0][args[1] % len(args[0])] if args[0] else None
+    if (
+        name == "length"
+        and len(args) == 1
+        and isinstance(args[0], list | str | dict)
+        and not is_unknown(args[0])
+    ):
+        return len(args[0])
+    if name == "coalesce":
+        for arg in args:
+            if is_unknown(arg) or isinstance(arg, Link):
+                raise _Unresolved(_why(arg, "coalesce"))
+            if arg not in (None, ""):
+                return arg
+        raise _Unresolved("coalesce: no non-empty argument")
+    raise _Unresolved(f"function {name}() is not evaluated by ccme-audit")
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def _parse(path: Path) -> tuple[Tree | None, ParseProblem | None]:
+    import hcl2
+
+    try:
+        text = read_text(path)
+    except InputError as exc:
+        return None, ParseProblem(str(path), exc.what)
+    try:
+        return hcl2.parses_to_tree(text), None
+    except RecursionError:
+        return None, ParseProblem(str(path), "HCL nested too deeply")
+    except Exception as exc:  # noqa: BLE001 - lark's errors vary; each becomes one parse problem
+        line = getattr(exc, "line", None)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, ParseProblem(
+            str(path), f"invalid HCL: {first}"[:300], line if isinstance(line, int) else None
+        )
+
+
+def _tfvars(path: Path, module: Module) -> ParseProblem | None:
+    if path.name.endswith(".json"):
+        try:
+            data = json.loads(read_text(path))
+        except (InputError, json.JSONDecodeError) as exc:
+            return ParseProblem(str(path), f"invalid tfvars JSON: {exc}"[:300])
+        if isinstance(data, dict):
+            module.tfvars.update(data)
+        return None
+    tree, problem = _parse(path)
+    if tree is None:
+        return problem
+    body = Body(_children(tree)[0], None)
+    for name, expr in body.attributes.items():
+        module.tfvars[name] = module.eval(expr)
+    return None
+
+
+def load_directory(
+    directory: Path,
+    *,
+    region: str | None,
+    account: str | None,
+    overrides: Mapping[str, str],
+    read_secret_values: bool = False,
+) -> tuple[list[TemplateResource], list[ParseProblem]]:
+    module = Module(directory, region=region, account=account, overrides=overrides)
+    problems: list[ParseProblem] = []
+    files = sorted(directory.glob("*.tf"))
+    bodies: list[tuple[Path, Body, list[str]]] = []
+    for path in files:
+        tree, problem = _parse(path)
+        if tree is None:
+            if problem:
+                problems.append(problem)
+            continue
+        body = Body(_children(tree)[0], None)
+        lines = read_text(path).splitlines()
+        bodies.append((path, body, lines))
+        for kind, labels, inner in body.blocks:
+            if kind == "variable" and labels:
+                if "default" in inner.attributes:
+                    module.variables[labels[0]] = module.eval(inner.attributes["default"])
+            elif kind == "locals":
+                module.locals.update(inner.attributes)
+            elif kind == "resource" and len(labels) == 2:
+                module.resources[f"{labels[0]}.{labels[1]}"] = (labels[0], labels[1], inner, str(path))
+    for path in sorted(
+        [
+            *directory.glob("*.auto.tfvars"),
+            *directory.glob("*.auto.tfvars.json"),
+            *directory.glob("terraform.tfvars"),
+            *directory.glob("terraform.tfvars.json"),
+        ]
+    ):
+        problem = _tfvars(path, module)
+        if problem:
+            problems.append(problem)
+    out: list[TemplateResource] = []
+    for path, body, lines in bodies:
+        for kind, labels, inner in body.blocks:
+            if kind != "resource" or len(labels) != 2:
+                continue
+            address = f"{labels[0]}.{labels[1]}"
+            location = Location(file=str(path), line=inner.line, logical_id=address)
+            suppressions = inline_suppressions(lines, inner.line)
+            instances: list[tuple[str, dict[str, Any], list[str]]] = []
+            if "count" in inner.attributes:
+                count = module.eval(inner.attributes["count"])
+                if isinstance(count, int) and not isinstance(count, bool):
+                    instances = [
+                        (address if count == 1 else f"{address}[{i}]", {"count.index": i}, [])
+                        for i in range(count)
+                    ]
+                else:
+                    instances = [(address, {}, [f"count cannot be evaluated: {_why(count, 'count')}"])]
+            elif "for_each" in inner.attributes:
+                each = module.eval(inner.attributes["for_each"])
+                if isinstance(each, dict) and not is_unknown(each):
+                    instances = [
+                        (f'{address}["{k}"]', {"each.key": k, "each.value": v}, []) for k, v in each.items()
+                    ]
+                elif isinstance(each, list) and all(isinstance(v, str) for v in each):
+                    instances = [(f'{address}["{k}"]', {"each.key": k, "each.value": k}, []) for k in each]
+                else:
+                    instances = [(address, {}, [f"for_each cannot be evaluated: {_why(each, 'for_each')}"])]
+            else:
+                instances = [(address, {}, [])]
+            for instance, scope, errors in instances:
+                values = module.block_values(inner, scope)
+                for item in map_resource(labels[0], instance, values, location, region, read_secret_values):
+                    item.suppressions.extend(suppressions)
+                    item.errors.extend(errors)
+                    item.region, item.account = region, account
+                    out.append(item)
+    from auditor.iac.joins import join
+
+    join(out, region)
+    return out, problems
+
+
+def is_plan(doc: Any) -> bool:
+    return isinstance(doc, dict) and "planned_values" in doc and "format_version" in doc
+
+
+def load_plan(
+    path: Path,
+    doc: Mapping[str, Any],
+    *,
+    region: str | None,
+    account: str | None,
+    read_secret_values: bool = False,
+) -> tuple[list[TemplateResource], list[ParseProblem]]:
+    try:
+        check_depth(doc, file=str(path))
+    except InputError as exc:
+        return [], [ParseProblem(str(path), exc.what)]
+    if expanded_size(doc) > MAX_EXPANDED_NODES:
+        return [], [ParseProblem(str(path), "plan too large")]
+    unknowns: dict[str, Any] = {}
+    for change in doc.get("resource_changes") or []:
+        if isinstance(change, dict) and isinstance(change.get("change"), dict):
+            unknowns[str(change.get("address"))] = change["change"].get("after_unknown") or {}
+    references: dict[str, dict[str, list[str]]] = {}
+    config_root = (doc.get("configuration") or {}).get("root_module") or {}
+    for res in config_root.get("resources") or []:
+        if isinstance(res, dict):
+            by_attr: dict[str, list[str]] = {}
+            for attr, expr in (res.get("expressions") or {}).items():
+                if isinstance(expr, dict) and expr.get("references"):
+                    by_attr[attr] = [str(r) for r in expr["references"]]
+            references[str(res.get("address"))] = by_attr
+    out: list[TemplateResource] = []
+    stack = [(doc.get("planned_values") or {}).get("root_module") or {}]
+    while stack:
+        module = stack.pop()
+        if not isinstance(module, dict):
+            continue
+        stack.extend(module.get("child_modules") or [])
+        for res in module.get("resources") or []:
+            if not isinstance(res, dict) or res.get("mode", "managed") != "managed":
+                continue
+            address = str(res.get("address"))
+            values = dict(res.get("values") or {})
+            base_address = re.sub(r"\[[^\]]*\]$", "", address)
+            for attr, flag in (unknowns.get(address) or {}).items():
+                if flag is True and values.get(attr) is None:
+                    refs: list[str] = (references.get(base_address) or {}).get(attr) or []
+                    target = next((r for r in refs if r.count(".") >= 2), None)
+                    if target:
+                        target_address, target_attr = target.rsplit(".", 1)
+                        values[attr] = Link(target_address, target_attr)
+                    else:
+                        values[attr] = unknown(f"{attr} is known only after apply")
+            location = Location(file=str(path), line=None, logical_id=address)
+            out.extend(
+                map_resource(str(res.get("type")), address, values, location, region, read_secret_values)
+            )
+    for item in out:
+        item.region, item.account = region, account
+    from auditor.iac.joins import join
+
+    join(out, region)
+    return out, []
+
+
+# --- mapping (shared by HCL and plan JSON) -----------------------------------------------------
+
+
+def _first(value: Any) -> dict[str, Any]:
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return value[0]
+    if isinstance(value, dict) and not is_unknown(value):
+        return value
+    return {}
+
+
+def map_resource(
+    rtype: str,
+    address: str,
+    v: Mapping[str, Any],
+    location: Location,
+    region: str | None,
+    read_secret_values: bool,
+) -> list[TemplateResource]:
+    def res(t: str, attrs: dict[str, Any], name: Any = None, rid: str | None = None) -> TemplateResource:
+        return TemplateResource(type=t, key=address, attributes=attrs, location=location, name=name, id=rid)
+
+    tag_map = C.tags(v.get("tags"))
+    name_tag = tag_map.get("Name")
+    if rtype in ("aws_kms_key", "aws_kms_external_key"):
+        return [
+            res(
+                "kms.key",
+                C.kms_key(
+                    key_id=address,
+                    description=v.get("description"),
+                    key_spec=v.get("customer_master_key_spec"),
+                    key_usage=v.get("key_usage"),
+                    enabled=v.get("is_enabled", v.get("enabled")),
+                    multi_region=v.get("multi_region"),
+                    origin="EXTERNAL" if rtype == "aws_kms_external_key" else None,
+                    policy=v.get("policy"),
+                    rotation=v.get("enable_key_rotation"),
+                    aliases=[],
+                    tag_map=tag_map,
+                ),
+            )
+        ]
+    if rtype == "aws_kms_key_policy":
+        return [
+            res(
+                "iac.kms_key_policy",
+                {"key": v.get("key_id"), "policy": C.policy_document(v.get("policy"), "policy")},
+            )
+        ]
+    if rtype == "aws_kms_alias":
+        name = text_or_unknown(v.get("name"), "name")
+        return [
+            res(
+                "kms.alias",
+                {
+                    "name": name,
+                    "arn": unknown("the alias ARN is assigned at apply"),
+                    "target_key_id": v.get("target_key_id"),
+                },
+                name=name,
+                rid=name if isinstance(name, str) else None,
+            )
+        ]
+    if rtype == "aws_s3_bucket":
+        name = v.get("bucket")
+        name = (
+            text_or_unknown(name, "bucket")
+            if name is not None
+            else unknown("the bucket name is generated by Terraform at apply (no bucket argument)")
+        )
+        versioning = None
+        legacy = _first(v.get("versioning"))
+        if legacy:
+            versioning = "Enabled" if legacy.get("enabled") is True else None
+        return [
+            res(
+                "s3.bucket",
+                C.s3_bucket(
+                    name=name,
+                    region=region,
+                    versioning=versioning,
+                    logging=None,
+                    encryption=None,
+                    pab=None,
+                    policy=None,
+                    ownership=None,
+                    tag_map=tag_map,
+                ),
+                name=name,
+                rid=name if isinstance(name, str) else None,
+            )
+        ]
+    if rtype == "aws_s3_bucket_versioning":
+        status = _first(v.get("versioning_configuration")).get("status")
+        return [
+            res(
+                "iac.s3_setting",
+                {"bucket": v.get("bucket"), "setting": "versioning", "value": C.versioning_status(status)},
+            )
+        ]
+    if rtype == "aws_s3_bucket_logging":
+        return [
+            res(
+                "iac.s3_setting",
+                {
+                    "bucket": v.get("bucket"),
+                    "setting": "logging",
+                    "value": {
+                        "target_bucket": v.get("target_bucket"),
+                        "target_prefix": v.get("target_prefix", ""),
+                    },
+                },
+            )
+        ]
+    if rtype == "aws_s3_bucket_public_access_block":
+        return [
+            res(
+                "iac.s3_setting",
+                {
+                    "bucket": v.get("bucket"),
+                    "setting": "public_access_block",
+                    "value": {k: v.get(k) for k in C.NEW_BUCKET_PUBLIC_ACCESS_BLOCK},
+                },
+            )
+        ]
+    if rtype == "aws_s3_bucket_server_side_encryption_configuration":
+        rules = []
+        for rule in v.get("rule") or []:
+            if not isinstance(rule, dict):
+                continue
+            default = _first(rule.get("apply_server_side_encryption_by_default"))
+            rules.append(
+                C.encryption_rule(
+                    default.get("sse_algorithm"),
+                    default.get("kms_master_key_id"),
+                    rule.get("bucket_key_enabled"),
+                )
+            )
+        return [
+            res(
+                "iac.s3_setting",
+                {"bucket": v.get("bucket"), "setting": "encryption", "value": {"rules": rules}},
+            )
+        ]
+    if rtype == "aws_s3_bucket_ownership_controls":
+        owner = _first(v.get("rule")).get("object_ownership")
+        return [res("iac.s3_setting", {"bucket": v.get("bucket"), "setting": "ownership", "value": owner})]
+    if rtype == "aws_s3_bucket_policy":
+        return [
+            res(
+                "iac.s3_bucket_policy",
+                {"bucket": v.get("bucket"), "policy": C.policy_document(v.get("policy"), "policy")},
+            )
+        ]
+    if rtype == "aws_vpc":
+        cidr = v.get("cidr_block")
+        ipv6 = C.bool_or_unknown(
+            v.get("assign_generated_ipv6_cidr_block"), False, "assign_generated_ipv6_cidr_block"
+        )
+        return [
+            res(
+                "ec2.vpc",
+                {
+                    "vpc_id": address,
+                    "name": name_tag,
+                    "cidr_block": cidr,
+                    "cidr_blocks": [cidr] if cidr else [],
+                    "ipv6_cidr_blocks": [unknown("the IPv6 block is assigned at apply")]
+                    if ipv6 is True
+                    else [],
+                    "instance_tenancy": v.get("instance_tenancy") or "default",
+                    "enable_dns_support": C.bool_or_unknown(
+                        v.get("enable_dns_support"), True, "enable_dns_support"
+                    ),
+                    "enable_dns_hostnames": C.bool_or_unknown(
+                        v.get("enable_dns_hostnames"), False, "enable_dns_hostnames"
+                    ),
+                    "dhcp_options_id": unknown(
+                        "no DHCP options association in the configuration: the VPC gets the "
+                        "account's default options set"
+                    ),
+                    "is_default": False,
+                    "tags": tag_map,
+                },
+                name=name_tag,
+            )
+        ]
+    if rtype == "aws_vpc_ipv4_cidr_block_association":
+        return [res("iac.vpc_cidr", {"vpc": v.get("vpc_id"), "cidr": v.get("cidr_block"), "ipv6": False})]
+    if rtype == "aws_vpc_ipv6_cidr_block_association":
+        return [
+            res("iac.vpc_cidr", {"vpc": v.get("vpc_id"), "ipv6": True, "ipv6_cidr": v.get("ipv6_cidr_block")})
+        ]
+    if rtype == "aws_vpc_dhcp_options":
+        return [
+            res(
+                "ec2.dhcp_options",
+                {
+                    "dhcp_options_id": address,
+                    "domain_name": C.split_names(v.get("domain_name")),
+                    "domain_name_servers": C.split_names(v.get("domain_name_servers")),
+                    "ntp_servers": C.split_names(v.get("ntp_servers")),
+                    "tags": tag_map,
+                },
+                name=name_tag,
+            )
+        ]
+    if rtype == "aws_vpc_dhcp_options_association":
+        return [res("iac.dhcp_association", {"vpc": v.get("vpc_id"), "dhcp": v.get("dhcp_options_id")})]
+    if rtype == "aws_subnet":
+        az = v.get("availability_zone")
+        return [
+            res(
+                "ec2.subnet",
+                {
+                    "subnet_id": address,
+                    "vpc_id": v.get("vpc_id"),
+                    "name": name_tag,
+                    "cidr_block": v.get("cidr_block"),
+                    "availability_zone": az
+                    if az is not None
+                    else unknown("no availability_zone: AWS picks one at apply"),
+                    "availability_zone_id": v.get("availability_zone_id"),
+                    "map_public_ip_on_launch": C.bool_or_unknown(
+                        v.get("map_public_ip_on_launch"), False, "map_public_ip_on_launch"
+                    ),
+                    "tags": tag_map,
+                },
+                name=name_tag,
+            )
+        ]
+    if rtype in ("aws_route_table", "aws_default_route_table"):
+        out = [
+            res(
+                "ec2.route_table",
+                {
+                    "route_table_id": address,
+                    "vpc_id": v.get("vpc_id"),
+                    "main": rtype == "aws_default_route_table",
+                    "name": name_tag,
+                    "associations": [{"subnet_id": None, "main": True}]
+                    if rtype == "aws_default_route_table"
+                    else [],
+                    "routes": [],
+                    "tags": tag_map,
+                },
+                name=name_tag,
+            )
+        ]
+        for index, entry in enumerate(v.get("route") or []):
+            if isinstance(entry, dict):
+                out.append(
+                    TemplateResource(
+                        type="iac.route",
+                        key=f"{address}#route{index}",
+                        location=location,
+                        attributes={"table": Link(address), "route": _tf_route(entry)},
+                    )
+                )
+        return out
+    if rtype == "aws_route":
+        return [res("iac.route", {"table": v.get("route_table_id"), "route": _tf_route(v)})]
+    if rtype == "aws_route_table_association":
+        return [res("iac.rt_association", {"table": v.get("route_table_id"), "subnet": v.get("subnet_id")})]
+    if rtype == "aws_main_route_table_association":
+        return [res("iac.main_rt_association", {"table": v.get("route_table_id"), "vpc": v.get("vpc_id")})]
+    if rtype == "aws_internet_gateway":
+        attachments = [{"vpc_id": v["vpc_id"], "state": "available"}] if v.get("vpc_id") is not None else []
+        return [
+            res(
+                "ec2.internet_gateway",
+                {"internet_gateway_id": address, "attachments": attachments, "tags": tag_map},
+                name=name_tag,
+            )
+        ]
+    if rtype == "aws_internet_gateway_attachment":
+        return [res("iac.igw_attachment", {"igw": v.get("internet_gateway_id"), "vpc": v.get("vpc_id")})]
+    if rtype == "aws_nat_gateway":
+        return [
+            res(
+                "ec2.nat_gateway",
+                {
+                    "nat_gateway_id": address,
+                    "vpc_id": None,
+                    "subnet_id": v.get("subnet_id"),
+                    "state": "available",
+                    "connectivity_type": v.get("connectivity_type") or "public",
+                    "tags": tag_map,
+                },
+                name=name_tag,
+            )
+        ]
+    if rtype == "aws_vpc_endpoint":
+        return [
+            res(
+                "ec2.vpc_endpoint",
+                {
+                    "vpc_endpoint_id": address,
+                    "vpc_id": v.get("vpc_id"),
+                    "service_name": v.get("service_name"),
+                    "vpc_endpoint_type": v.get("vpc_endpoint_type") or "Gateway",
+                    "state": "available",
+                    "route_table_ids": list(v.get("route_table_ids") or []),
+                    "subnet_ids": list(v.get("subnet_ids") or []),
+                    "private_dns_enabled": C.bool_or_unknown(
+                        v.get("private_dns_enabled"), False, "private_dns_enabled"
+                    ),
+                    "security_group_ids": list(v.get("security_group_ids") or []),
+                    "policy": C.policy_document(v.get("policy"), "policy"),
+                    "tags": tag_map,
+                },
+                name=name_tag,
+            )
+        ]
+    if rtype == "aws_vpc_endpoint_route_table_association":
+        return [
+            res("iac.endpoint_rt", {"endpoint": v.get("vpc_endpoint_id"), "table": v.get("route_table_id")})
+        ]
+    if rtype == "aws_secretsmanager_secret":
+        name = v.get("name")
+        name = (
+            text_or_unknown(name, "name")
+            if name is not None
+            else unknown("the secret name is generated by Terraform at apply (no name)")
+        )
+        return [
+            res(
+                "secretsmanager.secret",
+                {
+                    "name": name,
+                    "arn": unknown("the secret ARN is assigned at apply"),
+                    "kms_key_id": v.get("kms_key_id"),
+                    "deleted_date": None,
+                    "value_format": unknown("the secret's format is read only with --read-secret-values"),
+                    "tags": tag_map,
+                },
+                name=name,
+                rid=name if isinstance(name, str) else None,
+            )
+        ]
+    if rtype == "aws_acm_certificate":
+        domain = v.get("domain_name")
+        return [
+            res(
+                "acm.certificate",
+                {
+                    "arn": address,
+                    "domain_name": domain,
+                    "subject_alternative_names": list(v.get("subject_alternative_names") or []),
+                    "status": unknown("a requested certificate is issued only after validation, at apply"),
+                    "cert_type": "IMPORTED" if v.get("certificate_body") is not None else "AMAZON_ISSUED",
+                    "key_algorithm": v.get("key_algorithm") or "RSA_2048",
+                    "not_after": unknown("the expiry is set when the certificate is issued"),
+                    "in_use_by": [],
+                    "tags": tag_map,
+                },
+                name=domain if isinstance(domain, str) else None,
+            )
+        ]
+    return []
+
+
+def _tf_route(entry: Mapping[str, Any]) -> dict[str, Any]:
+    target_field, target = None, None
+    for tf, field in (
+        ("gateway_id", "gateway_id"),
+        ("nat_gateway_id", "nat_gateway_id"),
+        ("transit_gateway_id", "transit_gateway_id"),
+        ("network_interface_id", "network_interface_id"),
+        ("vpc_peering_connection_id", "vpc_peering_connection_id"),
+        ("egress_only_gateway_id", "egress_only_internet_gateway_id"),
+        ("vpc_endpoint_id", "gateway_id"),
+        ("carrier_gateway_id", "carrier_gateway_id"),
+        ("local_gateway_id", "local_gateway_id"),
+        ("core_network_arn", "core_network_arn"),
+    ):
+        if entry.get(tf) not in (None, ""):
+            target_field, target = field, entry[tf]
+    cidr = entry.get("destination_cidr_block", entry.get("cidr_block"))
+    ipv6 = entry.get("destination_ipv6_cidr_block", entry.get("ipv6_cidr_block"))
+    return C.route(
+        cidr if cidr != "" else None, target_field, target, ipv6 if ipv6 not in ("", None) else None
+    )
