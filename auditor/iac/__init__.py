@@ -29,6 +29,11 @@ SELF_ID = {
     "ec2.vpc_endpoint": "vpc_endpoint_id",
     "acm.certificate": "arn",
 }
+# AWS id prefixes, kept on IaC ids so that id-based facts (an igw-* route target) read the same as live.
+ID_PREFIX = {
+    "ec2.vpc": "vpc-", "ec2.subnet": "subnet-", "ec2.route_table": "rtb-", "ec2.dhcp_options": "dopt-",
+    "ec2.internet_gateway": "igw-", "ec2.nat_gateway": "nat-", "ec2.vpc_endpoint": "vpce-",
+}
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", "__pycache__", ".venv"})
 
@@ -147,7 +152,7 @@ def _load_file(
 def _assign_ids(items: list[TemplateResource], used: set[str]) -> dict[str, str]:
     ids: dict[str, str] = {}
     for item in items:
-        rid = item.id or f"{item.location.file}#{item.key}"
+        rid = item.id or f"{ID_PREFIX.get(item.type, '')}{item.location.file}#{item.key}"
         if rid in used:
             rid = f"{rid}@{item.location.file}#{item.key}"
         used.add(rid)

@@ -122,6 +122,8 @@ def audit_paths(
     )
     entries = load_baseline(baseline) if baseline is not None else []
     present = {r.type for r in loaded.snapshot.resources}
+    if "ec2.vpc" in present:
+        present.add("ec2.topology")  # derived from the VPCs by the engine before evaluation
     selected, skipped = _skipped_for_absent_types(rules, present, region, config.account)
     result = evaluate(loaded.snapshot, selected, config, today=today, mode="iac")
     findings = (

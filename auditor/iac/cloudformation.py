@@ -99,6 +99,23 @@ def decode(path: Path) -> tuple[Any, ParseProblem | None]:
     return template, None
 
 
+def _plain(value: Any) -> Any:
+    """cfn-lint's node classes (str/dict subclasses with marks) as plain Python values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return value
+
+
 def _line(node: Any) -> int | None:
     mark = getattr(node, "start_mark", None)
     return mark.line + 1 if mark is not None else None
@@ -421,6 +438,9 @@ def load(
     resources = template.get("Resources")
     if not isinstance(resources, dict):
         return [], [ParseProblem(file, "Resources is not a mapping")]
+    body_lines = {str(k): _line(v) for k, v in resources.items()}
+    template = _plain(template)
+    resources = template["Resources"]
     names: dict[str, Any] = {}
     resolver = Resolver(template, region=region, account=account, overrides=overrides, names=names)
     # First the names other resources refer to (BucketName, AliasName), so Ref and GetAtt can use them.
@@ -436,7 +456,7 @@ def load(
     out: list[TemplateResource] = []
     for logical, body in resources.items():
         if not isinstance(body, dict) or not isinstance(body.get("Type"), str):
-            problems.append(ParseProblem(file, f"resource {logical} has no Type", _line(body)))
+            problems.append(ParseProblem(file, f"resource {logical} has no Type", body_lines.get(str(logical))))
             continue
         errors: list[str] = []
         condition = body.get("Condition")
@@ -451,10 +471,10 @@ def load(
         props = body.get("Properties") or {}
         if not isinstance(props, dict):
             problems.append(
-                ParseProblem(file, f"resource {logical}: Properties is not a mapping", _line(body))
+                ParseProblem(file, f"resource {logical}: Properties is not a mapping", body_lines.get(str(logical)))
             )
             continue
-        location = Location(file=file, line=_line(body), logical_id=str(logical))
+        location = Location(file=file, line=body_lines.get(str(logical)), logical_id=str(logical))
         built = _map(body["Type"], str(logical), props, resolver, location, read_secret_values)
         for item in built:
             item.errors.extend(errors)
