@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.config import AuditConfig
+from auditor.derive import derive
 from auditor.engine import operators
 from auditor.engine.findings import Finding, Status, summarize
 from auditor.engine.rules import Rule
@@ -348,6 +349,7 @@ def evaluate(
     mode: str | None = None,
 ) -> Evaluation:
     """Evaluate every rule in every configured region. A crashing rule becomes an ERROR finding."""
+    snapshot = derive(snapshot, config, today=today)
     today = today or dt.datetime.now(dt.UTC).date()
     mode = mode or ("live" if snapshot.kind in ("live", "fixture") else "iac")
     account = config.account or snapshot.account
