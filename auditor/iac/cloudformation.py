@@ -438,7 +438,7 @@ def load(
     resources = template.get("Resources")
     if not isinstance(resources, dict):
         return [], [ParseProblem(file, "Resources is not a mapping")]
-    body_lines = {str(k): _line(v) for k, v in resources.items()}
+    body_lines = {str(k): _line(k) or _line(v) for k, v in resources.items()}
     template = _plain(template)
     resources = template["Resources"]
     names: dict[str, Any] = {}
