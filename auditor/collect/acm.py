@@ -13,6 +13,18 @@ CALLS = (
     Call("acm", "DescribeCertificate", "acm:DescribeCertificate"),
 )
 IAM_ACTIONS = iam_actions(CALLS)
+# Attributes every resource gets from the list calls alone (all but in_use_by).
+LISTED = {
+    "acm.certificate": {
+        "arn",
+        "domain_name",
+        "subject_alternative_names",
+        "status",
+        "cert_type",
+        "key_algorithm",
+        "not_after",
+    }
+}
 # By default ListCertificates returns RSA_2048 certificates only: ask for every key type.
 KEY_TYPES = ["RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1", "EC_secp521r1"]
 

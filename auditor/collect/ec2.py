@@ -36,6 +36,31 @@ CALLS = (
     Call("ec2", "DescribeNatGateways", "ec2:DescribeNatGateways"),
 )
 IAM_ACTIONS = iam_actions(CALLS)
+# Attributes every resource gets from the list calls alone (all but the VPC DNS attributes).
+LISTED = {
+    "ec2.vpc": {
+        "vpc_id",
+        "name",
+        "cidr_block",
+        "cidr_blocks",
+        "ipv6_cidr_blocks",
+        "instance_tenancy",
+        "dhcp_options_id",
+        "is_default",
+        "tags",
+    },
+    **{
+        t: {"*"}
+        for t in (
+            "ec2.dhcp_options",
+            "ec2.subnet",
+            "ec2.route_table",
+            "ec2.vpc_endpoint",
+            "ec2.internet_gateway",
+            "ec2.nat_gateway",
+        )
+    },
+}
 
 
 def collect(ctx: CollectContext) -> None:

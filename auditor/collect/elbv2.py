@@ -14,6 +14,8 @@ CALLS = (
     Call("elbv2", "DescribeListeners", "elasticloadbalancing:DescribeListeners"),
 )
 IAM_ACTIONS = iam_actions(CALLS)
+# Attributes every resource gets from the list calls alone.
+LISTED = {"elbv2.load_balancer": {"*"}}
 
 
 def collect(ctx: CollectContext) -> None:

@@ -11,6 +11,7 @@ RESOURCE_TYPES = ("iam.role",)
 REGIONAL = False
 CALLS = (Call("iam", "GetRole", "iam:GetRole"),)
 IAM_ACTIONS = iam_actions(CALLS)
+LISTED = {"iam.role": {"*"}}
 ROLES = ("AWSServiceRoleForAutoScaling",)
 
 

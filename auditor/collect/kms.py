@@ -24,6 +24,8 @@ CALLS = (
     Call("kms", "GetKeyRotationStatus", "kms:GetKeyRotationStatus"),
 )
 IAM_ACTIONS = iam_actions(CALLS)
+# Attributes every resource gets from the list calls alone.
+LISTED = {"kms.alias": {"name", "arn", "target_key_id"}, "kms.key": {"key_id", "arn", "aliases"}}
 
 _DESCRIBED = (
     "arn",

@@ -9,6 +9,7 @@ only for resources a selector matches; a rule whose scope cannot be reduced to l
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,9 +49,9 @@ class Plan:
         if selector is None:
             return True
         norm = normalize or (lambda v: v)
+        if any(path not in values for path in selector):
+            return True  # a rule selects on a value the collector cannot see cheaply: collect it
         for path, wanted in selector.items():
-            if path not in values:
-                continue
             observed = values[path]
             items = observed if isinstance(observed, list) else [observed]
             wanted_norm = {norm(w) for w in wanted}
@@ -82,13 +83,48 @@ def _literal_selector(where: Mapping[str, Any]) -> tuple[str, list[Any]] | None:
     return None
 
 
-def _lookup_types(assertion: Mapping[str, Any]) -> set[str]:
-    return {args["type"] for name, args in operators.walk(assertion) if name == "lookup"}
+def _top(path: str) -> str:
+    return re.split(r"[.\[]", path, maxsplit=1)[0]
+
+
+def lookup_reads(
+    assertion: Mapping[str, Any], out: dict[str, set[str]] | None = None, rtype: str | None = None
+) -> dict[str, set[str]]:
+    """Per looked-up type, the top-level attributes a rule's `lookup`s match on and assert."""
+    out = {} if out is None else out
+    ((name, args),) = assertion.items()
+    if name == "lookup":
+        other = args["type"]
+        reads = out.setdefault(other, set())
+        reads.update(_top(p) for p in args.get("match", {}) if not p.startswith("@"))
+        if args.get("assert") is not None:
+            lookup_reads(args["assert"], out, other)
+        return out
+    if rtype is not None:
+        op = operators.OPERATORS[name]
+        out.setdefault(rtype, set()).update(_top(p) for p in op.paths(args) if not p.startswith("@"))
+    for child in operators.OPERATORS[name].children(args):
+        lookup_reads(child, out, rtype)
+    return out
 
 
 def build_plan(
-    rules: Sequence[Rule], config: AuditConfig, account: str | None, regions: Iterable[str] | None = None
+    rules: Sequence[Rule],
+    config: AuditConfig,
+    account: str | None,
+    regions: Iterable[str] | None = None,
+    cheap: Mapping[str, set[str]] | None = None,
 ) -> Plan:
+    """The types to collect and, per type, the selectors of the resources needing detail calls.
+
+    `cheap` names, per type, the attributes its collector fills for every resource from list calls
+    ("*": all of them; default: the collectors' LISTED). A lookup reading only those needs no
+    detail calls on every resource of the type.
+    """
+    if cheap is None:
+        from auditor.collect.registry import listed_attributes
+
+        cheap = listed_attributes()
     types: set[str] = set()
     selectors: dict[str, dict[str, set[Any]] | None] = {}
     everything: set[str] = set()
@@ -96,9 +132,11 @@ def build_plan(
         if not rule.live:
             continue
         types.add(rule.resource_type)
-        for looked_up in _lookup_types(rule.assertion):
+        for looked_up, reads in lookup_reads(rule.assertion).items():
             types.add(looked_up)
-            everything.add(looked_up)
+            listed = cheap.get(looked_up, set())
+            if "*" not in listed and not reads <= listed:
+                everything.add(looked_up)  # the lookup reads detail attributes of any resource
         if rule.scope.where is None:
             everything.add(rule.resource_type)
             continue

@@ -109,9 +109,21 @@ PROBES: tuple[Probe, ...] = (
     _p("wafv2", "AWS WAF", "ListWebACLs", "wafv2:ListWebACLs", False, Scope="REGIONAL", Limit=1),
     _p("backup", "AWS Backup", "ListBackupPlans", "backup:ListBackupPlans", False, MaxResults=1),
     _p("snowball", "AWS Snow Family", "ListJobs", "snowball:ListJobs", False, MaxResults=1),
+    _p("shield", "AWS Shield", "ListProtections", "shield:ListProtections", False, "us-east-1", MaxResults=1),
+    # Billing data: Data Exports, the successor of CUR (either one satisfies the CUR requirement).
+    _p(
+        "bcm-data-exports",
+        "AWS Data Exports",
+        "ListExports",
+        "bcm-data-exports:ListExports",
+        False,
+        "us-east-1",
+        MaxResults=1,
+    ),
 )
 CALLS = tuple(p.call for p in PROBES)
 IAM_ACTIONS = iam_actions(CALLS)
+LISTED = {"service.probe": {"*"}}
 GLOBAL = tuple(p for p in PROBES if p.region)
 REGIONAL_PROBES = tuple(p for p in PROBES if not p.region)
 

@@ -12,6 +12,15 @@ from auditor.collect.base import STS_CALLS, Call
 COLLECTORS: tuple[ModuleType, ...] = (kms, s3, ec2, secrets, acm, elbv2, iam, probes)
 
 
+def listed_attributes() -> dict[str, set[str]]:
+    """Per type, the attributes filled for every resource by list calls (no per-resource call)."""
+    out: dict[str, set[str]] = {}
+    for collector in COLLECTORS:
+        for rtype, names in getattr(collector, "LISTED", {}).items():
+            out.setdefault(rtype, set()).update(names)
+    return out
+
+
 def collectors_for(types: Iterable[str]) -> list[ModuleType]:
     wanted = set(types)
     return [c for c in COLLECTORS if wanted & set(c.RESOURCE_TYPES)]

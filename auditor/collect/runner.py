@@ -201,8 +201,9 @@ def scan(
     max_attempts: int = 10,
     client_hooks: Sequence[ClientHook] = (),
     progress: bool | None = None,
+    plan: Plan | None = None,
 ) -> ScanResult:
-    """Collect what `rules` need from the live account into a Snapshot."""
+    """Collect what `rules` need (or what `plan` names) from the live account into a Snapshot."""
     started = time.perf_counter()
     regions = list(config.regions)
     session = session or make_session(profile, regions[0] if regions else None)
@@ -211,7 +212,7 @@ def scan(
         session, regions[0], max_attempts=max_attempts, counter=counter, hooks=client_hooks
     )
     account = config.account or caller_account(factory)
-    plan = build_plan(rules, config, account)
+    plan = plan or build_plan(rules, config, account)
     collectors = registry.collectors_for(plan.types)
     tasks = _tasks(collectors, regions)
     resources: list[Resource] = []

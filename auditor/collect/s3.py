@@ -27,6 +27,8 @@ CALLS = (
     Call("s3control", "GetPublicAccessBlock", "s3:GetAccountPublicAccessBlock"),
 )
 IAM_ACTIONS = iam_actions(CALLS)
+# Attributes every resource gets from the list calls alone.
+LISTED = {"s3.bucket": {"name"}}
 
 DETAIL_ATTRIBUTES = (
     "region",

@@ -22,6 +22,8 @@ CALLS = (
     Call("secretsmanager", "GetSecretValue", "secretsmanager:GetSecretValue", option=OPTION),
 )
 IAM_ACTIONS = iam_actions(CALLS)
+# Attributes every resource gets from the list calls alone (all but value_format).
+LISTED = {"secretsmanager.secret": {"name", "arn", "kms_key_id", "deleted_date", "tags"}}
 NOT_READ = "not read: pass --read-secret-values"
 
 
@@ -66,10 +68,14 @@ def classify_value(answer: dict[str, Any]) -> str:
 
 
 def _value_format(ctx: CollectContext, rid: str, attributes: dict[str, Any]) -> None:
-    answer = ctx.call("secretsmanager", "GetSecretValue", SecretId=attributes["arn"] or attributes["name"])
+    # ResourceNotFoundException on a secret just listed: it has no AWSCURRENT value (empty).
+    answer = ctx.call(
+        "secretsmanager", "GetSecretValue", SecretId=attributes["arn"] or attributes["name"],
+        absent=("ResourceNotFoundException",),
+    )
     if isinstance(answer, Failed):
         attributes["value_format"] = ctx.attribute_error("secretsmanager.secret", rid, "value_format", answer)
-    elif answer is not None:
-        attributes["value_format"] = classify_value(answer)
+    else:
+        attributes["value_format"] = "empty" if answer is None else classify_value(answer)
     answer = None  # the value is dropped here and never leaves this function
     ctx.add("secretsmanager.secret", rid, attributes, name=attributes["name"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -72,6 +73,28 @@ def _stub_not_mocked(client: Any, service: str) -> None:
         )
 
 
+def offline_guard(client: Any, service: str) -> None:
+    """Answer any request the in-process moto does not handle with an error, never the network."""
+    from botocore.awsrequest import AWSResponse
+
+    protocol = client.meta.service_model.protocol
+
+    def refuse(request: Any, **_: Any) -> AWSResponse:
+        message = f"{service} is not implemented by moto; the demo never reaches the network"
+        if protocol in ("json", "rest-json"):
+            body = json.dumps({"__type": "NotImplemented", "message": message}).encode()
+            headers = {"Content-Type": "application/x-amz-json-1.1"}
+        else:
+            body = (
+                f"<ErrorResponse><Error><Code>NotImplemented</Code><Message>{message}</Message></Error>"
+                "</ErrorResponse>"
+            ).encode()
+            headers = {"Content-Type": "text/xml"}
+        return AWSResponse(request.url, 501, headers, _Raw(body))
+
+    client.meta.events.register_last("before-send", refuse)
+
+
 class _Raw:
     def __init__(self, body: bytes):
         self.body = body
@@ -104,7 +127,9 @@ def run_demo(
             overrides.append(("packs", list(packs)))
         config = load_config(Path(os.devnull), overrides)
         rules = load_rules(None, config.packs)
-        result = scan(config, rules, session=session, client_hooks=[_stub_not_mocked], progress=False)
+        result = scan(
+            config, rules, session=session, client_hooks=[_stub_not_mocked, offline_guard], progress=False
+        )
     if stats:
         sys.stderr.write("\n".join(result.stats.lines()) + "\n")
     evaluation = evaluate(result.snapshot, rules, config)
