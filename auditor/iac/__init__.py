@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
-from auditor.fileio import parse_yaml, read_text
+from auditor.fileio import check_depth, parse_yaml, read_text
 from auditor.iac.model import Link, ParseProblem, TemplateResource, finalize
 from auditor.snapshot import CollectionError, Resource, Snapshot
 
@@ -31,8 +31,13 @@ SELF_ID = {
 }
 # AWS id prefixes, kept on IaC ids so that id-based facts (an igw-* route target) read the same as live.
 ID_PREFIX = {
-    "ec2.vpc": "vpc-", "ec2.subnet": "subnet-", "ec2.route_table": "rtb-", "ec2.dhcp_options": "dopt-",
-    "ec2.internet_gateway": "igw-", "ec2.nat_gateway": "nat-", "ec2.vpc_endpoint": "vpce-",
+    "ec2.vpc": "vpc-",
+    "ec2.subnet": "subnet-",
+    "ec2.route_table": "rtb-",
+    "ec2.dhcp_options": "dopt-",
+    "ec2.internet_gateway": "igw-",
+    "ec2.nat_gateway": "nat-",
+    "ec2.vpc_endpoint": "vpce-",
 }
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", "__pycache__", ".venv"})
@@ -107,6 +112,10 @@ def _load_file(
             return None, [], [ParseProblem(str(path), f"invalid JSON: {exc.msg}", exc.lineno)]
         except RecursionError:
             return None, [], [ParseProblem(str(path), "JSON nested too deeply")]
+        try:
+            check_depth(doc, file=str(path))
+        except InputError as exc:
+            return None, [], [ParseProblem(str(path), exc.what)]
         if terraform.is_plan(doc):
             items, problems = terraform.load_plan(
                 path, doc, region=region, account=account, read_secret_values=read_secret_values

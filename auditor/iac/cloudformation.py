@@ -456,7 +456,9 @@ def load(
     out: list[TemplateResource] = []
     for logical, body in resources.items():
         if not isinstance(body, dict) or not isinstance(body.get("Type"), str):
-            problems.append(ParseProblem(file, f"resource {logical} has no Type", body_lines.get(str(logical))))
+            problems.append(
+                ParseProblem(file, f"resource {logical} has no Type", body_lines.get(str(logical)))
+            )
             continue
         errors: list[str] = []
         condition = body.get("Condition")
@@ -471,7 +473,9 @@ def load(
         props = body.get("Properties") or {}
         if not isinstance(props, dict):
             problems.append(
-                ParseProblem(file, f"resource {logical}: Properties is not a mapping", body_lines.get(str(logical)))
+                ParseProblem(
+                    file, f"resource {logical}: Properties is not a mapping", body_lines.get(str(logical))
+                )
             )
             continue
         location = Location(file=file, line=body_lines.get(str(logical)), logical_id=str(logical))

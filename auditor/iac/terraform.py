@@ -213,7 +213,7 @@ class Module:
         return "".join(_text(p, "string template") for p in pieces)
 
     def _heredoc(self, raw: str, scope: Mapping[str, Any], depth: int, trim: bool) -> str:
-        lines = raw.split("\n")
+        lines = raw.rstrip("\n").split("\n")
         body = lines[1:-1] if len(lines) >= 2 else []
         if trim or raw.startswith("<<-"):
             indents = [len(line) - len(line.lstrip()) for line in body if line.strip()]
@@ -292,17 +292,20 @@ class Module:
         if steps:
             address = f"{root}.{steps[0]}"
             rest = steps[1:]
-            if (
-                rest
-                and isinstance(rest[0], int | str)
-                and f"{address}[{rest[0]!r}]".replace("'", '"') in self.resources
-            ):
-                address = f"{address}[{rest[0]!r}]".replace("'", '"')
-                rest = rest[1:]
-            elif rest and isinstance(rest[0], int) and f"{address}[{rest[0]}]" in self.resources:
-                address = f"{address}[{rest[0]}]"
-                rest = rest[1:]
             if address in self.resources:
+                body = self.resources[address][2]
+                if rest and ("count" in body.attributes or "for_each" in body.attributes):
+                    index = rest[0]
+                    if isinstance(index, bool) or not isinstance(index, int | str):
+                        raise _Unresolved(_why(index, f"index of {address}"))
+                    instance = f"{address}[{index}]" if isinstance(index, int) else f'{address}["{index}"]'
+                    if len(rest) == 1:
+                        return Link(instance)
+                    attr = str(rest[1])
+                    if attr in body.attributes and isinstance(index, int):
+                        value = self.eval(body.attributes[attr], {"count.index": index})
+                        return _index(value, rest[2:], f"{instance}.{attr}")
+                    return _index(Link(instance, attr), rest[2:], f"{instance}.{attr}")
                 if not rest:
                     return Link(address)
                 return _index(
@@ -606,10 +609,7 @@ def load_directory(
             if "count" in inner.attributes:
                 count = module.eval(inner.attributes["count"])
                 if isinstance(count, int) and not isinstance(count, bool):
-                    instances = [
-                        (address if count == 1 else f"{address}[{i}]", {"count.index": i}, [])
-                        for i in range(count)
-                    ]
+                    instances = [(f"{address}[{i}]", {"count.index": i}, []) for i in range(count)]
                 else:
                     instances = [(address, {}, [f"count cannot be evaluated: {_why(count, 'count')}"])]
             elif "for_each" in inner.attributes:

@@ -1,6 +1,7 @@
 """The example templates: compliant passes, broken fails on the right resource and line,
 and the same account in CloudFormation and in Terraform gets the same verdict per rule."""
 
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,11 @@ ROOT = variants.ROOT
 CFN = variants.CFN_GOOD
 TF = variants.TF_GOOD.parent
 TODAY = dt.date(2026, 11, 22)
-OVERRIDES = [("account", "111122223333"), ("secret_name", "ccme-directory-reader"),
-             ("certificate_domain", "ccme.example.com")]
+OVERRIDES = [
+    ("account", "111122223333"),
+    ("secret_name", "ccme-directory-reader"),
+    ("certificate_domain", "ccme.example.com"),
+]
 
 
 def audit(paths: Sequence[Path], packs: Sequence[str] = ("ccme",)) -> Evaluation:
@@ -59,12 +63,21 @@ def broken_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.mark.parametrize("path", [CFN, TF], ids=["cloudformation", "terraform"])
 def test_compliant_example_passes_every_iac_rule(path: Path) -> None:
     result = audit([path])
-    bad = [(f.rule_id, f.resource_id, f.status.value, f.message) for f in result.findings
-           if f.status not in (Status.PASS, Status.SKIPPED)]
+    bad = [
+        (f.rule_id, f.resource_id, f.status.value, f.message)
+        for f in result.findings
+        if f.status not in (Status.PASS, Status.SKIPPED)
+    ]
     assert bad == []
     passed = {f.rule_id for f in result.findings if f.status is Status.PASS}
-    assert {"CCME-KMS-ALIAS-CLOUDWATCH", "CCME-S3-PAB-USERDATA", "CCME-VPC-DHCP", "CCME-NET-TOPOLOGY",
-            "CCME-KMS-REGIONALITY-CLUSTERS-EBS", "CCME-S3-ACCESS-LOGGING-INTERNALS"} <= passed
+    assert {
+        "CCME-KMS-ALIAS-CLOUDWATCH",
+        "CCME-S3-PAB-USERDATA",
+        "CCME-VPC-DHCP",
+        "CCME-NET-TOPOLOGY",
+        "CCME-KMS-REGIONALITY-CLUSTERS-EBS",
+        "CCME-S3-ACCESS-LOGGING-INTERNALS",
+    } <= passed
     skipped = {f.rule_id for f in result.findings if f.status is Status.SKIPPED}
     # An account-level setting no template describes, and the opt-in secret check.
     assert skipped == {"CCME-S3-ACCOUNT-PAB", "CCME-SM-PLAINTEXT"}
@@ -118,7 +131,9 @@ def test_findings_carry_file_line_and_logical_name(broken_dirs: tuple[Path, Path
 
 
 @pytest.mark.parametrize("kind", ["compliant", "broken"])
-def test_cloudformation_and_terraform_give_the_same_verdicts(kind: str, broken_dirs: tuple[Path, Path]) -> None:
+def test_cloudformation_and_terraform_give_the_same_verdicts(
+    kind: str, broken_dirs: tuple[Path, Path]
+) -> None:
     cfn, tf = (CFN, TF) if kind == "compliant" else broken_dirs
     a, b = verdicts(audit([cfn])), verdicts(audit([tf]))
     assert a.keys() == b.keys()
@@ -127,14 +142,19 @@ def test_cloudformation_and_terraform_give_the_same_verdicts(kind: str, broken_d
 
 
 def test_shipped_broken_examples_are_up_to_date() -> None:
-    assert variants.CFN_BROKEN.read_text(encoding="utf-8").split("\n", 1)[1] == variants.broken_cloudformation()
+    assert (
+        variants.CFN_BROKEN.read_text(encoding="utf-8").split("\n", 1)[1] == variants.broken_cloudformation()
+    )
     assert variants.TF_BROKEN.read_text(encoding="utf-8").split("\n", 1)[1] == variants.broken_terraform()
 
 
 def test_mixed_run_and_kind() -> None:
     from auditor.iac import load_paths
 
-    loaded = load_paths([CFN, ROOT / "examples" / "parallelcluster" / "cluster-good.yaml"], region="eu-west-1",
-                        account="111122223333")
+    loaded = load_paths(
+        [CFN, ROOT / "examples" / "parallelcluster" / "cluster-good.yaml"],
+        region="eu-west-1",
+        account="111122223333",
+    )
     assert loaded.snapshot.kind == "mixed" and loaded.problems == []
     assert {"cloudformation", "parallelcluster"} == loaded.kinds
