@@ -771,12 +771,7 @@ def _subnet_attributes(
     view: _View, subnet: Resource, routing: Routing, roles: list[str] | None
 ) -> dict[str, Any]:
     attributes = dict(subnet.attributes)
-    vpc_id = attributes.get("vpc_id")
-    inputs_absent = (
-        not view.tables_by_vpc.get(vpc_id)
-        and not view.errors_for("ec2.route_table", subnet.region)
-        and "classification" in attributes
-    )
+    inputs_absent = _routing_inputs_absent(view, subnet)
     if not inputs_absent:
         attributes["route_table_id"] = routing.route_table_id
         attributes["route_table_source"] = routing.route_table_source
@@ -794,6 +789,45 @@ def _subnet_attributes(
     if roles is not None:
         attributes["roles"] = roles
     return attributes
+
+
+def _routing_inputs_absent(view: _View, subnet: Resource) -> bool:
+    """The snapshot holds no route table of the subnet's VPC (and no error) but the subnet has a class."""
+    return (
+        not view.tables_by_vpc.get(subnet.attributes.get("vpc_id"))
+        and not view.errors_for("ec2.route_table", subnet.region)
+        and "classification" in subnet.attributes
+    )
+
+
+def _preserved_routing(view: _View, subnet: Resource) -> Routing:
+    """The Routing a source already recorded on the subnet (kept when the route tables are absent)."""
+    attributes = subnet.attributes
+    sid = _ident(subnet, "subnet_id")
+    value = attributes.get("classification")
+    reason = attributes.get("classification_reason")
+    reason = reason if isinstance(reason, str) and reason else "recorded by the source"
+    if is_unknown(value) or value not in CLASSES:
+        why = unknown_reason(value) if is_unknown(value) else f"unrecognised class {value!r}"
+        return Routing(sid, None, why, route_table_known=False)
+    target = attributes.get("default_route_target")
+    target = target if isinstance(target, str) else None
+    nat_subnet = None
+    if target and target.startswith("nat-") and target in view.nats:
+        found = view.nats[target].attributes.get("subnet_id")
+        nat_subnet = found if isinstance(found, str) else None
+    table = attributes.get("route_table_id")
+    source = attributes.get("route_table_source")
+    return Routing(
+        sid,
+        str(value),
+        reason,
+        table if isinstance(table, str) else None,
+        source if isinstance(source, str) else None,
+        target,
+        nat_gateway_id=target if target and target.startswith("nat-") else None,
+        nat_subnet_id=nat_subnet,
+    )
 
 
 def _gateway_endpoints(view: _View, subnet: Resource, table: Any, routing: Routing, preserved: bool) -> Any:
@@ -883,6 +917,9 @@ def derive(
     today = today or dt.datetime.now(dt.UTC).date()
     view = _View(snapshot)
     routing = _classify(view)
+    for sid, subnet in view.subnets.items():
+        if _routing_inputs_absent(view, subnet):
+            routing[sid] = _preserved_routing(view, subnet)
     network = _network(config)
     roles: dict[str, Any] = {}
     if config is not None:
