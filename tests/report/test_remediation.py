@@ -1,0 +1,352 @@
+"""Remediation templates: coverage of every ref, real values, shell quoting, policy merging, valid bundles."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor.engine.rules import load_rules
+from auditor.report.remediation import (
+    RemediationKind,
+    available_refs,
+    canonical_alias,
+    merge_policy,
+    plan_fixes,
+    render_bundle,
+    render_fix,
+    to_yaml,
+)
+
+ACCOUNT, REGION = "111122223333", "eu-west-1"
+PARAMS = {
+    "account": ACCOUNT,
+    "region": REGION,
+    "kms_prefix": "ccme",
+    "buckets.logging": "ucit-ccme-logging-eu-west-1",
+    "buckets.internals": "ucit-ccme-internals-eu-west-1",
+    "buckets.userdata": "ucit-ccme-userdata-eu-west-1",
+}
+HEADER = {"account": ACCOUNT, "regions": [REGION], "tool_version": "test", "source": "test.json"}
+
+
+def used_refs() -> set[str]:
+    return {ref for rule in load_rules(None) for ref in rule.remediation}
+
+
+def finding(
+    rule_id: str,
+    resource_type: str,
+    resource_id: str,
+    refs: list[str],
+    attributes: dict[str, Any] | None = None,
+    **params: Any,
+) -> dict[str, Any]:
+    context: dict[str, Any] = {"params": {**PARAMS, **params}}
+    if attributes is not None:
+        context["attributes"] = attributes
+    return {
+        "rule_id": rule_id,
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "status": "FAIL",
+        "region": REGION,
+        "account": ACCOUNT,
+        "remediation": refs,
+        "context": context,
+    }
+
+
+def samples(ref: str) -> list[dict[str, Any]]:
+    """A missing and an existing resource for each ref family (the sample contexts of the meta-test)."""
+    if ref.startswith("kms/"):
+        key = {
+            "key_id": "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "aliases": ["alias/ccme/secrets"],
+            "multi_region": False,
+            "description": "CCME secrets",
+        }
+        alias = {"name": "alias/alias/ccme/lambda", "target_key_id": "1234abcd-12ab-34cd-56ef-1234567890ab"}
+        return [
+            finding("R-MISSING", "kms.alias", "alias/ccme/cmh_ebs", [ref]),
+            finding("R-KEY", "kms.key", "arn:aws:kms:eu-west-1:111122223333:key/1234", [ref], key),
+            finding("R-ALIAS", "kms.alias", alias["name"], [ref], alias),
+        ]
+    bucket = {"name": "ucit-ccme-internals-eu-west-1", "region": REGION, "policy": None}
+    if ref == "s3/put-account-public-access-block":
+        return [
+            finding(
+                "R-ACCOUNT",
+                "s3.account_public_access_block",
+                f"account/{ACCOUNT}",
+                [ref],
+                {"account": ACCOUNT},
+            )
+        ]
+    if ref == "s3/create-bucket":
+        return [finding("R-MISSING", "s3.bucket", "ucit-ccme-internals-eu-west-1", [ref])]
+    return [finding("R-BUCKET", "s3.bucket", bucket["name"], [ref], bucket)]
+
+
+def test_every_ref_used_by_a_rule_has_its_three_templates() -> None:
+    missing = used_refs() - available_refs()
+    assert not missing, f"remediation refs without sh/cfn.yaml/tf templates: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("kind", list(RemediationKind))
+@pytest.mark.parametrize("ref", sorted(used_refs()))
+def test_each_template_renders_on_sample_contexts(ref: str, kind: RemediationKind) -> None:
+    wanted = {
+        "kms/rename-alias": {"R-ALIAS"},
+        "kms/enable-key-rotation": {"R-KEY"},
+        "kms/create-key": {"R-MISSING", "R-KEY"},
+    }
+    rendered = [
+        render_fix(ref, kind, f) for f in samples(ref) if f["rule_id"] in wanted.get(ref, {f["rule_id"]})
+    ]
+    assert rendered and all(text.strip() for text in rendered)
+    for text in rendered:
+        assert "{{" not in text and "{%" not in text
+        if kind is RemediationKind.TERRAFORM:
+            hcl2.loads(text)
+        elif kind is RemediationKind.CLOUDFORMATION:
+            assert isinstance(yaml.safe_load(text), dict)
+        else:
+            assert subprocess.run(["bash", "-n"], input=text, text=True).returncode == 0
+
+
+def test_missing_key_gets_the_seed_settings_and_policy() -> None:
+    text = render_fix(
+        "kms/create-key",
+        RemediationKind.SH,
+        finding("CCME-KMS-ALIAS-DCV-PROXY-EBS", "kms.alias", "alias/ccme/dcv_proxy_ebs", []),
+    )
+    assert "--key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT --origin AWS_KMS" in text
+    assert "--multi-region" not in text
+    assert "aws kms create-alias --region eu-west-1 --alias-name alias/ccme/dcv_proxy_ebs" in text
+    policy = json.loads(re.search(r"--policy '(.*?)' \\", text, re.S).group(1))
+    assert policy["Statement"][1]["Principal"]["AWS"] == (
+        "arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    )
+    assert policy["Statement"][2]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    clusters = render_fix(
+        "kms/create-key",
+        RemediationKind.SH,
+        finding("CCME-KMS-ALIAS-CLUSTERS-EBS", "kms.alias", "alias/ccme/clusters_ebs", []),
+    )
+    assert "--multi-region" in clusters
+    cloudwatch = render_fix(
+        "kms/create-key",
+        RemediationKind.SH,
+        finding("X", "kms.alias", "alias/ccme/cloudWatch", [], region="eu-west-3"),
+    )
+    assert '"Service": "logs.eu-west-3.amazonaws.com"' in cloudwatch
+
+
+def test_a_wrong_key_moves_its_alias_to_the_new_key() -> None:
+    key = {"key_id": "old-key", "aliases": ["alias/ccme/sns"], "multi_region": True}
+    text = render_fix(
+        "kms/create-key",
+        RemediationKind.SH,
+        finding("CCME-KMS-REGIONALITY-SNS", "kms.key", "arn:aws:kms:eu-west-1:1:key/old-key", [], key),
+    )
+    assert "aws kms update-alias --region eu-west-1 --alias-name alias/ccme/sns" in text
+    assert "create-alias" not in text and "old-key" in text
+
+
+def test_near_miss_aliases_map_to_the_seed_spelling() -> None:
+    assert canonical_alias("alias/alias/ccme/lambda", "ccme") == "alias/ccme/lambda"
+    assert canonical_alias("alias/ccme/cloudwatch", "ccme") == "alias/ccme/cloudWatch"
+    assert canonical_alias("alias/other/lambda", "ccme") is None
+
+
+def test_account_id_is_required_for_policies() -> None:
+    fix = plan_fixes(
+        [finding("X", "kms.alias", "alias/ccme/s3", ["kms/create-key"], account=None) | {"account": None}],
+        RemediationKind.SH,
+    )
+    assert fix[0].text is None and "account id is unknown" in fix[0].problem
+
+
+HOSTILE_BUCKET = "b'; touch PWNED; echo '$(touch PWNED2)`touch PWNED3`"
+
+
+def test_hostile_values_stay_quoted_when_the_script_runs(tmp_path: Path) -> None:
+    """Run the bundle with a fake `aws` that records its arguments: no injected command may run."""
+    findings = [
+        finding(
+            "R",
+            "s3.bucket",
+            HOSTILE_BUCKET,
+            ["s3/put-bucket-versioning", "s3/put-bucket-policy", "s3/put-bucket-logging"],
+            {"name": HOSTILE_BUCKET, "policy": None},
+            **{"buckets.logging": "logs\n$(touch PWNED4)"},
+        ),
+        finding("R2", "kms.alias", "alias/ccme/s3", ["kms/create-key"], kms_prefix="ccme"),
+    ]
+    script = render_bundle(findings, RemediationKind.SH, {**HEADER, "source": "x\n$(touch PWNED5)"})
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "aws").write_text('#!/bin/bash\nprintf "%s\\n" "$@" >> "$ARGS_FILE"\necho fake-key-id\n')
+    (fake / "aws").chmod(0o755)
+    env = {"PATH": f"{fake}:{os.environ['PATH']}", "ARGS_FILE": str(tmp_path / "args"), "HOME": str(tmp_path)}
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert not list(tmp_path.glob("PWNED*"))
+    args = (tmp_path / "args").read_text()
+    assert HOSTILE_BUCKET in args.splitlines()
+
+
+def test_script_starts_with_strict_mode_and_a_warning(broken) -> None:
+    text = render_bundle(broken.findings, RemediationKind.SH, HEADER)
+    assert text.startswith("#!/usr/bin/env bash\nset -euo pipefail\n")
+    assert "CHANGES the AWS account" in text and "never runs it" in text
+
+
+@pytest.mark.skipif(
+    shutil.which("cfn-lint") is None, reason="cfn-lint is not installed (pip install '.[dev]')"
+)
+def test_cloudformation_bundle_passes_cfn_lint(broken, tmp_path: Path) -> None:
+    extra = [
+        finding("R-NEW", "s3.bucket", "ucit-ccme-logging-eu-west-1", ["s3/create-bucket"]),
+        finding(
+            "R-POL",
+            "s3.bucket",
+            "ucit-ccme-internals-eu-west-1",
+            ["s3/put-bucket-policy"],
+            {
+                "name": "ucit-ccme-internals-eu-west-1",
+                "policy": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "Keep",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                            "Action": "s3:GetObject",
+                            "Resource": "arn:aws:s3:::ucit-ccme-internals-eu-west-1/*",
+                        }
+                    ],
+                },
+            },
+        ),
+    ]
+    text = render_bundle(
+        [*[f.to_json() for f in broken.findings], *extra], RemediationKind.CLOUDFORMATION, HEADER
+    )
+    path = tmp_path / "fix.yaml"
+    path.write_text(text)
+    done = subprocess.run(["cfn-lint", str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    doc = yaml.safe_load(text)
+    policy = doc["Resources"]["UcitCcmeInternalsEuWest1BucketPolicy"]["Properties"]["PolicyDocument"]
+    assert policy["Version"] == "2012-10-17" and isinstance(policy["Version"], str)
+    assert policy["Statement"][0]["Sid"] == "Keep"
+    assert 'Version: "2012-10-17"' in text
+    bucket = doc["Resources"]["UcitCcmeLoggingEuWest1Bucket"]["Properties"]
+    assert (
+        bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+        and "PublicAccessBlockConfiguration" in bucket
+    )
+
+
+def test_terraform_bundle_parses_and_declares_each_address_once(broken) -> None:
+    text = render_bundle(broken.findings, RemediationKind.TERRAFORM, HEADER)
+    parsed = hcl2.loads(text)
+    addresses = [
+        (kind.strip('"'), name.strip('"'))
+        for block in parsed["resource"]
+        for kind, body in block.items()
+        for name in body
+    ]
+    assert len(addresses) == len(set(addresses))
+    assert any(kind == "aws_s3_account_public_access_block" for kind, _ in addresses)
+
+
+def test_yaml_quotes_strings_that_would_change_type() -> None:
+    text = to_yaml({"Version": "2012-10-17", "flag": "true", "n": "1.2", "s": "plain"})
+    assert 'Version: "2012-10-17"' in text and 'flag: "true"' in text and 'n: "1.2"' in text
+    assert yaml.safe_load(text) == {"Version": "2012-10-17", "flag": "true", "n": "1.2", "s": "plain"}
+
+
+def test_bucket_policy_merge_keeps_existing_statements() -> None:
+    existing = {
+        "Version": "2012-10-17",
+        "Id": "Mine",
+        "Statement": [
+            {
+                "Sid": "enforce-tls-requests-only",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::b/*",
+            }
+        ],
+    }
+    text = render_fix(
+        "s3/put-bucket-policy",
+        RemediationKind.SH,
+        finding("R", "s3.bucket", "b", [], {"name": "b", "policy": existing}),
+    )
+    policy = json.loads(re.search(r"--policy '(.*)'", text, re.S).group(1))
+    assert policy["Id"] == "Mine" and policy["Statement"][0] == existing["Statement"][0]
+    sids = [s.get("Sid") for s in policy["Statement"]]
+    assert (
+        len(sids) == len(set(sids))
+        and "enforce-tls-requests-only-2" in sids
+        and "enforce-tls-12-requests-only" in sids
+    )
+
+
+def test_unreadable_existing_policy_is_a_manual_step() -> None:
+    fixes = plan_fixes(
+        [
+            finding(
+                "R",
+                "s3.bucket",
+                "b",
+                ["s3/put-bucket-policy"],
+                {"name": "b", "policy": {"$unknown": "AccessDenied"}},
+            )
+        ],
+        RemediationKind.SH,
+    )
+    assert fixes[0].text is None and "could not be read" in fixes[0].problem
+
+
+_ACTIONS = st.sampled_from(["s3:GetObject", "s3:PutObject", "*", "s3:*"])
+_STATEMENT = st.fixed_dictionaries(
+    {
+        "Effect": st.sampled_from(["Allow", "Deny"]),
+        "Principal": st.one_of(
+            st.just("*"), st.fixed_dictionaries({"AWS": st.sampled_from(["*", "arn:aws:iam::1:root"])})
+        ),
+        "Action": st.one_of(_ACTIONS, st.lists(_ACTIONS, min_size=1, max_size=3)),
+        "Resource": st.sampled_from(["arn:aws:s3:::b", "arn:aws:s3:::b/*"]),
+    },
+    optional={"Sid": st.sampled_from(["a", "b", "enforce-tls-requests-only"])},
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(existing=st.lists(_STATEMENT, max_size=5), required=st.lists(_STATEMENT, max_size=4))
+def test_merge_never_drops_and_is_idempotent(
+    existing: list[dict[str, Any]], required: list[dict[str, Any]]
+) -> None:
+    merged = merge_policy({"Version": "2012-10-17", "Statement": existing}, required)
+    assert merged["Statement"][: len(existing)] == existing
+    again = merge_policy(merged, required)
+    assert again == merged
+    assert len(merged["Statement"]) <= len(existing) + len(required)
