@@ -649,7 +649,7 @@ class _Parser:
             close = difflib.get_close_matches(operator, OPERATOR_NAMES, n=1, cutoff=0.6)
             hint = f' (did you mean "{close[0]}"?)' if close else ""
             self.fail(
-                element, f"condition operator {_show(operator)} is unknown; use a documented operator{hint}"
+                element, f"Condition operator {_show(operator)} is unknown; use a documented operator{hint}"
             )
         return base, qualifier, if_exists
 
