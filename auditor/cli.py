@@ -23,13 +23,28 @@ app = typer.Typer(
 rules_app = typer.Typer(no_args_is_help=True, help="List, show and validate rule packs.")
 app.add_typer(rules_app, name="rules")
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="ccme-audit.yaml (default: ./ccme-audit.yaml if present).")]
-PackOpt = Annotated[list[str] | None, typer.Option("--pack", "-p", help="Rule pack(s) to run (default: the configuration's packs).")]
-SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override a configuration value: PATH=VALUE (e.g. buckets.logging=my-logs).")]
-RegionOpt = Annotated[list[str] | None, typer.Option("--region", help="Region(s) to audit (overrides the configuration).")]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="ccme-audit.yaml (default: ./ccme-audit.yaml if present)."),
+]
+PackOpt = Annotated[
+    list[str] | None,
+    typer.Option("--pack", "-p", help="Rule pack(s) to run (default: the configuration's packs)."),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a configuration value: PATH=VALUE (e.g. buckets.logging=my-logs)."),
+]
+RegionOpt = Annotated[
+    list[str] | None,
+    typer.Option("--region", help="Region(s) to audit (overrides the configuration)."),
+]
 KmsPrefixOpt = Annotated[str | None, typer.Option("--kms-prefix", help="The <KMS_PREFIX> of the key aliases.")]
 RulesDirOpt = Annotated[Path | None, typer.Option("--rules", help="Rule directory (default: the shipped policies/).")]
-FailOnOpt = Annotated[Severity, typer.Option("--fail-on", help="Exit 1 when a FAIL or ERROR finding is at or above this severity.")]
+FailOnOpt = Annotated[
+    Severity,
+    typer.Option("--fail-on", help="Exit 1 when a FAIL or ERROR finding is at or above this severity."),
+]
 
 
 def build_config(
@@ -54,14 +69,19 @@ def exit_for(findings: Any, fail_on: Severity) -> None:
         raise typer.Exit(1)
 
 
-FormatOpt = Annotated[list[str] | None, typer.Option("--format", "-f", help="Report format(s); repeat or comma-separate.")]
+FormatOpt = Annotated[
+    list[str] | None,
+    typer.Option("--format", "-f", help="Report format(s); repeat or comma-separate."),
+]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write the (single) report here, atomically.")]
 OutputDirOpt = Annotated[Path | None, typer.Option("--output-dir", help="Write one file per --format here.")]
 
 
 @app.command()
 def evaluate(
-    snapshot: Annotated[Path, typer.Argument(help="A snapshot JSON file (from collect, scan --snapshot-out or a loader).")],
+    snapshot: Annotated[
+        Path, typer.Argument(help="A snapshot JSON file (from collect, scan --snapshot-out or a loader).")
+    ],
     config: ConfigOpt = None,
     pack: PackOpt = None,
     fmt: FormatOpt = None,
@@ -131,7 +151,11 @@ def rules_show(rule_id: Annotated[str, typer.Argument(help="The rule id.")], rul
 
 
 @rules_app.command("validate")
-def rules_validate(path: Annotated[Path | None, typer.Argument(help="A rule file or directory (default: the shipped policies/).")] = None) -> None:
+def rules_validate(
+    path: Annotated[
+        Path | None, typer.Argument(help="A rule file or directory (default: the shipped policies/).")
+    ] = None,
+) -> None:
     """Validate rule files: schema, then semantics (operators, parameters, resource types, unique ids)."""
     from auditor.engine.rules import load_rules
 
@@ -165,7 +189,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
 ) -> None:
     """ccme-audit: compliance auditor for CCME / AWS ParallelCluster accounts and infrastructure code."""
 
@@ -210,8 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"ccme-audit: error: {exc.line()}\n")
         return 2
     except click.exceptions.UsageError as exc:
-        hint = f" (see: ccme-audit {exc.ctx.command_path.split(' ', 1)[1] if exc.ctx and ' ' in exc.ctx.command_path else ''} --help)"
-        sys.stderr.write(f"ccme-audit: error: {exc.format_message()}{hint.replace('  ', ' ')}\n")
+        path = exc.ctx.command_path if exc.ctx else "ccme-audit"
+        sys.stderr.write(f"ccme-audit: error: {exc.format_message()} (see: {path} --help)\n")
         return 2
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
@@ -223,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - last resort: one line, traceback only on request
+    except Exception as exc:
         if os.environ.get("CCME_AUDIT_DEBUG"):
             raise
         sys.stderr.write(f"ccme-audit: internal error: {type(exc).__name__}: {exc} "

@@ -108,7 +108,7 @@ class AuditConfig:
 @cache
 def _validator() -> jsonschema.protocols.Validator:
     schema = json.loads((data_dir("schemas") / "config.json").read_text(encoding="utf-8"))
-    return jsonschema.validators.validator_for(schema)(schema)  # type: ignore[no-any-return]
+    return jsonschema.validators.validator_for(schema)(schema)
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

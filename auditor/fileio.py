@@ -97,7 +97,8 @@ def parse_yaml(text: str, *, file: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        raise InputError(f"invalid YAML: {exc.problem}", file=file, place=where, fix="correct the YAML syntax") from None
+        raise InputError(f"invalid YAML: {exc.problem}", file=file, place=where,
+                         fix="correct the YAML syntax") from None
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", file=file, fix="correct the YAML") from None
     except RecursionError:
@@ -135,18 +136,19 @@ def load_document(path: Path) -> Any:
 def atomic_writer(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
     """Write to a temporary file beside `path` and rename it into place on success."""
     path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
+    directory = path.parent if str(path.parent) else Path()
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create directory: {exc.strerror}", file=str(directory)) from None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
+        handle: IO[Any]
+        with (os.fdopen(fd, mode) if "b" in mode else os.fdopen(fd, mode, encoding="utf-8")) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -47,4 +47,4 @@ def resource_types() -> Mapping[str, ResourceType]:
 def _validator(name: str) -> jsonschema.protocols.Validator:
     schema = resource_types()[name].schema
     cls = jsonschema.validators.validator_for(schema)
-    return cls(schema)  # type: ignore[no-any-return]
+    return cls(schema)

@@ -15,6 +15,7 @@ from auditor.data import data_dir
 from auditor.errors import InputError
 from auditor.fileio import parse_json, read_text, write_text_atomic
 from auditor.resources import resource_types
+from auditor.schemacheck import Check, Unsupported, compile_schema
 
 SCHEMA_VERSION = 1
 UNKNOWN_KEY = "$unknown"
@@ -139,7 +140,7 @@ class Snapshot:
 @cache
 def _envelope_validator() -> jsonschema.protocols.Validator:
     schema = json.loads((data_dir("schemas") / "snapshot.json").read_text(encoding="utf-8"))
-    return jsonschema.validators.validator_for(schema)(schema)  # type: ignore[no-any-return]
+    return jsonschema.validators.validator_for(schema)(schema)
 
 
 def _pointer(path: Iterable[Any]) -> str:
@@ -155,6 +156,30 @@ def _prune_unknown(value: Any) -> Any:
     return value
 
 
+@cache
+def _fast_check(rtype: str | None) -> Check | None:
+    """A compiled yes/no check of a type's schema (None for the envelope), or None if unsupported."""
+    try:
+        if rtype is None:
+            return compile_schema(json.loads((data_dir("schemas") / "snapshot.json").read_text(encoding="utf-8")))
+        return compile_schema(resource_types()[rtype].schema)
+    except Unsupported:
+        return None
+
+
+def _has_unknown(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if is_unknown(item):
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def validate_resource(resource: Mapping[str, Any], *, file: str, index: int) -> None:
     types = resource_types()
     rtype = resource["type"]
@@ -163,9 +188,13 @@ def validate_resource(resource: Mapping[str, Any], *, file: str, index: int) -> 
             f"unknown resource type '{rtype}'", file=file, place=f"/resources/{index}/type",
             fix=f"use one of: {', '.join(sorted(types))}",
         )
-    error = jsonschema.exceptions.best_match(
-        types[rtype].validator.iter_errors(_prune_unknown(resource["attributes"]))
-    )
+    attributes = resource["attributes"]
+    if _has_unknown(attributes):
+        attributes = _prune_unknown(attributes)
+    check = _fast_check(rtype)
+    if check is not None and check(attributes):
+        return
+    error = jsonschema.exceptions.best_match(types[rtype].validator.iter_errors(attributes))
     if error is not None:
         raise InputError(
             f"{rtype} attributes: {error.message}", file=file,
@@ -181,7 +210,9 @@ def snapshot_from_json(data: Any, *, file: str) -> Snapshot:
             f"snapshot schema version {data.get('schema_version')!r} is not supported", file=file,
             place="/schema_version", fix=f"collect it again with this version (schema {SCHEMA_VERSION})",
         )
-    error = jsonschema.exceptions.best_match(_envelope_validator().iter_errors(data))
+    fast = _fast_check(None)
+    error = None if fast is not None and fast(data) else jsonschema.exceptions.best_match(
+        _envelope_validator().iter_errors(data))
     if error is not None:
         raise InputError(error.message, file=file, place=_pointer(error.absolute_path),
                          fix="follow schemas/snapshot.json")

@@ -61,7 +61,7 @@ def test_evaluate_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path)
 def test_json_report_follows_its_schema(capsys: pytest.CaptureFixture[str]) -> None:
     import jsonschema
 
-    code, out, _ = run(["evaluate", str(FIXTURES / "ccme-broken.json"), "-f", "json"], capsys)
+    _, out, _ = run(["evaluate", str(FIXTURES / "ccme-broken.json"), "-f", "json"], capsys)
     schema = json.loads((Path(__file__).parents[1] / "schemas" / "report.json").read_text())
     jsonschema.validate(json.loads(out), schema)
 
@@ -104,7 +104,7 @@ BAD_RULES = {
 @pytest.mark.parametrize("case", sorted(BAD_RULES))
 def test_bad_rule_files(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text, extra, needles = BAD_RULES[case]
-    code, out, err = run(["rules", "validate", str(_bad_rule_dir(tmp_path, text, extra))], capsys)
+    code, _, err = run(["rules", "validate", str(_bad_rule_dir(tmp_path, text, extra))], capsys)
     assert code == 2, err
     assert err.startswith("ccme-audit: error: ") and err.count("\n") == 1, err
     assert "Traceback" not in err

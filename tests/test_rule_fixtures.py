@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
@@ -35,7 +36,8 @@ def _config(spec: dict[str, Any]) -> Any:
 def run(path: Path) -> tuple[dict[str, Any], Evaluation]:
     spec = yaml.safe_load(path.read_text())
     snapshot = load_snapshot(FIXTURES / "snapshots" / spec["snapshot"])
-    rules = [r for r in all_rules() if not spec.get("packs") or r.pack in spec["packs"]]
+    rules = [r for r in all_rules() if (not spec.get("packs") or r.pack in spec["packs"])
+             and (not spec.get("rules") or any(fnmatch.fnmatchcase(r.id, g) for g in spec["rules"]))]
     today = dt.date.fromisoformat(str(spec["today"])) if spec.get("today") else dt.date(2026, 11, 22)
     result = evaluate(snapshot, rules, _config(spec), today=today, mode=spec.get("mode"))
     return spec, result

@@ -29,7 +29,7 @@ class SnapshotIndex:
         self._by_type_region: dict[tuple[str, str | None], list[Resource]] = {}
         self._type_errors: dict[str, list[CollectionError]] = defaultdict(list)
         self._resource_errors: dict[tuple[str, str], list[CollectionError]] = defaultdict(list)
-        self._value_index: dict[tuple[str, str | None, str], dict[Any, list[Resource]]] = {}
+        self._value_index: dict[tuple[str, str | None, str], dict[Any, list[int]]] = {}
         types = resource_types()
         self._regional = {name: t.regional for name, t in types.items()}
         for error in snapshot.errors:
@@ -71,21 +71,21 @@ class SnapshotIndex:
     def whole_resource_errors(self, resource: Resource) -> list[CollectionError]:
         return [e for e in self._resource_errors.get((resource.type, resource.id), []) if not _error_attribute(e)]
 
-    def by_value(self, rtype: str, region: str | None, path: str) -> dict[Any, list[Resource]]:
-        """Resources of a type keyed by the value at path (list values indexed per element)."""
+    def by_value(self, rtype: str, region: str | None, path: str) -> dict[Any, list[int]]:
+        """Positions of a type's resources keyed by the value at path (list values indexed per element)."""
         key = (rtype, region, path)
         index = self._value_index.get(key)
         if index is None:
             index = defaultdict(list)
-            for resource in self.resources(rtype, region):
+            for position, resource in enumerate(self.resources(rtype, region)):
                 try:
                     value = _envelope_or_read(resource, path)
                 except UnknownValue:
-                    index[_UNKNOWN].append(resource)
+                    index[_UNKNOWN].append(position)
                     continue
                 for item in value if isinstance(value, list) else [value]:
                     if isinstance(item, str | int | float | bool) or item is None:
-                        index[item].append(resource)
+                        index[item].append(position)
             self._value_index[key] = index
         return index
 
@@ -228,13 +228,10 @@ class _RuleRun:
         if fast is not None:
             path, values = fast
             table = self.index.by_value(rtype, self.region, path)
-            picked: dict[int, Resource] = {}
-            for value in values:
-                for resource in table.get(value, ()):
-                    picked[id(resource)] = resource
-            undecided = [(r, "value unknown") for r in table.get(_UNKNOWN, ())]
-            order = {id(r): n for n, r in enumerate(self.index.resources(rtype, self.region))}
-            return sorted(picked.values(), key=lambda r: order[id(r)]), undecided
+            everything = self.index.resources(rtype, self.region)
+            picked = sorted({position for value in values for position in table.get(value, ())})
+            undecided = [(everything[p], "value unknown") for p in table.get(_UNKNOWN, ())]
+            return [everything[p] for p in picked], undecided
         inside: list[Resource] = []
         undecided = []
         for resource in self.index.resources(rtype, self.region):

@@ -16,7 +16,7 @@ from auditor.config import DEFAULTS, AuditConfig
 from auditor.data import data_dir
 from auditor.engine import operators
 from auditor.engine.findings import Severity, Source
-from auditor.engine.values import placeholders, render
+from auditor.engine.values import placeholders
 from auditor.errors import InputError
 from auditor.fileio import load_document, read_text
 from auditor.resources import resource_types
@@ -113,7 +113,7 @@ def rule_file_schema() -> dict[str, Any]:
 @cache
 def _file_validator() -> jsonschema.protocols.Validator:
     schema = rule_file_schema()
-    return jsonschema.validators.validator_for(schema)(schema)  # type: ignore[no-any-return]
+    return jsonschema.validators.validator_for(schema)(schema)
 
 
 @cache

@@ -17,7 +17,7 @@ _SIMPLE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}")
 
 
-class UnknownValue(Exception):  # noqa: N818 - it is a signal, not a failure of the code
+class UnknownValue(Exception):
     """Evidence a rule needs is unknown (not collected, unresolvable, denied)."""
 
     def __init__(self, reason: str, path: str | None = None):
@@ -26,7 +26,7 @@ class UnknownValue(Exception):  # noqa: N818 - it is a signal, not a failure of 
         super().__init__(f"{path}: {reason}" if path else reason)
 
 
-class MissingParameter(Exception):  # noqa: N818
+class MissingParameter(Exception):
     """A rule needs a configuration value that is not set."""
 
     def __init__(self, name: str):
@@ -37,7 +37,7 @@ class MissingParameter(Exception):  # noqa: N818
 class _UnknownAwareInterpreter(jmespath.visitor.TreeInterpreter):
     """JMESPath interpreter that raises UnknownValue when it reads through an unknown marker."""
 
-    def visit_field(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_field(self, node: Any, value: Any) -> Any:
         if isinstance(value, dict) and UNKNOWN_KEY in value and len(value) == 1:
             raise UnknownValue(str(value[UNKNOWN_KEY]))
         return super().visit_field(node, value)

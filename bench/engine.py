@@ -1,0 +1,100 @@
+"""Engine throughput: evaluate the rule packs over synthetic snapshots of growing size.
+
+    python bench/engine.py [--sizes 10000,100000] [--repeat 1]
+
+Two shapes per size:
+- "account": the CCME environment plus N unrelated resources (keys, aliases, buckets, subnets...):
+  what a real scan evaluates; scoped rules must not pay for unrelated resources.
+- "all-in-scope": the shipped rules with their scopes removed, so every rule evaluates every
+  resource of its type: the per-resource cost of the engine.
+Prints wall time, resources per second and peak memory (tracemalloc) for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import gc
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from auditor.config import load_config
+from auditor.engine.evaluate import evaluate
+from auditor.engine.rules import Scope, load_rules
+from auditor.snapshot import snapshot_from_json
+from tests.fixtures import ccme
+
+TYPES = ["kms.key", "kms.alias", "s3.bucket", "ec2.subnet", "ec2.route_table", "ec2.vpc_endpoint"]
+
+
+def synthetic(n: int) -> dict:
+    doc = ccme.compliant()
+    base_key = next(r for r in doc["resources"] if r["type"] == "kms.key")
+    base_bucket = next(r for r in doc["resources"] if r["type"] == "s3.bucket")
+    for i in range(n):
+        kind = TYPES[i % len(TYPES)]
+        if kind == "kms.key":
+            attrs = dict(base_key["attributes"], key_id=f"k{i}", arn=f"arn:aws:kms:eu-west-1:1:key/k{i}",
+                         aliases=[f"alias/app{i}/data"], multi_region=i % 3 == 0)
+            doc["resources"].append(ccme.resource(kind, attrs["arn"], attrs, name=f"k{i}"))
+        elif kind == "kms.alias":
+            doc["resources"].append(ccme.resource(kind, f"alias/app{i}/data", {
+                "name": f"alias/app{i}/data", "arn": None, "target_key_id": f"k{i}"}))
+        elif kind == "s3.bucket":
+            attrs = dict(base_bucket["attributes"], name=f"bucket-{i}", versioning=None if i % 2 else "Enabled")
+            doc["resources"].append(ccme.resource(kind, f"bucket-{i}", attrs, name=f"bucket-{i}", region=None))
+        elif kind == "ec2.subnet":
+            doc["resources"].append(ccme.resource(kind, f"subnet-{i:08x}", {
+                "subnet_id": f"subnet-{i:08x}", "vpc_id": f"vpc-{i % 50:08x}", "cidr_block": "10.0.0.0/24",
+                "availability_zone": "eu-west-1a", "map_public_ip_on_launch": False, "tags": {}}))
+        elif kind == "ec2.route_table":
+            doc["resources"].append(ccme.resource(kind, f"rtb-{i:08x}", {
+                "route_table_id": f"rtb-{i:08x}", "vpc_id": f"vpc-{i % 50:08x}", "main": False,
+                "associations": [{"subnet_id": f"subnet-{i - 1:08x}", "gateway_id": None, "main": False}],
+                "routes": [{"destination_cidr_block": "10.0.0.0/16", "gateway_id": "local", "state": "active"}]}))
+        else:
+            doc["resources"].append(ccme.resource(kind, f"vpce-{i:08x}", {
+                "vpc_endpoint_id": f"vpce-{i:08x}", "vpc_id": f"vpc-{i % 50:08x}",
+                "service_name": "com.amazonaws.eu-west-1.s3", "vpc_endpoint_type": "Gateway",
+                "state": "available", "route_table_ids": [], "policy": None}))
+    return doc
+
+
+def measure(label: str, snapshot, rules, config) -> None:  # type: ignore[no-untyped-def]
+    gc.collect()
+    tracemalloc.start()
+    start = time.perf_counter()
+    result = evaluate(snapshot, rules, config, today=dt.date(2026, 11, 22))
+    elapsed = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    n = len(snapshot.resources)
+    print(f"{label:<14} resources={n:>8} rules={len(rules):>4} findings={len(result.findings):>8} "
+          f"wall={elapsed:7.3f}s  {n / elapsed:>10.0f} resources/s  peak_mem={peak / 2**20:7.1f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    args = parser.parse_args()
+    rules = load_rules()
+    unscoped = [dataclasses.replace(r, scope=Scope()) for r in rules]
+    config = load_config(None, [])
+    print(f"python {sys.version.split()[0]}, {len(rules)} shipped rules "
+          f"({', '.join(sorted({r.pack for r in rules}))})")
+    for size in (int(s) for s in args.sizes.split(",")):
+        doc = synthetic(size)
+        start = time.perf_counter()
+        snapshot = snapshot_from_json(doc, file="synthetic")
+        print(f"load+validate  resources={len(snapshot.resources):>8} wall={time.perf_counter() - start:7.3f}s")
+        measure("account", snapshot, rules, config)
+        measure("all-in-scope", snapshot, unscoped, config)
+
+
+if __name__ == "__main__":
+    main()
