@@ -52,6 +52,7 @@ _TARGET_FIELDS = ("gateway_id", "nat_gateway_id", *(f for f, _ in _OTHER_TARGETS
 _FRONTEND_NAME = re.compile(r"front[-_ ]?end", re.IGNORECASE)
 _BACKEND_NAME = re.compile(r"back[-_ ]?end", re.IGNORECASE)
 _LIVE_KINDS = ("live", "fixture")
+_UNDECIDED = "\0undecided"
 
 
 class _Unknown(Exception):  # a signal carrying the reason
@@ -112,20 +113,79 @@ class _View:
         self.subnets = {_ident(r, "subnet_id"): r for r in self.by_type["ec2.subnet"]}
         self.vpcs = {_ident(r, "vpc_id"): r for r in self.by_type["ec2.vpc"]}
         self.nats = {_ident(r, "nat_gateway_id"): r for r in self.by_type["ec2.nat_gateway"]}
+        self.subnets_by_vpc: dict[Any, list[str]] = defaultdict(list)
+        for sid, subnet in self.subnets.items():
+            vpc_id = subnet.attributes.get("vpc_id")
+            if isinstance(vpc_id, str):
+                self.subnets_by_vpc[vpc_id].append(sid)
+        # Route tables by VPC; a table whose VPC is unknown could be any VPC's.
         self.tables_by_vpc: dict[Any, list[Resource]] = defaultdict(list)
-        for table in self.by_type["ec2.route_table"]:
-            self.tables_by_vpc[_value(table, "vpc_id")].append(table)
+        self.tables_unknown_vpc: list[Resource] = []
+        for table in sorted(self.by_type["ec2.route_table"], key=lambda t: t.id):
+            vpc_id = table.attributes.get("vpc_id")
+            if isinstance(vpc_id, str):
+                self.tables_by_vpc[vpc_id].append(table)
+            else:
+                self.tables_unknown_vpc.append(table)
+        self.igws = {_ident(g, "internet_gateway_id"): g for g in self.by_type["ec2.internet_gateway"]}
+        self.igws_by_vpc: dict[str, list[str]] = defaultdict(list)
+        self.igws_unknown: str | None = None  # an attachment nobody can read could be any VPC's
+        for igw_id, gateway in sorted(self.igws.items()):
+            attachments = gateway.attributes.get("attachments")
+            if is_unknown(attachments):
+                self.igws_unknown = self.igws_unknown or (
+                    f"the attachments of {igw_id} are unknown: {unknown_reason(attachments)}"
+                )
+                continue
+            for attachment in attachments if isinstance(attachments, list) else []:
+                target = attachment.get("vpc_id") if isinstance(attachment, Mapping) else None
+                if is_unknown(target):
+                    self.igws_unknown = self.igws_unknown or f"the attachments of {igw_id} are unknown"
+                elif isinstance(target, str) and igw_id not in self.igws_by_vpc[target]:
+                    self.igws_by_vpc[target].append(igw_id)
+        self.endpoints_by_vpc: dict[Any, list[Resource]] = defaultdict(list)
+        for endpoint in self.by_type["ec2.vpc_endpoint"]:
+            self.endpoints_by_vpc[str(endpoint.attributes.get("vpc_id"))].append(endpoint)
+        self._explicit: dict[str, dict[str, Any]] | None = None
+
+    def explicit(self, vpc_id: str) -> dict[str, Any]:
+        """subnet id -> its explicitly associated table, or the reason it cannot be told, for one VPC."""
+        if self._explicit is None:
+            self._explicit = {}
+        found = self._explicit.get(vpc_id)
+        if found is not None:
+            return found
+        found = {}
+        undecided: str | None = None
+        for table in self.tables_unknown_vpc:
+            undecided = undecided or f"the VPC of route table {table.id} is unknown"
+        for table in self.tables_by_vpc.get(vpc_id, []):
+            associations = table.attributes.get("associations")
+            if is_unknown(associations):
+                undecided = undecided or (f"the associations of {table.id} are unknown: {unknown_reason(associations)}")
+                continue
+            for association in associations if isinstance(associations, list) else []:
+                target = association.get("subnet_id") if isinstance(association, Mapping) else None
+                if is_unknown(target):
+                    undecided = undecided or f"an association of {table.id} is unknown: {unknown_reason(target)}"
+                elif isinstance(target, str):
+                    found.setdefault(target, table)
+        if undecided:
+            found[_UNDECIDED] = undecided
+        self._explicit[vpc_id] = found
+        return found
 
     def errors_for(self, rtype: str, region: str | None) -> list[CollectionError]:
-        return [e for e in self.type_errors.get(rtype, []) if region is None or e.region in (None, region)]
+        errors = self.type_errors.get(rtype)
+        if not errors:
+            return []
+        return [e for e in errors if region is None or e.region in (None, region)]
 
     def require(self, rtype: str, region: str | None) -> None:
         errors = self.errors_for(rtype, region)
         if errors:
             first = errors[0]
-            raise _Unknown(
-                f"{rtype} could not be collected: {first.code} on {first.operation}: {first.message}"
-            )
+            raise _Unknown(f"{rtype} could not be collected: {first.code} on {first.operation}: {first.message}")
 
 
 def _overlay(resource: Resource, errors: Sequence[CollectionError]) -> Resource:
@@ -220,24 +280,12 @@ def _base_routing(view: _View, subnet: Resource) -> Routing:
 
 
 def _find_table(view: _View, subnet_id: str, vpc_id: str) -> tuple[Resource | None, str | None]:
-    tables = sorted(view.tables_by_vpc.get(vpc_id, []), key=lambda t: t.id)
-    undecided: str | None = None
-    for table in tables:
-        associations = table.attributes.get("associations")
-        if is_unknown(associations):
-            undecided = (
-                undecided or f"the associations of {table.id} are unknown: {unknown_reason(associations)}"
-            )
-            continue
-        for association in associations or []:
-            target = association.get("subnet_id") if isinstance(association, Mapping) else None
-            if is_unknown(target):
-                undecided = undecided or f"an association of {table.id} is unknown: {unknown_reason(target)}"
-            elif target == subnet_id:
-                return table, "explicit"
-    if undecided:
-        raise _Unknown(undecided)
-    for table in tables:
+    explicit = view.explicit(vpc_id)
+    if subnet_id in explicit:
+        return explicit[subnet_id], "explicit"
+    if _UNDECIDED in explicit:
+        raise _Unknown(str(explicit[_UNDECIDED]))
+    for table in view.tables_by_vpc.get(vpc_id, []):
         if _is_main(table):
             return table, "main"
     return None, None
@@ -255,9 +303,7 @@ def _is_main(table: Resource) -> bool:
     )
 
 
-def _from_routes(
-    view: _View, sid: str, vpc_id: str, table: Resource, table_id: str, source: str | None
-) -> Routing:
+def _from_routes(view: _View, sid: str, vpc_id: str, table: Resource, table_id: str, source: str | None) -> Routing:
     routes = _value(table, "routes") or []
     if not isinstance(routes, list):
         raise _Unknown(f"the routes of {table_id} are not a list")
@@ -276,15 +322,11 @@ def _from_routes(
     via = f"{table_id} ({source})"
     route = default4 if default4 is not None else default6
     if route is None:
-        return Routing(
-            sid, "isolated", f"no default route (0.0.0.0/0 or ::/0) in route table {via}", table_id, source
-        )
+        return Routing(sid, "isolated", f"no default route (0.0.0.0/0 or ::/0) in route table {via}", table_id, source)
     destination = DEFAULT_V4 if route is default4 else DEFAULT_V6
     for key in (*_TARGET_FIELDS, "state"):
         if is_unknown(route.get(key)):
-            raise _Unknown(
-                f"the {destination} route of {table_id} has an unknown {key}: {unknown_reason(route[key])}"
-            )
+            raise _Unknown(f"the {destination} route of {table_id} has an unknown {key}: {unknown_reason(route[key])}")
     target = next((str(route[k]) for k in _TARGET_FIELDS if route.get(k)), None)
     here = f"the {destination} route of {via}"
     if route.get("state") == "blackhole":
@@ -301,9 +343,7 @@ def _from_routes(
         problem = _igw_problem(view, gateway, vpc_id)
         if problem:
             return Routing(sid, "broken", f"{here} targets {problem}", table_id, source, target)
-        return Routing(
-            sid, "public", f"{here} targets the internet gateway {gateway}", table_id, source, target
-        )
+        return Routing(sid, "public", f"{here} targets the internet gateway {gateway}", table_id, source, target)
     nat = route.get("nat_gateway_id")
     if nat:
         return Routing(
@@ -326,9 +366,7 @@ def _from_routes(
         )
     for key, label in _OTHER_TARGETS:
         if route.get(key):
-            return Routing(
-                sid, "private-other", f"{here} targets the {label} {route[key]}", table_id, source, target
-            )
+            return Routing(sid, "private-other", f"{here} targets the {label} {route[key]}", table_id, source, target)
     if gateway:
         return Routing(
             sid,
@@ -343,10 +381,10 @@ def _from_routes(
 
 def _igw_problem(view: _View, igw_id: str, vpc_id: str) -> str | None:
     """Why an igw-* target cannot carry traffic (detached), or None; unknown when unreadable."""
-    gateways = [g for g in view.by_type["ec2.internet_gateway"] if _ident(g, "internet_gateway_id") == igw_id]
-    if not gateways:
+    gateway = view.igws.get(igw_id)
+    if gateway is None:
         return None  # not collected on its own: the route's active state is the evidence
-    attachments = _value(gateways[0], "attachments") or []
+    attachments = _value(gateway, "attachments") or []
     for attachment in attachments:
         if not isinstance(attachment, Mapping):
             continue
@@ -390,9 +428,7 @@ def _check_nat(view: _View, routing: Routing, base: Mapping[str, Routing]) -> Ro
                 reason=f"{routing.reason}, whose subnet {nat_subnet} is not in the snapshot",
             )
         if where.classification is None:
-            raise _Unknown(
-                f"{routing.reason}; the class of its subnet {nat_subnet} is unknown: {where.reason}"
-            )
+            raise _Unknown(f"{routing.reason}; the class of its subnet {nat_subnet} is unknown: {where.reason}")
         if where.classification != "public":
             return replace(
                 routing,
@@ -401,9 +437,7 @@ def _check_nat(view: _View, routing: Routing, base: Mapping[str, Routing]) -> Ro
                 reason=f"{routing.reason}, which sits in {nat_subnet}, a {where.classification} "
                 "subnet: a NAT gateway must sit in a public subnet",
             )
-        return replace(
-            routing, nat_subnet_id=nat_subnet, reason=f"{routing.reason} in the public subnet {nat_subnet}"
-        )
+        return replace(routing, nat_subnet_id=nat_subnet, reason=f"{routing.reason} in the public subnet {nat_subnet}")
     except _Unknown as exc:
         return replace(routing, classification=None, reason=exc.reason)
 
@@ -433,12 +467,9 @@ def _class_map(ids: Iterable[str], routing: Mapping[str, Routing]) -> dict[str, 
 
 def _attached_igws(view: _View, vpc_id: str, region: str | None) -> list[str]:
     view.require("ec2.internet_gateway", region)
-    found = []
-    for gateway in view.by_type["ec2.internet_gateway"]:
-        for attachment in _value(gateway, "attachments") or []:
-            if isinstance(attachment, Mapping) and attachment.get("vpc_id") == vpc_id:
-                found.append(_ident(gateway, "internet_gateway_id"))
-    return sorted(set(found))
+    if view.igws_unknown:
+        raise _Unknown(view.igws_unknown)
+    return view.igws_by_vpc.get(vpc_id, [])
 
 
 def _topology(
@@ -452,9 +483,7 @@ def _topology(
     vpc = view.vpcs.get(vpc_id)
     region = vpc.region if vpc else None
     fe_map, be_map = _class_map(frontend, routing), _class_map(backend, routing)
-    members = list(cluster) or [
-        sid for sid, s in view.subnets.items() if s.attributes.get("vpc_id") == vpc_id
-    ]
+    members = list(cluster) or list(view.subnets_by_vpc.get(vpc_id, []))
     cl_map = _class_map(members, routing)
     try:
         igws: Any = _attached_igws(view, vpc_id, region)
@@ -471,9 +500,7 @@ def _topology(
         return replace(result, reason=exc.reason)
 
 
-def _isolated_shape(
-    vpc_id: str, members: Sequence[str], routing: Mapping[str, Routing], igws: Any
-) -> tuple[str, str]:
+def _isolated_shape(vpc_id: str, members: Sequence[str], routing: Mapping[str, Routing], igws: Any) -> tuple[str, str]:
     if is_unknown(igws):
         raise _Unknown(unknown_reason(igws))
     if not members:
@@ -533,9 +560,7 @@ def _ccme_shape(
             "is isolated (the seed 003 shape, not a CCME topology)"
         )
     nat_subnets = {
-        sid: routing[sid].nat_subnet_id
-        for sid in (*frontend, *backend)
-        if routing[sid].classification == "private-nat"
+        sid: routing[sid].nat_subnet_id for sid in (*frontend, *backend) if routing[sid].classification == "private-nat"
     }
     if fe_set == {"public"} and be_set == {"public"}:
         return "1", "front-end and back-end subnets are public"
@@ -551,7 +576,11 @@ def _ccme_shape(
             "front-end subnets public; back-end subnets private through a NAT gateway in a front-end subnet",
         )
     if fe_set == {"private-nat"} and be_set == {"private-nat"}:
-        used_azs = {view.subnets[sid].attributes.get("availability_zone") for sid in (*frontend, *backend)}
+        used = [(sid, view.subnets[sid].attributes.get("availability_zone")) for sid in (*frontend, *backend)]
+        for sid, az in used:
+            if is_unknown(az):
+                raise _Unknown(f"the availability zone of {sid} is unknown: {unknown_reason(az)}")
+        used_azs = {az for _, az in used}
         for nat_subnet in sorted({str(n) for n in nat_subnets.values()}):
             if nat_subnet in frontend or nat_subnet in backend:
                 return "none", f"the NAT gateway sits in {nat_subnet}, a front-end or back-end subnet"
@@ -627,9 +656,8 @@ def _inside(cidr: str, cidrs: Sequence[str]) -> bool:
 
 def _public_azs(view: _View, vpc_id: str, routing: Mapping[str, Routing]) -> Any:
     azs: set[str] = set()
-    for sid, subnet in view.subnets.items():
-        if subnet.attributes.get("vpc_id") != vpc_id:
-            continue
+    for sid in view.subnets_by_vpc.get(vpc_id, []):
+        subnet = view.subnets[sid]
         r = routing[sid]
         if not r.known:
             return unknown(f"the class of {sid} is unknown: {r.reason}")
@@ -677,10 +705,9 @@ def _roles_of(view: _View, vpc_id: str, network: Mapping[str, Any]) -> tuple[lis
     if frontend or backend:
         return frontend, backend, "config"
     in_vpc = sorted(
-        (sid, _name_of(s))
-        for sid, s in view.subnets.items()
-        if s.attributes.get("vpc_id") == vpc_id
-        if not is_unknown(_name_of(s))
+        (sid, _name_of(view.subnets[sid]))
+        for sid in view.subnets_by_vpc.get(vpc_id, [])
+        if not is_unknown(_name_of(view.subnets[sid]))
     )
     frontend = [sid for sid, name in in_vpc if isinstance(name, str) and _FRONTEND_NAME.search(name)]
     backend = [sid for sid, name in in_vpc if isinstance(name, str) and _BACKEND_NAME.search(name)]
@@ -724,9 +751,7 @@ def _certificate(resource: Resource, today: dt.date, domain: str | None, configu
                 if is_unknown(attributes.get("subject_alternative_names"))
                 else []
             )
-            matched = any(
-                isinstance(n, str) and domain_matches(n, domain) for n in names if not is_unknown(n)
-            )
+            matched = any(isinstance(n, str) and domain_matches(n, domain) for n in names if not is_unknown(n))
             attributes["matches_domain"] = (
                 True
                 if matched
@@ -767,9 +792,7 @@ def _probe(resource: Resource) -> dict[str, Any]:
 # --- derive ---------------------------------------------------------------------------------
 
 
-def _subnet_attributes(
-    view: _View, subnet: Resource, routing: Routing, roles: list[str] | None
-) -> dict[str, Any]:
+def _subnet_attributes(view: _View, subnet: Resource, routing: Routing, roles: list[str] | None) -> dict[str, Any]:
     attributes = dict(subnet.attributes)
     inputs_absent = _routing_inputs_absent(view, subnet)
     if not inputs_absent:
@@ -794,7 +817,7 @@ def _subnet_attributes(
 def _routing_inputs_absent(view: _View, subnet: Resource) -> bool:
     """The snapshot holds no route table of the subnet's VPC (and no error) but the subnet has a class."""
     return (
-        not view.tables_by_vpc.get(subnet.attributes.get("vpc_id"))
+        not view.tables_by_vpc.get(str(subnet.attributes.get("vpc_id")))
         and not view.errors_for("ec2.route_table", subnet.region)
         and "classification" in subnet.attributes
     )
@@ -838,9 +861,7 @@ def _gateway_endpoints(view: _View, subnet: Resource, table: Any, routing: Routi
         if is_unknown(table):
             raise _Unknown(f"the route table of {subnet.id} is unknown")
         found = []
-        for endpoint in view.by_type["ec2.vpc_endpoint"]:
-            if endpoint.attributes.get("vpc_id") != subnet.attributes.get("vpc_id"):
-                continue
+        for endpoint in view.endpoints_by_vpc.get(str(subnet.attributes.get("vpc_id")), []):
             kind = _value(endpoint, "vpc_endpoint_type")
             if kind is not None and str(kind).lower() != "gateway":
                 continue
@@ -902,9 +923,7 @@ def _topology_resource(
     )
 
 
-def derive(
-    snapshot: Snapshot, config: AuditConfig | None = None, *, today: dt.date | None = None
-) -> Snapshot:
+def derive(snapshot: Snapshot, config: AuditConfig | None = None, *, today: dt.date | None = None) -> Snapshot:
     """A new Snapshot with the derived facts filled in.
 
     - ec2.subnet: route_table_id, route_table_source, classification, classification_reason,
@@ -952,14 +971,14 @@ def derive(
                 routing[sid],
                 sorted(set(subnet_roles.get(sid, []))) if config is not None else None,
             )
-            resource = replace(resource, attributes=_keep_original_unknowns(resource.attributes, attributes))
+            resource = _with_attributes(resource, _keep_original_unknowns(resource.attributes, attributes))
         elif resource.type == "ec2.vpc" and config is not None:
             vid = _ident(resource, "vpc_id")
-            resource = replace(resource, attributes={**resource.attributes, "ccme_role": roles.get(vid)})
+            resource = _with_attributes(resource, {**resource.attributes, "ccme_role": roles.get(vid)})
         elif resource.type == "acm.certificate":
-            resource = replace(resource, attributes=_certificate(resource, today, domain, config is not None))
+            resource = _with_attributes(resource, _certificate(resource, today, domain, config is not None))
         elif resource.type == "service.probe":
-            resource = replace(resource, attributes=_probe(resource))
+            resource = _with_attributes(resource, _probe(resource))
         out.append(resource)
     out.extend(topologies.values())
     errors = list(snapshot.errors)
@@ -973,6 +992,18 @@ def derive(
                 )
             )
     return replace(snapshot, resources=tuple(out), errors=tuple(errors))
+
+
+def _with_attributes(resource: Resource, attributes: Mapping[str, Any]) -> Resource:
+    return Resource(
+        type=resource.type,
+        id=resource.id,
+        attributes=attributes,
+        name=resource.name,
+        region=resource.region,
+        account=resource.account,
+        location=resource.location,
+    )
 
 
 def _keep_original_unknowns(original: Mapping[str, Any], derived: dict[str, Any]) -> dict[str, Any]:

@@ -204,9 +204,7 @@ def test_topology_without_configured_subnets_in_a_vpc_with_an_igw() -> None:
 
 
 def test_topology_names_a_missing_or_foreign_subnet() -> None:
-    assert (
-        "not in the snapshot" in topology(snap(fx.topology1()), fx.VPC, ["subnet-0nope", fx.FE2], BE).reason
-    )
+    assert "not in the snapshot" in topology(snap(fx.topology1()), fx.VPC, ["subnet-0nope", fx.FE2], BE).reason
     data = _with(fx.topology1(), "ec2.subnet", fx.FE2, vpc_id="vpc-0123456789abcdef0")
     assert "vpc-0123456789abcdef0" in topology(snap(data), fx.VPC, FE, BE).reason
 
@@ -245,9 +243,7 @@ def _one_subnet(
         *(extra or []),
     ]
     if route is not None or main:
-        resources.append(
-            fx.route_table(fx.RT_PRIVATE, [] if main else [fx.FE1], [route] if route else [], main=main)
-        )
+        resources.append(fx.route_table(fx.RT_PRIVATE, [] if main else [fx.FE1], [route] if route else [], main=main))
     data = {
         "schema_version": 1,
         "source": {"kind": kind, "regions": [fx.REGION]},
@@ -277,9 +273,7 @@ def test_default_route_targets(target: dict[str, str], expected: str) -> None:
 def test_ipv6_default_route() -> None:
     v6 = {"destination_ipv6_cidr_block": "::/0", "state": "active"}
     assert _one_subnet({**v6, "gateway_id": fx.IGW}).classification == "public"
-    assert (
-        _one_subnet({**v6, "egress_only_internet_gateway_id": "eigw-0123"}).classification == "private-other"
-    )
+    assert _one_subnet({**v6, "egress_only_internet_gateway_id": "eigw-0123"}).classification == "private-other"
 
 
 def test_nat_gateway_checks() -> None:
@@ -315,9 +309,7 @@ def test_unknown_inputs_give_unknown_classes() -> None:
     out = derived(data)
     assert classes(out)[fx.FE1] == "unknown"
     # The table itself is known (explicit association): which endpoints serve it still is.
-    assert [e["vpc_endpoint_id"] for e in attrs(out, "ec2.subnet", fx.FE1)["gateway_endpoints"]] == [
-        fx.S3_ENDPOINT
-    ]
+    assert [e["vpc_endpoint_id"] for e in attrs(out, "ec2.subnet", fx.FE1)["gateway_endpoints"]] == [fx.S3_ENDPOINT]
     data["errors"].append(
         {
             "resource_type": "ec2.route_table",
@@ -372,9 +364,7 @@ def test_vpc_type_error_becomes_a_topology_type_error() -> None:
 
 def test_present_derived_values_are_kept_when_inputs_are_absent() -> None:
     data = fx.topology1()
-    data["resources"] = [
-        r for r in data["resources"] if r["type"] not in ("ec2.route_table", "ec2.vpc_endpoint")
-    ]
+    data["resources"] = [r for r in data["resources"] if r["type"] not in ("ec2.route_table", "ec2.vpc_endpoint")]
     for r in data["resources"]:
         if r["type"] == "ec2.subnet":
             r["attributes"].update(
@@ -472,9 +462,7 @@ maybe = lambda s: st.one_of(st.none(), s, st.just(UNKNOWN))  # noqa: E731
 @st.composite
 def routes(draw: st.DrawFn) -> dict[str, Any]:
     route: dict[str, Any] = {
-        "destination_cidr_block": draw(
-            maybe(st.sampled_from(["0.0.0.0/0", "10.0.0.0/16", "192.168.0.0/24"]))
-        ),
+        "destination_cidr_block": draw(maybe(st.sampled_from(["0.0.0.0/0", "10.0.0.0/16", "192.168.0.0/24"]))),
         "destination_ipv6_cidr_block": draw(maybe(st.just("::/0"))),
         "state": draw(maybe(st.sampled_from(["active", "blackhole"]))),
     }
@@ -518,9 +506,7 @@ def network_snapshots(draw: st.DrawFn) -> Snapshot:
             st.one_of(
                 st.just(UNKNOWN),
                 st.lists(
-                    st.fixed_dictionaries(
-                        {"subnet_id": maybe(st.sampled_from(SUBNETS)), "main": st.booleans()}
-                    ),
+                    st.fixed_dictionaries({"subnet_id": maybe(st.sampled_from(SUBNETS)), "main": st.booleans()}),
                     max_size=3,
                 ),
             )
@@ -582,9 +568,7 @@ def network_snapshots(draw: st.DrawFn) -> Snapshot:
         CollectionError(rtype, "ec2:Describe", "AccessDenied", "no", region="eu-west-1")
         for rtype in draw(
             st.lists(
-                st.sampled_from(
-                    ["ec2.route_table", "ec2.nat_gateway", "ec2.internet_gateway", "ec2.vpc_endpoint"]
-                ),
+                st.sampled_from(["ec2.route_table", "ec2.nat_gateway", "ec2.internet_gateway", "ec2.vpc_endpoint"]),
                 unique=True,
                 max_size=2,
             )
@@ -619,8 +603,48 @@ def test_classification_never_raises_and_stays_in_the_enum(
             value = resource.attributes["classification"]
             assert value in CLASSES or is_unknown(value)
         if resource.type == "ec2.topology":
-            assert resource.attributes["topology"] in TOPOLOGIES or is_unknown(
-                resource.attributes["topology"]
-            )
+            assert resource.attributes["topology"] in TOPOLOGIES or is_unknown(resource.attributes["topology"])
         if resource.type in ("ec2.subnet", "ec2.topology"):  # the derived shapes follow their schemas
             validate_resource(resource.to_json(), file="<hypothesis>", index=index)
+
+
+# --- property: unknown evidence anywhere never crashes derive nor passes for known ----------
+
+
+@st.composite
+def fixtures_with_unknowns(draw: st.DrawFn) -> dict[str, Any]:
+    """A network fixture with a few attributes (top level or one level down) replaced by unknown markers."""
+    data = fx.BUILDERS[draw(st.sampled_from(sorted(fx.BUILDERS)))]()
+    network = [r for r in data["resources"] if r["type"].startswith(("ec2.", "acm.", "service.", "elbv2."))]
+    for _ in range(draw(st.integers(1, 4))):
+        resource = draw(st.sampled_from(network))
+        attributes = resource["attributes"]
+        key = draw(st.sampled_from(sorted(attributes)))
+        value = attributes[key]
+        if isinstance(value, list) and value and isinstance(value[0], dict) and draw(st.booleans()):
+            item = draw(st.sampled_from(value))
+            item[draw(st.sampled_from(sorted(item)))] = UNKNOWN
+        else:
+            attributes[key] = UNKNOWN
+    return data
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fixtures_with_unknowns())
+def test_unknown_evidence_never_crashes_derive(data: dict[str, Any]) -> None:
+    snapshot = Snapshot(
+        kind="fixture",
+        resources=tuple(
+            Resource(r["type"], r["id"], r["attributes"], r.get("name"), r.get("region"), r.get("account"))
+            for r in data["resources"]
+        ),
+        regions=(fx.REGION,),
+    )
+    out = derive(snapshot, _property_config(tuple(FE), tuple(BE)), today=TODAY)
+    for resource in out.resources:
+        if resource.type == "ec2.subnet":
+            value = resource.attributes["classification"]
+            assert value in CLASSES or is_unknown(value)
+        if resource.type == "ec2.topology":
+            value = resource.attributes["topology"]
+            assert value in TOPOLOGIES or is_unknown(value)
