@@ -8,6 +8,8 @@ parse problems (one per unusable file; the run goes on) and the inline suppressi
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,9 +182,7 @@ def _subnet_internet(resources: Sequence[Resource]) -> dict[str, bool]:
     out: dict[str, bool] = {}
     for subnet in (r for r in resources if r.type == "ec2.subnet"):
         explicit = [
-            t
-            for t in tables
-            if any(a.get("subnet_id") == subnet.id for a in t.attributes.get("associations") or [])
+            t for t in tables if any(a.get("subnet_id") == subnet.id for a in t.attributes.get("associations") or [])
         ]
         main = [
             t
@@ -201,6 +201,42 @@ def _subnet_internet(resources: Sequence[Resource]) -> dict[str, bool]:
     return out
 
 
+Job = tuple[str, Path, bool, str | None, str | None, dict[str, str], bool]
+Loaded = tuple[str | None, list[TemplateResource], list[ParseProblem]]
+PARALLEL_MIN_UNITS = 16
+
+
+def _load_unit(job: Job) -> Loaded:
+    """Load one file or Terraform directory (runs in a worker process for large runs)."""
+    from auditor.iac import terraform
+
+    kind, path, named, region, account, params, read_secret_values = job
+    try:
+        if kind == "tfdir":
+            items, found = terraform.load_directory(
+                path, region=region, account=account, overrides=params, read_secret_values=read_secret_values
+            )
+            return ("terraform" if items or not found else None), items, found
+        return _load_file(
+            path, named, region=region, account=account, params=params, read_secret_values=read_secret_values
+        )
+    except RecursionError:
+        return None, [], [ParseProblem(str(path), "nested too deeply")]
+
+
+def _run_units(jobs: list[Job]) -> list[Loaded]:
+    """Parsing dominates: spread many units over the CPUs, in order; few units stay in-process."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(jobs) < PARALLEL_MIN_UNITS or workers < 2:
+        return [_load_unit(job) for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("forkserver" if sys.platform != "win32" else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(_load_unit, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+
+
 def load_paths(
     paths: Sequence[Path],
     *,
@@ -209,7 +245,7 @@ def load_paths(
     params: Mapping[str, str] | None = None,
     read_secret_values: bool = False,
 ) -> LoadResult:
-    from auditor.iac import parallelcluster, terraform
+    from auditor.iac import parallelcluster
 
     params = params or {}
     units, problems = _units(paths)
@@ -219,29 +255,8 @@ def load_paths(
     kinds: set[str] = set()
     used: set[str] = set()
     clusters: list[TemplateResource] = []
-    for kind, path, named in units:
-        try:
-            if kind == "tfdir":
-                items, found = terraform.load_directory(
-                    path,
-                    region=region,
-                    account=account,
-                    overrides=params,
-                    read_secret_values=read_secret_values,
-                )
-                unit_kind: str | None = "terraform" if items or not found else None
-            else:
-                unit_kind, items, found = _load_file(
-                    path,
-                    named,
-                    region=region,
-                    account=account,
-                    params=params,
-                    read_secret_values=read_secret_values,
-                )
-        except RecursionError:
-            problems.append(ParseProblem(str(path), "nested too deeply"))
-            continue
+    jobs = [(kind, path, named, region, account, dict(params), read_secret_values) for kind, path, named in units]
+    for (_kind, path, _named), (unit_kind, items, found) in zip(units, _run_units(jobs), strict=True):
         problems.extend(found)
         if unit_kind:
             kinds.add(unit_kind)

@@ -22,9 +22,7 @@ NEW_BUCKET_PUBLIC_ACCESS_BLOCK = {
     "block_public_policy": True,
     "restrict_public_buckets": True,
 }
-NEW_BUCKET_ENCRYPTION = {
-    "rules": [{"sse_algorithm": "AES256", "kms_master_key_id": None, "bucket_key_enabled": False}]
-}
+NEW_BUCKET_ENCRYPTION = {"rules": [{"sse_algorithm": "AES256", "kms_master_key_id": None, "bucket_key_enabled": False}]}
 NEW_BUCKET_OWNERSHIP = "BucketOwnerEnforced"
 
 
@@ -47,11 +45,7 @@ def tags(value: Any) -> dict[str, str]:
     out: dict[str, str] = {}
     if isinstance(value, list):
         for item in value:
-            if (
-                isinstance(item, dict)
-                and isinstance(item.get("Key"), str)
-                and isinstance(item.get("Value"), str)
-            ):
+            if isinstance(item, dict) and isinstance(item.get("Key"), str) and isinstance(item.get("Value"), str):
                 out[item["Key"]] = item["Value"]
     elif isinstance(value, dict) and not is_unknown(value):
         for key, val in value.items():

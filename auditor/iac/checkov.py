@@ -46,9 +46,7 @@ def find_checkov(explicit: Path | None) -> str:
     return found
 
 
-def run(
-    executable: str, paths: Sequence[Path], *, extra: Sequence[str] = (), timeout: float = 900
-) -> list[Any]:
+def run(executable: str, paths: Sequence[Path], *, extra: Sequence[str] = (), timeout: float = 900) -> list[Any]:
     """Run checkov on each path; return its JSON reports (one per framework)."""
     reports: list[Any] = []
     for path in paths:

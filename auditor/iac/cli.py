@@ -58,9 +58,7 @@ def parse_finding(problem: ParseProblem) -> Finding:
         status=Status.ERROR,
         severity=Severity.CRITICAL,
         message=problem.message,
-        source=Source(
-            document="ccme-audit", section="IaC loaders: a template that cannot be read is an error"
-        ),
+        source=Source(document="ccme-audit", section="IaC loaders: a template that cannot be read is an error"),
         location={"file": problem.file, "line": problem.line},
     )
 
@@ -126,9 +124,7 @@ def audit_paths(
         present.add("ec2.topology")  # derived from the VPCs by the engine before evaluation
     selected, skipped = _skipped_for_absent_types(rules, present, region, config.account)
     result = evaluate(loaded.snapshot, selected, config, today=today, mode="iac")
-    findings = (
-        list(result.findings) + skipped + [parse_finding(p) for p in loaded.problems] + list(extra_findings)
-    )
+    findings = list(result.findings) + skipped + [parse_finding(p) for p in loaded.problems] + list(extra_findings)
     findings = apply_suppressions(findings, loaded.suppressions, entries, today)
     findings.sort(key=lambda f: (f.rule_id, f.region or "", f.resource_id))
     return replace(result, findings=tuple(findings), account=config.account), loaded.problems
@@ -155,9 +151,7 @@ def register(app: typer.Typer) -> None:
         fail_on: FailOnOpt = Severity.LOW,
         param: Annotated[
             list[str] | None,
-            typer.Option(
-                "--param", help="A CloudFormation parameter or Terraform variable: NAME=VALUE (repeatable)."
-            ),
+            typer.Option("--param", help="A CloudFormation parameter or Terraform variable: NAME=VALUE (repeatable)."),
         ] = None,
         baseline: Annotated[
             Path | None,
@@ -194,9 +188,7 @@ def register(app: typer.Typer) -> None:
         if checkov or checkov_path is not None:
             executable = checkov_mod.find_checkov(checkov_path)
             extra = checkov_mod.findings(checkov_mod.run(executable, paths))
-        result, problems = audit_paths(
-            paths, cfg, rules, params=params, baseline=baseline, extra_findings=extra
-        )
+        result, problems = audit_paths(paths, cfg, rules, params=params, baseline=baseline, extra_findings=extra)
         for problem in problems:
             sys.stderr.write(f"ccme-audit: error: {problem.text()}\n")
         write_reports(result, formats, output=output, output_dir=output_dir)

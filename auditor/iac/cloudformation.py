@@ -87,9 +87,7 @@ def decode(path: Path) -> tuple[Any, ParseProblem | None]:
     if matches or template is None:
         first = matches[0] if matches else None
         message = first.message if first else "not a YAML or JSON document"
-        return None, ParseProblem(
-            str(path), f"invalid template: {message}", getattr(first, "linenumber", None)
-        )
+        return None, ParseProblem(str(path), f"invalid template: {message}", getattr(first, "linenumber", None))
     try:
         check_depth(template, file=str(path))
     except InputError as exc:
@@ -127,12 +125,7 @@ def unknown_intrinsic(template: Any) -> tuple[str, int | None] | None:
         node, parent = stack.pop()
         if isinstance(node, dict):
             for key, value in node.items():
-                if (
-                    isinstance(key, str)
-                    and key.startswith("Fn::")
-                    and key not in KNOWN_INTRINSICS
-                    and len(node) == 1
-                ):
+                if isinstance(key, str) and key.startswith("Fn::") and key not in KNOWN_INTRINSICS and len(node) == 1:
                     return key, _line(node) or _line(parent)
                 stack.append((value, node))
         elif isinstance(node, list):
@@ -364,9 +357,7 @@ class Resolver:
         if name == "AWS::AccountId":
             if self.account:
                 return self.account
-            raise _Unresolved(
-                "AWS::AccountId is not set (set account in ccme-audit.yaml or --set account=...)"
-            )
+            raise _Unresolved("AWS::AccountId is not set (set account in ccme-audit.yaml or --set account=...)")
         if name == "AWS::Partition":
             return "aws-cn" if (self.region or "").startswith("cn-") else "aws"
         if name == "AWS::URLSuffix":
@@ -383,9 +374,7 @@ class Resolver:
     def get_att(self, logical: str, attribute: str) -> Any:
         if logical not in self.resources:
             raise _Unresolved(f"Fn::GetAtt on {logical}, which is not a resource of the template")
-        rtype = (
-            (self.resources[logical] or {}).get("Type") if isinstance(self.resources[logical], dict) else None
-        )
+        rtype = (self.resources[logical] or {}).get("Type") if isinstance(self.resources[logical], dict) else None
         name = self.names.get(logical)
         if rtype == "AWS::S3::Bucket" and isinstance(name, str):
             partition = "aws-cn" if (self.region or "").startswith("cn-") else "aws"
@@ -456,9 +445,7 @@ def load(
     out: list[TemplateResource] = []
     for logical, body in resources.items():
         if not isinstance(body, dict) or not isinstance(body.get("Type"), str):
-            problems.append(
-                ParseProblem(file, f"resource {logical} has no Type", body_lines.get(str(logical)))
-            )
+            problems.append(ParseProblem(file, f"resource {logical} has no Type", body_lines.get(str(logical))))
             continue
         errors: list[str] = []
         condition = body.get("Condition")
@@ -467,15 +454,11 @@ def load(
                 if not resolver.condition(str(condition)):
                     continue
             except _Unresolved as exc:
-                errors.append(
-                    f"whether the resource is created depends on condition {condition}: {exc.reason}"
-                )
+                errors.append(f"whether the resource is created depends on condition {condition}: {exc.reason}")
         props = body.get("Properties") or {}
         if not isinstance(props, dict):
             problems.append(
-                ParseProblem(
-                    file, f"resource {logical}: Properties is not a mapping", body_lines.get(str(logical))
-                )
+                ParseProblem(file, f"resource {logical}: Properties is not a mapping", body_lines.get(str(logical)))
             )
             continue
         location = Location(file=file, line=body_lines.get(str(logical)), logical_id=str(logical))
@@ -645,12 +628,9 @@ def _map(
                     "ipv6_cidr_blocks": [],
                     "instance_tenancy": p("InstanceTenancy") or "default",
                     "enable_dns_support": C.bool_or_unknown(p("EnableDnsSupport"), True, "EnableDnsSupport"),
-                    "enable_dns_hostnames": C.bool_or_unknown(
-                        p("EnableDnsHostnames"), False, "EnableDnsHostnames"
-                    ),
+                    "enable_dns_hostnames": C.bool_or_unknown(p("EnableDnsHostnames"), False, "EnableDnsHostnames"),
                     "dhcp_options_id": unknown(
-                        "no DHCP options association in the template: the VPC gets the "
-                        "account's default options set"
+                        "no DHCP options association in the template: the VPC gets the account's default options set"
                     ),
                     "is_default": False,
                     "tags": tag_map,
@@ -744,9 +724,7 @@ def _map(
                 "iac.route",
                 {
                     "table": p("RouteTableId"),
-                    "route": C.route(
-                        p("DestinationCidrBlock"), target_field, target, p("DestinationIpv6CidrBlock")
-                    ),
+                    "route": C.route(p("DestinationCidrBlock"), target_field, target, p("DestinationIpv6CidrBlock")),
                 },
             )
         ]
@@ -790,9 +768,7 @@ def _map(
                     "state": "available",
                     "route_table_ids": p("RouteTableIds") or [],
                     "subnet_ids": p("SubnetIds") or [],
-                    "private_dns_enabled": C.bool_or_unknown(
-                        p("PrivateDnsEnabled"), False, "PrivateDnsEnabled"
-                    ),
+                    "private_dns_enabled": C.bool_or_unknown(p("PrivateDnsEnabled"), False, "PrivateDnsEnabled"),
                     "security_group_ids": p("SecurityGroupIds") or [],
                     "policy": C.policy_document(p("PolicyDocument"), "PolicyDocument"),
                     "tags": tag_map,
@@ -835,9 +811,7 @@ def _map(
                     "arn": logical,
                     "domain_name": domain,
                     "subject_alternative_names": sans,
-                    "status": unknown(
-                        "a requested certificate is issued only after validation, at deployment"
-                    ),
+                    "status": unknown("a requested certificate is issued only after validation, at deployment"),
                     "cert_type": "AMAZON_ISSUED" if p("CertificateAuthorityArn") is None else "PRIVATE",
                     "key_algorithm": p("KeyAlgorithm") or "RSA_2048",
                     "not_after": unknown("the expiry is set when the certificate is issued"),

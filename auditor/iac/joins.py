@@ -95,9 +95,7 @@ def join(items: list[TemplateResource], region: str | None) -> None:
                 table.attributes["associations"].append({"subnet_id": None, "main": True})
     for vpc in vpcs:
         has_main = any(
-            i.type == "ec2.route_table"
-            and i.attributes.get("main")
-            and _matches(i.attributes.get("vpc_id"), vpc)
+            i.type == "ec2.route_table" and i.attributes.get("main") and _matches(i.attributes.get("vpc_id"), vpc)
             for i in items
         )
         if not has_main:
@@ -123,9 +121,7 @@ def join(items: list[TemplateResource], region: str | None) -> None:
     for nat in [i for i in items if i.type == "ec2.nat_gateway"]:
         subnet = _find(items, "ec2.subnet", nat.attributes.get("subnet_id"))
         nat.attributes["vpc_id"] = (
-            subnet.attributes.get("vpc_id")
-            if subnet
-            else unknown("the NAT gateway's subnet is not in the templates")
+            subnet.attributes.get("vpc_id") if subnet else unknown("the NAT gateway's subnet is not in the templates")
         )
     # Keys list the aliases that target them; a key is named after its first alias.
     for alias in [i for i in items if i.type == "kms.alias"]:

@@ -68,10 +68,7 @@ class BaselineEntry:
     def matches(self, finding: Finding) -> bool:
         return fnmatch.fnmatchcase(finding.rule_id, self.rule) and (
             fnmatch.fnmatchcase(finding.resource_id, self.resource)
-            or (
-                finding.resource_name is not None
-                and fnmatch.fnmatchcase(finding.resource_name, self.resource)
-            )
+            or (finding.resource_name is not None and fnmatch.fnmatchcase(finding.resource_name, self.resource))
         )
 
 
@@ -137,11 +134,7 @@ def apply_suppressions(
     for finding in findings:
         if finding.status in (Status.FAIL, Status.ERROR):
             reason = next(
-                (
-                    r
-                    for rule, r in inline.get(finding.resource_id, [])
-                    if fnmatch.fnmatchcase(finding.rule_id, rule)
-                ),
+                (r for rule, r in inline.get(finding.resource_id, []) if fnmatch.fnmatchcase(finding.rule_id, rule)),
                 None,
             )
             if reason is not None:

@@ -47,8 +47,7 @@ def _unescape(text: str) -> str:
     return re.sub(
         r'\\(["\\nrt]|u[0-9a-fA-F]{4})',
         lambda m: (
-            {'"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t"}.get(m.group(1))
-            or chr(int(m.group(1)[1:], 16))
+            {'"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t"}.get(m.group(1)) or chr(int(m.group(1)[1:], 16))
         ),
         text,
     )
@@ -85,9 +84,7 @@ def _string_literal(tree: Tree) -> str:
 class Module:
     """One directory of .tf files: variables, locals, resources, data sources."""
 
-    def __init__(
-        self, directory: Path, *, region: str | None, account: str | None, overrides: Mapping[str, str]
-    ):
+    def __init__(self, directory: Path, *, region: str | None, account: str | None, overrides: Mapping[str, str]):
         self.directory = directory
         self.region = region
         self.account = account
@@ -277,9 +274,7 @@ class Module:
             if dtype == "aws_caller_identity" and attr == "account_id":
                 if self.account:
                     return self.account
-                raise _Unresolved(
-                    "data.aws_caller_identity: the account is not set (set account in the config)"
-                )
+                raise _Unresolved("data.aws_caller_identity: the account is not set (set account in the config)")
             if dtype == "aws_region" and attr in ("name", "id", "region") and self.region:
                 return self.region
             if dtype == "aws_partition" and attr == "partition":
@@ -308,9 +303,7 @@ class Module:
                     return _index(Link(instance, attr), rest[2:], f"{instance}.{attr}")
                 if not rest:
                     return Link(address)
-                return _index(
-                    self.resource_attribute(address, str(rest[0])), rest[1:], f"{address}.{rest[0]}"
-                )
+                return _index(self.resource_attribute(address, str(rest[0])), rest[1:], f"{address}.{rest[0]}")
         raise _Unresolved(f"reference {'.'.join([root, *map(str, steps)])} is not in this directory")
 
     def variable(self, name: str) -> Any:
@@ -500,12 +493,7 @@ def _call(name: str, args: list[Any]) -> Any:
         raise _Unresolved(_why(table, "lookup"))
     if name == "element" and len(args) == 2 and isinstance(args[0], list) and isinstance(args[1], int):
         return args[0][args[1] % len(args[0])] if args[0] else None
-    if (
-        name == "length"
-        and len(args) == 1
-        and isinstance(args[0], list | str | dict)
-        and not is_unknown(args[0])
-    ):
+    if name == "length" and len(args) == 1 and isinstance(args[0], list | str | dict) and not is_unknown(args[0]):
         return len(args[0])
     if name == "coalesce":
         for arg in args:
@@ -534,9 +522,7 @@ def _parse(path: Path) -> tuple[Tree | None, ParseProblem | None]:
     except Exception as exc:  # noqa: BLE001 - lark's errors vary; each becomes one parse problem
         line = getattr(exc, "line", None)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, ParseProblem(
-            str(path), f"invalid HCL: {first}"[:300], line if isinstance(line, int) else None
-        )
+        return None, ParseProblem(str(path), f"invalid HCL: {first}"[:300], line if isinstance(line, int) else None)
 
 
 def _tfvars(path: Path, module: Module) -> ParseProblem | None:
@@ -615,9 +601,7 @@ def load_directory(
             elif "for_each" in inner.attributes:
                 each = module.eval(inner.attributes["for_each"])
                 if isinstance(each, dict) and not is_unknown(each):
-                    instances = [
-                        (f'{address}["{k}"]', {"each.key": k, "each.value": v}, []) for k, v in each.items()
-                    ]
+                    instances = [(f'{address}["{k}"]', {"each.key": k, "each.value": v}, []) for k, v in each.items()]
                 elif isinstance(each, list) and all(isinstance(v, str) for v in each):
                     instances = [(f'{address}["{k}"]', {"each.key": k, "each.value": k}, []) for k in each]
                 else:
@@ -691,9 +675,7 @@ def load_plan(
                     else:
                         values[attr] = unknown(f"{attr} is known only after apply")
             location = Location(file=str(path), line=None, logical_id=address)
-            out.extend(
-                map_resource(str(res.get("type")), address, values, location, region, read_secret_values)
-            )
+            out.extend(map_resource(str(res.get("type")), address, values, location, region, read_secret_values))
     for item in out:
         item.region, item.account = region, account
     from auditor.iac.joins import join
@@ -859,9 +841,7 @@ def map_resource(
         ]
     if rtype == "aws_vpc":
         cidr = v.get("cidr_block")
-        ipv6 = C.bool_or_unknown(
-            v.get("assign_generated_ipv6_cidr_block"), False, "assign_generated_ipv6_cidr_block"
-        )
+        ipv6 = C.bool_or_unknown(v.get("assign_generated_ipv6_cidr_block"), False, "assign_generated_ipv6_cidr_block")
         return [
             res(
                 "ec2.vpc",
@@ -870,13 +850,9 @@ def map_resource(
                     "name": name_tag,
                     "cidr_block": cidr,
                     "cidr_blocks": [cidr] if cidr else [],
-                    "ipv6_cidr_blocks": [unknown("the IPv6 block is assigned at apply")]
-                    if ipv6 is True
-                    else [],
+                    "ipv6_cidr_blocks": [unknown("the IPv6 block is assigned at apply")] if ipv6 is True else [],
                     "instance_tenancy": v.get("instance_tenancy") or "default",
-                    "enable_dns_support": C.bool_or_unknown(
-                        v.get("enable_dns_support"), True, "enable_dns_support"
-                    ),
+                    "enable_dns_support": C.bool_or_unknown(v.get("enable_dns_support"), True, "enable_dns_support"),
                     "enable_dns_hostnames": C.bool_or_unknown(
                         v.get("enable_dns_hostnames"), False, "enable_dns_hostnames"
                     ),
@@ -893,9 +869,7 @@ def map_resource(
     if rtype == "aws_vpc_ipv4_cidr_block_association":
         return [res("iac.vpc_cidr", {"vpc": v.get("vpc_id"), "cidr": v.get("cidr_block"), "ipv6": False})]
     if rtype == "aws_vpc_ipv6_cidr_block_association":
-        return [
-            res("iac.vpc_cidr", {"vpc": v.get("vpc_id"), "ipv6": True, "ipv6_cidr": v.get("ipv6_cidr_block")})
-        ]
+        return [res("iac.vpc_cidr", {"vpc": v.get("vpc_id"), "ipv6": True, "ipv6_cidr": v.get("ipv6_cidr_block")})]
     if rtype == "aws_vpc_dhcp_options":
         return [
             res(
@@ -943,9 +917,7 @@ def map_resource(
                     "vpc_id": v.get("vpc_id"),
                     "main": rtype == "aws_default_route_table",
                     "name": name_tag,
-                    "associations": [{"subnet_id": None, "main": True}]
-                    if rtype == "aws_default_route_table"
-                    else [],
+                    "associations": [{"subnet_id": None, "main": True}] if rtype == "aws_default_route_table" else [],
                     "routes": [],
                     "tags": tag_map,
                 },
@@ -1018,9 +990,7 @@ def map_resource(
             )
         ]
     if rtype == "aws_vpc_endpoint_route_table_association":
-        return [
-            res("iac.endpoint_rt", {"endpoint": v.get("vpc_endpoint_id"), "table": v.get("route_table_id")})
-        ]
+        return [res("iac.endpoint_rt", {"endpoint": v.get("vpc_endpoint_id"), "table": v.get("route_table_id")})]
     if rtype == "aws_secretsmanager_secret":
         name = v.get("name")
         name = (
@@ -1083,6 +1053,4 @@ def _tf_route(entry: Mapping[str, Any]) -> dict[str, Any]:
             target_field, target = field, entry[tf]
     cidr = entry.get("destination_cidr_block", entry.get("cidr_block"))
     ipv6 = entry.get("destination_ipv6_cidr_block", entry.get("ipv6_cidr_block"))
-    return C.route(
-        cidr if cidr != "" else None, target_field, target, ipv6 if ipv6 not in ("", None) else None
-    )
+    return C.route(cidr if cidr != "" else None, target_field, target, ipv6 if ipv6 not in ("", None) else None)

@@ -1,0 +1,164 @@
+"""IaC gate speed: `ccme-audit iac` against checkov on the same generated corpus.
+
+    python bench/iac.py [--templates 200] [--tf-dirs 50] [--install-checkov] [--keep DIR]
+
+The corpus (in a temp dir unless --keep): N CloudFormation templates and M Terraform directories
+of about 25 resources each (KMS keys and aliases, buckets with their policies and settings, a VPC
+with subnets, routes and an S3 endpoint). Times, as subprocesses with the same interpreter start:
+- ccme-audit iac <corpus> (every IaC rule of the ccme pack, JSON report to a file);
+- checkov -d <corpus> limited to its S3/KMS checks equivalent to the CCME ones (--check);
+- checkov -d <corpus> with every check.
+checkov is found on PATH, or in bench/out/checkov-venv (created with --install-checkov).
+Prints the wall times and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# checkov checks that look at what the CCME S3/KMS rules look at (versioning, logging, encryption,
+# public access block, key rotation, key policy, secure transport is not a checkov CFN check).
+CHECKOV_EQUIVALENT = [
+    "CKV_AWS_21", "CKV_AWS_18", "CKV_AWS_19", "CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56",
+    "CKV_AWS_7", "CKV_AWS_33", "CKV2_AWS_6", "CKV2_AWS_64", "CKV_AWS_145",
+]
+
+
+def cfn_template(i: int) -> str:
+    out = ['AWSTemplateFormatVersion: "2010-09-09"', "Parameters:", "  Prefix: {Type: String, Default: ccme}",
+           "Resources:"]
+    for k in range(4):
+        out += [f"  Key{k}:", "    Type: AWS::KMS::Key", "    Properties:", f"      Description: key {i}-{k}",
+                "      EnableKeyRotation: true", f"      MultiRegion: {'true' if k == 0 else 'false'}",
+                "      KeyPolicy:", '        Version: "2012-10-17"', "        Statement:",
+                "          - Effect: Allow",
+                '            Principal: {AWS: !Sub "arn:aws:iam::${AWS::AccountId}:root"}',
+                '            Action: "kms:*"', '            Resource: "*"',
+                f"  Alias{k}:", "    Type: AWS::KMS::Alias", "    Properties:",
+                f'      AliasName: !Sub "alias/${{Prefix}}/k{i}_{k}"', f"      TargetKeyId: !Ref Key{k}"]
+    for b in range(3):
+        out += [f"  Bucket{b}:", "    Type: AWS::S3::Bucket", "    Properties:",
+                f'      BucketName: !Sub "ucit-${{Prefix}}-b{i}-{b}-${{AWS::Region}}"',
+                "      VersioningConfiguration: {Status: Enabled}",
+                "      PublicAccessBlockConfiguration: {BlockPublicAcls: true, BlockPublicPolicy: true, "
+                "IgnorePublicAcls: true, RestrictPublicBuckets: true}",
+                "      BucketEncryption:", "        ServerSideEncryptionConfiguration:",
+                "          - ServerSideEncryptionByDefault: {SSEAlgorithm: AES256}",
+                "      LoggingConfiguration: {DestinationBucketName: !Ref Bucket0, LogFilePrefix: logs/}",
+                f"  Bucket{b}Policy:", "    Type: AWS::S3::BucketPolicy", "    Properties:",
+                f"      Bucket: !Ref Bucket{b}", "      PolicyDocument:", '        Version: "2012-10-17"',
+                "        Statement:", "          - Effect: Deny", '            Principal: {AWS: "*"}',
+                '            Action: "*"', f'            Resource: [!Sub "${{Bucket{b}.Arn}}/*", !GetAtt Bucket{b}.Arn]',
+                '            Condition: {Bool: {"aws:SecureTransport": "false"}}']
+    out += ["  Vpc:", "    Type: AWS::EC2::VPC", "    Properties: {CidrBlock: 10.0.0.0/16, EnableDnsHostnames: true, "
+            "Tags: [{Key: Name, Value: VPC-CCME}]}"]
+    for s in range(4):
+        out += [f"  Subnet{s}:", "    Type: AWS::EC2::Subnet",
+                f"    Properties: {{VpcId: !Ref Vpc, CidrBlock: 10.0.{s}.0/24, AvailabilityZone: eu-west-1{'ab'[s % 2]}}}",
+                f"  Subnet{s}Assoc:", "    Type: AWS::EC2::SubnetRouteTableAssociation",
+                f"    Properties: {{SubnetId: !Ref Subnet{s}, RouteTableId: !Ref Rt}}"]
+    out += ["  Rt:", "    Type: AWS::EC2::RouteTable", "    Properties: {VpcId: !Ref Vpc}",
+            "  S3Endpoint:", "    Type: AWS::EC2::VPCEndpoint",
+            '    Properties: {VpcId: !Ref Vpc, ServiceName: !Sub "com.amazonaws.${AWS::Region}.s3", '
+            "RouteTableIds: [!Ref Rt]}"]
+    return "\n".join(out) + "\n"
+
+
+def tf_directory(i: int) -> str:
+    out = ['variable "prefix" {\n  default = "ccme"\n}\n', 'data "aws_caller_identity" "me" {}\n']
+    for k in range(4):
+        out.append(f'resource "aws_kms_key" "k{k}" {{\n  description = "key {i}-{k}"\n  enable_key_rotation = true\n'
+                   f'  multi_region = {"true" if k == 0 else "false"}\n'
+                   '  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", '
+                   'Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.me.account_id}:root" }, '
+                   'Action = "kms:*", Resource = "*" }] })\n}\n')
+        out.append(f'resource "aws_kms_alias" "a{k}" {{\n  name = "alias/${{var.prefix}}/k{i}_{k}"\n'
+                   f"  target_key_id = aws_kms_key.k{k}.key_id\n}}\n")
+    for b in range(3):
+        out.append(f'resource "aws_s3_bucket" "b{b}" {{\n  bucket = "ucit-${{var.prefix}}-t{i}-{b}-eu-west-1"\n}}\n')
+        out.append(f'resource "aws_s3_bucket_versioning" "b{b}" {{\n  bucket = aws_s3_bucket.b{b}.id\n'
+                   '  versioning_configuration {\n    status = "Enabled"\n  }\n}\n')
+        out.append(f'resource "aws_s3_bucket_public_access_block" "b{b}" {{\n  bucket = aws_s3_bucket.b{b}.id\n'
+                   "  block_public_acls = true\n  block_public_policy = true\n  ignore_public_acls = true\n"
+                   "  restrict_public_buckets = true\n}\n")
+        out.append(f'resource "aws_s3_bucket_policy" "b{b}" {{\n  bucket = aws_s3_bucket.b{b}.id\n'
+                   '  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Deny", '
+                   f'Principal = "*", Action = "s3:*", Resource = ["${{aws_s3_bucket.b{b}.arn}}/*"], '
+                   'Condition = { Bool = { "aws:SecureTransport" = "false" } } }] })\n}\n')
+    out.append('resource "aws_vpc" "v" {\n  cidr_block = "10.0.0.0/16"\n  enable_dns_hostnames = true\n}\n')
+    for s in range(3):
+        out.append(f'resource "aws_subnet" "s{s}" {{\n  vpc_id = aws_vpc.v.id\n  cidr_block = "10.0.{s}.0/24"\n'
+                   f'  availability_zone = "eu-west-1{"ab"[s % 2]}"\n}}\n')
+    out.append('resource "aws_route_table" "rt" {\n  vpc_id = aws_vpc.v.id\n}\n')
+    return "\n".join(out)
+
+
+def build(root: Path, templates: int, tf_dirs: int) -> int:
+    (root / "cloudformation").mkdir(parents=True, exist_ok=True)
+    for i in range(templates):
+        (root / "cloudformation" / f"stack{i:04d}.yaml").write_text(cfn_template(i), encoding="utf-8")
+    for i in range(tf_dirs):
+        d = root / "terraform" / f"module{i:03d}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "main.tf").write_text(tf_directory(i), encoding="utf-8")
+    return templates + tf_dirs
+
+
+def find_checkov(install: bool) -> str | None:
+    on_path = shutil.which("checkov")
+    if on_path:
+        return on_path
+    venv = HERE / "out" / "checkov-venv"
+    exe = venv / "bin" / "checkov"
+    if exe.exists():
+        return str(exe)
+    if not install:
+        return None
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "checkov"], check=True)
+    return str(exe)
+
+
+def timed(command: list[str]) -> tuple[float, int]:
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    return time.perf_counter() - start, done.returncode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--templates", type=int, default=200)
+    parser.add_argument("--tf-dirs", type=int, default=50)
+    parser.add_argument("--install-checkov", action="store_true")
+    parser.add_argument("--keep", type=Path, default=None, help="build the corpus here and keep it")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = args.keep or Path(tmp) / "corpus"
+        count = build(root, args.templates, args.tf_dirs)
+        report = Path(tmp) / "report.json"
+        print(f"corpus: {args.templates} CloudFormation templates + {args.tf_dirs} Terraform directories "
+              f"(~25 resources each) = {count} units in {root}")
+        ours, code = timed([sys.executable, "-m", "auditor", "iac", str(root), "--pack", "ccme",
+                            "--set", "account=111122223333", "-f", "json", "-o", str(report)])
+        print(f"ccme-audit iac:               {ours:8.2f} s (exit {code})")
+        checkov = find_checkov(args.install_checkov)
+        if checkov is None:
+            print("checkov: not found (put it on PATH, or run with --install-checkov)")
+            return
+        base = [checkov, "-d", str(root), "--skip-download", "-o", "json", "--quiet"]
+        limited, _ = timed([*base, "--check", ",".join(CHECKOV_EQUIVALENT)])
+        print(f"checkov -d (S3/KMS checks):   {limited:8.2f} s   ratio ccme-audit/checkov {ours / limited:.3f}")
+        full, _ = timed(base)
+        print(f"checkov -d (every check):     {full:8.2f} s   ratio ccme-audit/checkov {ours / full:.3f}")
+
+
+if __name__ == "__main__":
+    main()
