@@ -173,9 +173,7 @@ KMS_ACTIONS: tuple[str, ...] = tuple(sorted(KMS_KEY_ACTIONS + KMS_ACCOUNT_ACTION
 def s3_actions(*, level: S3Level | None = None, access: S3Access | None = None) -> tuple[S3Action, ...]:
     """S3 actions filtered by level and access class."""
     return tuple(
-        a
-        for a in S3_ACTIONS
-        if (level is None or a.level == level) and (access is None or a.access == access)
+        a for a in S3_ACTIONS if (level is None or a.level == level) and (access is None or a.access == access)
     )
 
 

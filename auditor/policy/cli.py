@@ -68,9 +68,7 @@ def _pinned(pairs: list[str] | None) -> dict[str, str]:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise _bad_input(
-                f"--context {pair!r} is not KEY=VALUE; write e.g. --context aws:PrincipalOrgID=o-abc"
-            )
+            raise _bad_input(f"--context {pair!r} is not KEY=VALUE; write e.g. --context aws:PrincipalOrgID=o-abc")
         out[key.strip()] = value
     return out
 
@@ -100,18 +98,14 @@ def requirements_command(
 
 @app.command("check")
 def check_command(
-    file: Annotated[
-        str | None, typer.Argument(help="Policy JSON file ('-' for stdin).", show_default=False)
-    ] = None,
+    file: Annotated[str | None, typer.Argument(help="Policy JSON file ('-' for stdin).", show_default=False)] = None,
     requirement: Annotated[
         str | None, typer.Option("--requirement", "-r", help="Requirement id (see: requirements).")
     ] = None,
     bucket: Annotated[str | None, typer.Option("--bucket", help="Bucket name (S3 requirements).")] = None,
     account: Annotated[str | None, typer.Option("--account", help="12-digit AWS account id.")] = None,
     region: Annotated[str | None, typer.Option("--region", help="AWS Region, e.g. eu-west-1.")] = None,
-    key_arn: Annotated[
-        str | None, typer.Option("--key-arn", help="ARN of the KMS key (KMS requirements).")
-    ] = None,
+    key_arn: Annotated[str | None, typer.Option("--key-arn", help="ARN of the KMS key (KMS requirements).")] = None,
     context: Annotated[
         list[str] | None,
         typer.Option("--context", help="Request-context value known for this environment: KEY=VALUE."),

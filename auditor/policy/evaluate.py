@@ -87,9 +87,7 @@ class Principal:
     @property
     def is_account_root(self) -> bool:
         """True for ``arn:<partition>:iam::<account>:root``."""
-        return (
-            self.kind == "aws" and bool(self.identifier) and _root_account(self.identifier or "") is not None
-        )
+        return self.kind == "aws" and bool(self.identifier) and _root_account(self.identifier or "") is not None
 
     def describe(self) -> str:
         """Words for messages."""
@@ -376,9 +374,7 @@ class _CompiledStatement:
         self.deny = stmt.effect == "Deny"
         self.not_principal = stmt.not_principal is not None
         spec = stmt.principal if stmt.principal is not None else stmt.not_principal
-        self._principal: _PrincipalMatcher | None = (
-            _PrincipalMatcher.build(spec) if spec is not None else None
-        )
+        self._principal: _PrincipalMatcher | None = _PrincipalMatcher.build(spec) if spec is not None else None
         if stmt.principal is None and stmt.not_principal is None and kind == "generic":
             self._principal = _PrincipalMatcher.build(PrincipalSpec(star=True))
         self._action = self._pair(stmt.action, stmt.not_action, ignore_case=True)
@@ -391,9 +387,7 @@ class _CompiledStatement:
         self._cond_cache: dict[tuple[_Values, ...], bool] = {}
 
     @staticmethod
-    def _pair(
-        pos: tuple[str, ...] | None, neg: tuple[str, ...] | None, *, ignore_case: bool
-    ) -> Callable[[str], bool]:
+    def _pair(pos: tuple[str, ...] | None, neg: tuple[str, ...] | None, *, ignore_case: bool) -> Callable[[str], bool]:
         if pos is not None:
             return _lit_matcher(pos, ignore_case=ignore_case)
         if neg is not None:
@@ -536,9 +530,7 @@ def _compiled(policy: Policy, kind: PolicyKind) -> _CompiledPolicy:
         return entry[1]
     compiled = _CompiledPolicy(policy, kind)
     if len(_COMPILED) >= _COMPILED_MAX:
-        stale = [k for k, (ref, _c) in _COMPILED.items() if ref() is None] or list(_COMPILED)[
-            : _COMPILED_MAX // 2
-        ]
+        stale = [k for k, (ref, _c) in _COMPILED.items() if ref() is None] or list(_COMPILED)[: _COMPILED_MAX // 2]
         for k in stale:
             _COMPILED.pop(k, None)
     _COMPILED[slot] = (weakref.ref(policy), compiled)
@@ -548,9 +540,7 @@ def _compiled(policy: Policy, kind: PolicyKind) -> _CompiledPolicy:
 class Evaluator:
     """Decides many requests against one policy; same answers as :func:`decide`, with caches."""
 
-    def __init__(
-        self, policy: Policy, *, policy_kind: PolicyKind, resource_account: str | None = None
-    ) -> None:
+    def __init__(self, policy: Policy, *, policy_kind: PolicyKind, resource_account: str | None = None) -> None:
         _check_kind(policy_kind)
         self.policy = policy
         self.policy_kind = policy_kind

@@ -251,9 +251,7 @@ def _show(value: Any) -> str:
 
 
 def _kind(value: Any) -> str:
-    if isinstance(value, _JsonNumber) or (
-        isinstance(value, int | float | Decimal) and not isinstance(value, bool)
-    ):
+    if isinstance(value, _JsonNumber) or (isinstance(value, int | float | Decimal) and not isinstance(value, bool)):
         return "a number"
     if isinstance(value, str):
         return "a string"
@@ -357,9 +355,13 @@ class _Parser:
         if self.values > MAX_VALUES:
             self.fail(None, f"the policy holds more than {MAX_VALUES} values; split it or simplify it")
         if self.budget < 0:
-            self.fail(
-                None, f"the policy is larger than {MAX_BYTES} bytes; it must be at most {MAX_BYTES} bytes"
-            )
+            self.fail(None, f"the policy is larger than {MAX_BYTES} bytes; it must be at most {MAX_BYTES} bytes")
+
+    def charge_key(self, key: str) -> None:
+        """Object keys count towards the size budget (JSON quotes, colon, comma, spaces)."""
+        self.budget -= len(key) + 6
+        if self.budget < 0:
+            self.fail(None, f"the policy is larger than {MAX_BYTES} bytes; it must be at most {MAX_BYTES} bytes")
 
     def scalar(self, element: str, value: Any) -> str:
         """A JSON string, number or boolean, normalised to a string."""
@@ -420,9 +422,7 @@ class _Parser:
             )
         for key in data:
             if not isinstance(key, str):
-                self.fail(
-                    None, f"the policy has a key {_show(key)} that is not a string; keys must be strings"
-                )
+                self.fail(None, f"the policy has a key {_show(key)} that is not a string; keys must be strings")
         unknown = [k for k in data if k not in ("Version", "Id", "Statement")]
         if unknown:
             self.fail(unknown[0], _unknown_msg(unknown[0], ("Version", "Id", "Statement"), "top-level key"))
@@ -443,9 +443,7 @@ class _Parser:
         if not isinstance(raw, list | tuple):
             self.fail("Statement", f"Statement is {_kind(raw)}; it must be an object or a list of objects")
         if len(raw) > MAX_STATEMENTS:
-            self.fail(
-                "Statement", f"the policy has {len(raw)} statements; at most {MAX_STATEMENTS} are accepted"
-            )
+            self.fail("Statement", f"the policy has {len(raw)} statements; at most {MAX_STATEMENTS} are accepted")
         if not raw:
             self.notes.append("the policy has no statements: every request is implicitly denied")
         statements: list[Statement] = []
@@ -467,9 +465,8 @@ class _Parser:
             self.fail("Statement", f"it is {_kind(item)}; each statement must be an object")
         for key in item:
             if not isinstance(key, str):
-                self.fail(
-                    None, f"the statement has a key {_show(key)} that is not a string; keys must be strings"
-                )
+                self.fail(None, f"the statement has a key {_show(key)} that is not a string; keys must be strings")
+            self.charge_key(key)
         sid_raw = item.get("Sid")
         if "Sid" in item:
             self.sid = self.string("Sid", sid_raw)
@@ -491,9 +488,7 @@ class _Parser:
                 'NotPrincipal is used with "Allow"; AWS accepts NotPrincipal only with "Deny": use Principal',
             )
         principal = self.principal("Principal", item["Principal"]) if "Principal" in item else None
-        not_principal = (
-            self.principal("NotPrincipal", item["NotPrincipal"]) if "NotPrincipal" in item else None
-        )
+        not_principal = self.principal("NotPrincipal", item["NotPrincipal"]) if "NotPrincipal" in item else None
         if principal is None and not_principal is None:
             self.note("no Principal or NotPrincipal: in a resource policy it matches no principal")
         action = self.actions("Action", item["Action"]) if "Action" in item else None
@@ -501,9 +496,7 @@ class _Parser:
         resource = self.resources("Resource", item["Resource"]) if "Resource" in item else None
         not_resource = self.resources("NotResource", item["NotResource"]) if "NotResource" in item else None
         if resource is None and not_resource is None:
-            self.note(
-                'no Resource or NotResource: it matches no request (a key policy writes "Resource": "*")'
-            )
+            self.note('no Resource or NotResource: it matches no request (a key policy writes "Resource": "*")')
         conditions = self.conditions(item["Condition"]) if "Condition" in item else ()
         return Statement(
             index=index,
@@ -558,15 +551,14 @@ class _Parser:
                 f'write {{"AWS": {_show(value)}}} or {{"Service": ...}}',
             )
         if not isinstance(value, Mapping):
-            self.fail(
-                element, f'{element} is {_kind(value)}; it must be "*" or an object such as {{"AWS": "..."}}'
-            )
+            self.fail(element, f'{element} is {_kind(value)}; it must be "*" or an object such as {{"AWS": "..."}}')
         if not value:
             self.fail(element, f'{element} is an empty object; name at least one principal or use "*"')
         fields: dict[str, tuple[str, ...]] = {}
         for key, raw in value.items():
             if key not in _PRINCIPAL_TYPES:
                 self.fail(f"{element}.{key}", _unknown_msg(key, tuple(_PRINCIPAL_TYPES), f"{element} type"))
+            self.charge_key(key)
             vals = self.scalars(f"{element}.{key}", raw)
             fields[_PRINCIPAL_TYPES[key]] = vals
             for val in vals:
@@ -582,20 +574,14 @@ class _Parser:
                 if len(parts) != 6 or parts[2] not in ("iam", "sts"):
                     self.fail(element, f"{element} value {_show(val)} is not an IAM or STS ARN; fix the ARN")
                 if _v.has_wildcard(val):
-                    self.note(
-                        f"{element} value {_show(val)} has a wildcard; AWS does not expand it: "
-                        "it matches nobody"
-                    )
+                    self.note(f"{element} value {_show(val)} has a wildcard; AWS does not expand it: it matches nobody")
                 return
             if val.isalnum() and val.isupper() and len(val) >= 16:
-                self.note(
-                    f"{element} value {_show(val)} is a unique id (a deleted identity); it matches nobody"
-                )
+                self.note(f"{element} value {_show(val)} is a unique id (a deleted identity); it matches nobody")
                 return
             self.fail(
                 element,
-                f'{element} value {_show(val)} is not "*", a 12-digit account id or an ARN; '
-                "fix the principal",
+                f'{element} value {_show(val)} is not "*", a 12-digit account id or an ARN; fix the principal',
             )
         elif kind == "CanonicalUser":
             self.note(f"{element} value {_show(val)} is a canonical user id; this evaluator never matches it")
@@ -604,21 +590,18 @@ class _Parser:
 
     def conditions(self, value: Any) -> tuple[Condition, ...]:
         if not isinstance(value, Mapping):
-            self.fail(
-                "Condition", f'Condition is {_kind(value)}; it must be an object like {{"Bool": {{...}}}}'
-            )
+            self.fail("Condition", f'Condition is {_kind(value)}; it must be an object like {{"Bool": {{...}}}}')
         out: list[Condition] = []
         for operator, block in value.items():
             element = f"Condition.{operator}"
             base, qualifier, if_exists = self.operator(element, operator)
+            self.charge_key(operator)
             if not isinstance(block, Mapping):
                 self.fail(element, f"{element} is {_kind(block)}; it must be an object of condition keys")
             seen: dict[str, str] = {}
             for key, raw in block.items():
                 if not isinstance(key, str) or not key:
-                    self.fail(
-                        element, f"{element} has the key {_show(key)}; condition keys are non-empty strings"
-                    )
+                    self.fail(element, f"{element} has the key {_show(key)}; condition keys are non-empty strings")
                 self.charge(key)
                 folded = key.lower()
                 if folded in seen:
@@ -648,9 +631,7 @@ class _Parser:
         if base not in OPERATORS or (base == "Null" and (if_exists or qualifier)):
             close = difflib.get_close_matches(operator, OPERATOR_NAMES, n=1, cutoff=0.6)
             hint = f' (did you mean "{close[0]}"?)' if close else ""
-            self.fail(
-                element, f"Condition operator {_show(operator)} is unknown; use a documented operator{hint}"
-            )
+            self.fail(element, f"Condition operator {_show(operator)} is unknown; use a documented operator{hint}")
         return base, qualifier, if_exists
 
     def check_literals(self, element: str, spec: OperatorSpec, key: str, vals: tuple[str, ...]) -> None:

@@ -235,9 +235,7 @@ def _enumerate_contexts(policy: Policy, fixed: Iterable[str], ctx: RequirementCo
     return _Contexts(tuple(seen), total - len(seen))
 
 
-def _with(
-    base: Mapping[str, str | None], combo: _Combo, pinned: Mapping[str, str]
-) -> dict[str, tuple[str, ...]]:
+def _with(base: Mapping[str, str | None], combo: _Combo, pinned: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {k.lower(): (v,) for k, v in pinned.items()}
     for key, val in (*base.items(), *combo):
         if val is None:
@@ -325,9 +323,7 @@ class _Run:
             classes.setdefault(sig, []).append(action)
         for members in classes.values():
             for probe in probes:
-                decision = self.evaluator.decide_normalized(
-                    principal, name(members[0]), resource, probe.context
-                )
+                decision = self.evaluator.decide_normalized(principal, name(members[0]), resource, probe.context)
                 self.count += len(members)
                 if bad(decision):
                     for member in members:
@@ -381,7 +377,11 @@ def _other_account(account: str) -> str:
     return next(a for a in _OTHER_ACCOUNTS if a != account)
 
 
-def _probe_principals(policy: Policy, ctx: RequirementContext) -> list[Principal]:
+MAX_PROBE_PRINCIPALS = 16
+
+
+def _probe_principals(policy: Policy, ctx: RequirementContext) -> tuple[list[Principal], int]:
+    """Anonymous, same-account root and role, another account's role, a service; then principals the policy names."""
     p, acct = ctx.partition, ctx.account
     other = _other_account(acct)
     out: dict[Principal, None] = dict.fromkeys(
@@ -410,7 +410,8 @@ def _probe_principals(policy: Policy, ctx: RequirementContext) -> list[Principal
                 out.setdefault(Principal.service(val), None)
             for val in spec.federated:
                 out.setdefault(Principal.federated(val), None)
-    return list(out)
+    everyone = list(out)
+    return everyone[:MAX_PROBE_PRINCIPALS], max(0, len(everyone) - MAX_PROBE_PRINCIPALS)
 
 
 def _bucket_resources(policy: Policy, ctx: RequirementContext) -> tuple[str, list[str]]:
@@ -432,10 +433,11 @@ def _s3_sweep(run: _Run, fixed: _Fixed, words: str, tag: str) -> None:
     policy, ctx = run.policy, run.ctx
     bucket_arn, objects = _bucket_resources(policy, ctx)
     probes = run.probes(fixed)
-    targets = [(obj, s3_actions(level="object")) for obj in objects] + [
-        (bucket_arn, s3_actions(level="bucket"))
-    ]
-    for principal in _probe_principals(policy, ctx):
+    targets = [(obj, s3_actions(level="object")) for obj in objects] + [(bucket_arn, s3_actions(level="bucket"))]
+    principals, dropped = _probe_principals(policy, ctx)
+    if dropped:
+        run.warn(f"{dropped} principals named by the policy were not probed (cap {MAX_PROBE_PRINCIPALS})")
+    for principal in principals:
         who = _who(principal, ctx.account)
         for resource, actions in targets:
 
@@ -484,9 +486,7 @@ def _check_s3_tls(policy: Policy, ctx: RequirementContext) -> RequirementResult:
     run = _Run("s3-deny-tls-below-1.2", policy, ctx, "s3", ctx.account)
     for version in ("1.0", "1.1"):
         fixed = {"aws:SecureTransport": "true", "s3:TlsVersion": version}
-        _s3_sweep(
-            run, fixed, f"over TLS {version} (s3:TlsVersion={version}, aws:SecureTransport=true)", version
-        )
+        _s3_sweep(run, fixed, f"over TLS {version} (s3:TlsVersion={version}, aws:SecureTransport=true)", version)
     bucket_arn, objects = _bucket_resources(policy, ctx)
     role = Principal.aws(f"arn:{ctx.partition}:iam::{ctx.account}:role/ccme-audit-probe")
     for version in ("1.2", "1.3"):
@@ -514,10 +514,7 @@ def _check_s3_tls(policy: Policy, ctx: RequirementContext) -> RequirementResult:
 
 
 def _key_arn(ctx: RequirementContext) -> str:
-    return (
-        ctx.key_arn
-        or f"arn:{ctx.partition}:kms:{ctx.region}:{ctx.account}:key/00000000-0000-0000-0000-000000000000"
-    )
+    return ctx.key_arn or f"arn:{ctx.partition}:kms:{ctx.region}:{ctx.account}:key/00000000-0000-0000-0000-000000000000"
 
 
 def _kms(*names: str) -> tuple[str, ...]:
@@ -686,10 +683,7 @@ def _check_kms_logs(policy: Policy, ctx: RequirementContext) -> RequirementResul
     )
     extra = ""
     if wrong:
-        extra = (
-            f"; the policy names {', '.join(wrong)}, the CloudWatch Logs principal of another Region: "
-            f"use {service}"
-        )
+        extra = f"; the policy names {', '.join(wrong)}, the CloudWatch Logs principal of another Region: use {service}"
     best: _Run | None = None
     for group in _log_group_candidates(policy, ctx):
         trial = _Run(run.requirement, policy, ctx, "kms", ctx.account, evaluator=run.evaluator)
@@ -700,9 +694,7 @@ def _check_kms_logs(policy: Policy, ctx: RequirementContext) -> RequirementResul
             "aws:SourceAccount": ctx.account,
         }
         who = f"{service} for log group {group}"
-        _require_allowed(
-            trial, principal, who, KMS_USE_ACTIONS, key, fixed, accept_delegated=False, extra=extra
-        )
+        _require_allowed(trial, principal, who, KMS_USE_ACTIONS, key, fixed, accept_delegated=False, extra=extra)
         run.count += trial.count
         for message in trial.warnings:
             run.warn(message)
@@ -710,12 +702,8 @@ def _check_kms_logs(policy: Policy, ctx: RequirementContext) -> RequirementResul
             best = trial
         if trial.failures == 0:
             for action in KMS_PAIR_ACTIONS:
-                if not all(
-                    run.decide(principal, action, key, probe).allowed for probe in trial.probes(fixed)
-                ):
-                    run.warn(
-                        f"{action} is not allowed to {service}: narrower than the seed's kms:GenerateDataKey*"
-                    )
+                if not all(run.decide(principal, action, key, probe).allowed for probe in trial.probes(fixed)):
+                    run.warn(f"{action} is not allowed to {service}: narrower than the seed's kms:GenerateDataKey*")
             break
     if best is not None:
         run.failures = best.failures
@@ -765,8 +753,7 @@ REQUIREMENTS: Mapping[str, Requirement] = {
     for r in (
         Requirement(
             "s3-deny-insecure-transport",
-            "Bucket policy denies every request over plain HTTP (aws:SecureTransport false), "
-            "bucket and objects",
+            "Bucket policy denies every request over plain HTTP (aws:SecureTransport false), bucket and objects",
             "s3",
             ("account", "region", "bucket"),
             f"{_SEED}, S3 Bucket Policy allowing only TLS > 1.2 (enforce-tls-requests-only)",
@@ -790,8 +777,7 @@ REQUIREMENTS: Mapping[str, Requirement] = {
         ),
         Requirement(
             "kms-dcv-proxy-autoscaling",
-            "Key policy lets the AutoScaling service-linked role use the key, and create grants only for AWS "
-            "resources",
+            "Key policy lets the AutoScaling service-linked role use the key, and create grants only for AWS resources",
             "kms",
             ("account", "region"),
             f"{_SEED}, DCV Proxy EBS key policy; EC2 Auto Scaling guide, key policy for EBS encryption",
@@ -818,9 +804,7 @@ REQUIREMENTS: Mapping[str, Requirement] = {
 }
 
 
-def check_document(
-    doc: str | bytes | Mapping[str, Any], req_id: str, ctx: RequirementContext
-) -> RequirementResult:
+def check_document(doc: str | bytes | Mapping[str, Any], req_id: str, ctx: RequirementContext) -> RequirementResult:
     """Parse, then check. A malformed policy, an unknown id or a missing parameter gives ``error``."""
     requirement = REQUIREMENTS.get(req_id)
     if requirement is None:

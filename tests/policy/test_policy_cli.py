@@ -35,9 +35,7 @@ def test_requirements_lists_ids_kinds_and_titles() -> None:
     code, out, _ = run("requirements")
     assert code == 0
     for req in REQUIREMENTS.values():
-        assert any(
-            line.split()[:2] == [req.id, req.applies_to] and req.title in line for line in out.splitlines()
-        )
+        assert any(line.split()[:2] == [req.id, req.applies_to] and req.title in line for line in out.splitlines())
     code, out, _ = run("requirements", "--format", "json")
     assert code == 0 and [r["id"] for r in json.loads(out)] == list(REQUIREMENTS)
 
@@ -95,9 +93,7 @@ def test_context_flag_pins_a_key(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_bad_file_exits_2_with_one_line_naming_the_file(
-    tmp_path: Path, content: str | None, expected: str
-) -> None:
+def test_bad_file_exits_2_with_one_line_naming_the_file(tmp_path: Path, content: str | None, expected: str) -> None:
     path = tmp_path / "policy.json"
     if content is not None:
         path.write_text(content)

@@ -191,10 +191,7 @@ def test_service_and_federated_principals() -> None:
     assert effect(s, principal=Principal.service("logs.us-east-1.amazonaws.com")) == "implicit_deny"
     assert effect(s, principal=ROOT) == "implicit_deny"
     assert effect(stmt(Principal={"Federated": "cognito-identity.amazonaws.com"}), principal=FED) == "allow"
-    assert (
-        effect(stmt(Principal={"Federated": "cognito-identity.amazonaws.com"}), principal=ROLE)
-        == "implicit_deny"
-    )
+    assert effect(stmt(Principal={"Federated": "cognito-identity.amazonaws.com"}), principal=ROLE) == "implicit_deny"
 
 
 def test_not_principal_deny_spares_the_listed_principal() -> None:
@@ -368,9 +365,7 @@ def test_multivalued_keys() -> None:
     assert not cond_matches(all_eq, {"aws:TagKeys": ["a", "c"]})
     assert cond_matches(all_eq, {"aws:TagKeys": []})
     assert cond_matches({"ForAnyValue:StringNotEquals": {"aws:TagKeys": "a"}}, {"aws:TagKeys": ["a", "c"]})
-    assert not cond_matches(
-        {"ForAllValues:StringNotEquals": {"aws:TagKeys": "a"}}, {"aws:TagKeys": ["a", "c"]}
-    )
+    assert not cond_matches({"ForAllValues:StringNotEquals": {"aws:TagKeys": "a"}}, {"aws:TagKeys": ["a", "c"]})
     # Without a qualifier: any value for a positive operator, none for a negated one.
     assert cond_matches({"StringEquals": {"k": "a"}}, {"k": ["a", "c"]})
     assert not cond_matches({"StringNotEquals": {"k": "a"}}, {"k": ["a", "c"]})

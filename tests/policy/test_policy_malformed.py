@@ -57,9 +57,7 @@ MALFORMED: list[tuple[str, Any, str]] = [
 
 @pytest.mark.parametrize(("name", "document", "message"), MALFORMED, ids=[m[0] for m in MALFORMED])
 @pytest.mark.parametrize("requirement", sorted(REQUIREMENTS))
-def test_malformed_policy_is_an_error_never_a_pass(
-    name: str, document: Any, message: str, requirement: str
-) -> None:
+def test_malformed_policy_is_an_error_never_a_pass(name: str, document: Any, message: str, requirement: str) -> None:
     result = check_document(document, requirement, CTX)
     assert not result.ok
     assert result.error is not None and message in result.error, result.error

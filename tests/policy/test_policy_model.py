@@ -45,9 +45,9 @@ def test_statement_without_sid_is_named_by_index() -> None:
 
 @pytest.mark.parametrize("effect", ["deny", "ALLOW", " Allow", "Allowed", 1, True, None, ["Allow"]])
 def test_effect_is_exactly_allow_or_deny(effect: Any) -> None:
-    assert error(
-        doc(ok_stmt(Effect=effect) if effect is not None else {**ok_stmt(), "Effect": None})
-    ).element == ("Effect")
+    assert error(doc(ok_stmt(Effect=effect) if effect is not None else {**ok_stmt(), "Effect": None})).element == (
+        "Effect"
+    )
 
 
 def test_statement_object_or_list_and_scalars_or_lists_normalise_alike() -> None:
@@ -147,9 +147,7 @@ def test_unknown_operator_suggests_the_right_spelling() -> None:
 
 
 def test_duplicate_condition_keys_differing_in_case_are_rejected_but_different_operators_are_fine() -> None:
-    err = error(
-        doc(ok_stmt(Condition={"Bool": {"aws:SecureTransport": "false", "aws:securetransport": "true"}}))
-    )
+    err = error(doc(ok_stmt(Condition={"Bool": {"aws:SecureTransport": "false", "aws:securetransport": "true"}})))
     assert "differ only in case" in str(err)
     policy = parse_policy(
         doc(ok_stmt(Condition={"StringLike": {"s3:prefix": "a*"}, "StringNotLike": {"S3:Prefix": "a/b*"}}))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from auditor.policy import Policy, PolicyError, Principal, Request, decide, parse_policy
 from auditor.policy.evaluate import Evaluator
+from auditor.policy.values import glob_matcher
 
 ACCOUNT = "123456789012"
 OTHER = "999999999999"
@@ -105,9 +107,7 @@ def statements(draw: st.DrawFn) -> dict[str, Any]:
     return out
 
 
-policies = st.lists(statements(), min_size=0, max_size=5).map(
-    lambda s: {"Version": "2012-10-17", "Statement": s}
-)
+policies = st.lists(statements(), min_size=0, max_size=5).map(lambda s: {"Version": "2012-10-17", "Statement": s})
 
 
 @st.composite
@@ -156,13 +156,9 @@ def test_adding_a_deny_never_allows_what_was_denied(
 
 @SETTINGS
 @given(policies.flatmap(lambda d: st.tuples(st.just(d), st.permutations(d["Statement"]))), requests())
-def test_statement_order_does_not_matter(
-    pair: tuple[dict[str, Any], list[dict[str, Any]]], request: Request
-) -> None:
+def test_statement_order_does_not_matter(pair: tuple[dict[str, Any], list[dict[str, Any]]], request: Request) -> None:
     doc, shuffled = pair
-    assert verdict(parse_policy(doc), request) == verdict(
-        parse_policy({**doc, "Statement": shuffled}), request
-    )
+    assert verdict(parse_policy(doc), request) == verdict(parse_policy({**doc, "Statement": shuffled}), request)
 
 
 @SETTINGS
@@ -206,17 +202,13 @@ def test_splitting_a_resource_list_changes_nothing(doc: dict[str, Any], data: st
 
 @SETTINGS
 @given(policies, st.lists(requests(), min_size=1, max_size=6))
-def test_star_principal_spellings_and_key_case_are_equivalent(
-    doc: dict[str, Any], reqs: list[Request]
-) -> None:
+def test_star_principal_spellings_and_key_case_are_equivalent(doc: dict[str, Any], reqs: list[Request]) -> None:
     def respell(stmt: dict[str, Any]) -> dict[str, Any]:
         out = dict(stmt)
         if out.get("Principal") == "*":
             out["Principal"] = {"AWS": "*"}
         if "Condition" in out:
-            out["Condition"] = {
-                op: {k.upper(): v for k, v in block.items()} for op, block in out["Condition"].items()
-            }
+            out["Condition"] = {op: {k.upper(): v for k, v in block.items()} for op, block in out["Condition"].items()}
         return out
 
     policy = parse_policy(doc)
@@ -260,9 +252,7 @@ element_names = st.sampled_from(
         "X",
     ]
 )
-policyish_statement = st.dictionaries(
-    element_names, json_values | st.sampled_from(["Allow", "Deny", "*"]), max_size=6
-)
+policyish_statement = st.dictionaries(element_names, json_values | st.sampled_from(["Allow", "Deny", "*"]), max_size=6)
 policyish = st.one_of(
     json_values,
     st.fixed_dictionaries(
@@ -273,13 +263,9 @@ policyish = st.one_of(
         },
     ),
     st.builds(
-        lambda s, cond: {
-            "Statement": [{**s, "Effect": "Allow", "Action": "*", "Resource": "*", "Condition": cond}]
-        },
+        lambda s, cond: {"Statement": [{**s, "Effect": "Allow", "Action": "*", "Resource": "*", "Condition": cond}]},
         policyish_statement,
-        st.dictionaries(
-            st.text(max_size=30) | st.sampled_from(["StringEquals", "ForAnyValue:Bool"]), json_values
-        ),
+        st.dictionaries(st.text(max_size=30) | st.sampled_from(["StringEquals", "ForAnyValue:Bool"]), json_values),
     ),
 )
 
@@ -302,9 +288,19 @@ def test_parse_policy_raises_only_policy_error_on_data(document: Any) -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(
-    st.one_of(
-        policyish.map(lambda d: json.dumps(d, allow_nan=True)), st.text(max_size=200), st.binary(max_size=200)
-    )
+    st.one_of(policyish.map(lambda d: json.dumps(d, allow_nan=True)), st.text(max_size=200), st.binary(max_size=200))
 )
 def test_parse_policy_raises_only_policy_error_on_text(document: str | bytes) -> None:
     _parses_or_policy_error(document)
+
+
+def _reference_glob(pattern: str, text: str) -> bool:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, text, re.DOTALL) is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="aAb*?/:", max_size=8), st.text(alphabet="aAb/:", max_size=10))
+def test_wildcard_matcher_agrees_with_a_regex_reference(pattern: str, text: str) -> None:
+    assert glob_matcher(pattern)(text) is _reference_glob(pattern, text)
+    assert glob_matcher(pattern, ignore_case=True)(text) is _reference_glob(pattern.lower(), text.lower())

@@ -21,9 +21,7 @@ ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 BUCKET = "ucit-ccme-internals-eu-west-1"
 CTX = RequirementContext(ACCOUNT, REGION, bucket=BUCKET)
-ROLE_ASG = (
-    f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-)
+ROLE_ASG = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
 
 
@@ -200,9 +198,7 @@ CASES = [
     Case(
         "Sids and Id changed or removed",
         TLS,
-        variant(
-            S3_SEED, chain(drop(("Id",)), drop(("Statement", 0, "Sid")), set_in(("Statement", 1, "Sid"), "x"))
-        ),
+        variant(S3_SEED, chain(drop(("Id",)), drop(("Statement", 0, "Sid")), set_in(("Statement", 1, "Sid"), "x"))),
         "PASS",
     ),
     Case(
@@ -448,11 +444,7 @@ CASES = [
             CW_SEED,
             set_in(
                 ("Statement", 1, "Condition"),
-                {
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*"
-                    }
-                },
+                {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*"}},
             ),
         ),
         "PASS",
@@ -480,11 +472,7 @@ CASES = [
             CW_SEED,
             set_in(
                 ("Statement", 1, "Condition"),
-                {
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{REGION}:999999999999:log-group:*"
-                    }
-                },
+                {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{REGION}:999999999999:log-group:*"}},
             ),
         ),
         "FAIL",
@@ -493,9 +481,7 @@ CASES = [
     Case(
         "logs without GenerateDataKey",
         LOGS,
-        variant(
-            CW_SEED, cw_logs_actions(["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:DescribeKey"])
-        ),
+        variant(CW_SEED, cw_logs_actions(["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:DescribeKey"])),
         "FAIL",
         "kms:GenerateDataKey on",
     ),
@@ -601,9 +587,7 @@ def test_object_keys_named_by_the_policy_are_probed() -> None:
 
 def test_pinned_context_keys_are_not_enumerated() -> None:
     policy = s3_policy(
-        deny(
-            {"Bool": {"aws:SecureTransport": "false"}, "StringNotEquals": {"aws:SourceVpce": "vpce-0a1b2c3d"}}
-        )
+        deny({"Bool": {"aws:SecureTransport": "false"}, "StringNotEquals": {"aws:SourceVpce": "vpce-0a1b2c3d"}})
     )
     pinned = RequirementContext(ACCOUNT, REGION, bucket=BUCKET, pinned={"aws:SourceVpce": "vpce-other"})
     assert check_document(policy, INSECURE, pinned).ok
@@ -657,3 +641,19 @@ def test_a_check_on_a_typical_policy_takes_well_under_10_ms(requirement: str, do
         requirement_obj.check(policy, CTX)
         timings.append(time.perf_counter() - start)
     assert min(timings) < 0.010, timings
+
+
+def test_enumeration_is_bounded_and_says_so() -> None:
+    statements = [
+        deny(
+            {"Bool": {"aws:SecureTransport": "false"}, "StringEquals": {f"ccme:k{i % 6}": [f"v{i}", "w"]}},
+            Principal={"AWS": f"arn:aws:iam::{100000000000 + i}:role/r{i}"},
+        )
+        for i in range(40)
+    ]
+    start = time.perf_counter()
+    result = check_document(s3_policy(*statements), INSECURE, CTX)
+    assert time.perf_counter() - start < 5
+    assert not result.ok
+    assert any("principals named by the policy were not probed" in w for w in result.warnings)
+    assert any("combinations of condition-key values were not tried" in w for w in result.warnings)
