@@ -631,6 +631,7 @@ def test_notes_are_passed_through() -> None:
         (LOGS, CW_SEED),
         (VPCE, PC_VPCE),
     ],
+    ids=[INSECURE, TLS, ROOT, DCV, LOGS, VPCE],
 )
 def test_a_check_on_a_typical_policy_takes_well_under_10_ms(requirement: str, document: Any) -> None:
     requirement_obj = REQUIREMENTS[requirement]
