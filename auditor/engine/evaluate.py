@@ -264,7 +264,8 @@ class _RuleRun:
 
     def _fail_message(self, ctx: _Ctx, outcome: operators.Outcome) -> str:
         details = "; ".join(
-            f"expected {e['check']}, observed {_short(e.get('observed'))}" for e in outcome.evidence[:3]
+            e["violation"] if "violation" in e else f"expected {e['check']}, observed {_short(e.get('observed'))}"
+            for e in outcome.evidence[:3]
         )
         if self.rule.message:
             try:

@@ -407,6 +407,59 @@ register(Operator(
 ))
 
 
+# --- resource policies (judged by the requests they allow and deny) ---------------------------
+
+def _policy(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
+    """A resource policy at path meets a requirement of auditor.policy (see `ccme-audit policy requirements`)."""
+    from auditor.policy import RequirementContext, check_document
+
+    document = get(current, args["path"], ctx)
+    requirement = args["requirement"]
+    if document is None or document == "":
+        return Outcome(False, (_ev(f"a policy meeting {requirement} is attached", args["path"], None),))
+    context = {name: ctx.render(args[name]) for name in ("account", "region", "bucket", "key_arn") if name in args}
+    for name, value in list(context.items()):
+        if isinstance(value, str) and value.startswith("="):
+            try:
+                context[name] = get(current, value[1:], ctx)
+            except UnknownValue:
+                context[name] = None
+            if context[name] is None and name == "key_arn":
+                del context[name]  # optional: the requirement then speaks of "this key"
+    result = check_document(document, requirement, RequirementContext(**context))
+    if result.error is not None:
+        # A malformed policy, or one that cannot be judged, is missing evidence: ERROR, never PASS.
+        raise UnknownValue(f"the policy cannot be evaluated: {result.error}", args["path"])
+    judged = result.warnings if args.get("judge") == "warnings" else result.violations
+    if judged:
+        return Outcome(False, tuple({"check": requirement, "path": args["path"], "violation": line}
+                                    for line in judged[:5]))
+    summary = f"{requirement} holds over {result.requests_evaluated} evaluated requests"
+    return Outcome(True, (_ev(summary, args["path"], "met"),))
+
+
+def _check_policy(args: Mapping[str, Any]) -> list[str]:
+    from auditor.policy import REQUIREMENTS
+
+    problems = _check_path_arg(args)
+    if args["requirement"] not in REQUIREMENTS:
+        problems.append(f"unknown requirement '{args['requirement']}' (known: {', '.join(sorted(REQUIREMENTS))})")
+    return problems
+
+
+register(Operator(
+    "policy",
+    "The resource policy at path meets a request-based requirement (auditor.policy REQUIREMENTS); "
+    "account, region, bucket, key_arn give its context ('=path' reads this resource); judge: warnings "
+    "fails on harmful over-strictness instead of violations. No policy fails; a malformed one is ERROR.",
+    {"type": "object", "additionalProperties": False, "required": ["path", "requirement", "account", "region"],
+     "properties": {"path": PATH, "requirement": {"type": "string"}, "account": {"type": "string"},
+                    "region": {"type": "string"}, "bucket": {"type": "string"}, "key_arn": {"type": "string"},
+                    "judge": {"enum": ["violations", "warnings"]}}},
+    _policy, check=_check_policy, paths=_path_only,
+))
+
+
 def evaluate(assertion: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
     """Evaluate one (already validated) assertion; raises UnknownValue when evidence is missing."""
     ((name, args),) = assertion.items()

@@ -143,10 +143,10 @@ def _schema_error_fix(error: jsonschema.ValidationError) -> str:
     if error.validator == "propertyNames" or (error.validator == "enum" and "assert" in str(error.absolute_path)):
         return f"use one of the operators: {', '.join(sorted(operators.OPERATORS))}"
     if error.validator == "additionalProperties":
-        return "remove the unknown key (see docs/rules.md for the rule format)"
+        return "remove the unknown key (see ccme-audit rules schema)"
     if error.validator == "required":
         return "add the missing key"
-    return "see docs/rules.md for the rule format"
+    return "see ccme-audit rules schema"
 
 
 def _expand(raw: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -32,11 +32,22 @@ class Ctx:
         return value
 
 
+SEED_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "*", "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+     "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+OBJECTS_ONLY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::b/*",
+     "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+MALFORMED = {"Version": "2012-10-17", "Statement": [{"Effect": "deny", "Principal": "*", "Action": "*",
+                                                     "Resource": "*"}]}
 ATTRS = {
     "name": "b", "n": 5, "flag": True, "tags": ["a", "b"], "nested": {"x": "y"},
     "rules": [{"alg": "AES256"}, {"alg": "AES256"}], "target": "k1", "lost": unknown("AccessDenied"),
     "items": [{"v": 1}, unknown("throttled")],
+    "policy": SEED_POLICY, "objects_only": OBJECTS_ONLY, "malformed": MALFORMED,
 }
+TLS = {"requirement": "s3-deny-insecure-transport", "account": "111122223333", "region": "eu-west-1",
+       "bucket": "=name"}
 RES = Resource("s3.bucket", "b", ATTRS, name="b", region="eu-west-1")
 
 # operator -> (assertion that holds, assertion that fails, assertion that meets unknown evidence)
@@ -75,6 +86,8 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
                            "assert": {"equals": {"path": "key_state", "value": "Enabled"}}}},
                {"lookup": {"type": "kms.key", "match": {"key_id": "=name"}}},
                {"lookup": {"type": "kms.key", "match": {"key_id": "=lost"}}}),
+    "policy": ({"policy": {"path": "policy", **TLS}}, {"policy": {"path": "objects_only", **TLS}},
+               {"policy": {"path": "malformed", **TLS}}),
 }
 
 
@@ -141,3 +154,16 @@ def test_jmespath_paths_fail_closed_through_unknown_markers() -> None:
 def test_walk_visits_nested_assertions() -> None:
     tree = {"all": [{"each": {"path": "x", "assert": {"exists": {"path": "y"}}}}, {"any": [{"absent": {"path": "z"}}]}]}
     assert sorted(name for name, _ in operators.walk(tree)) == ["absent", "all", "any", "each", "exists"]
+
+
+def test_policy_operator_fails_without_a_policy_and_on_unknown() -> None:
+    outcome = evaluate({"policy": {"path": "missing", **TLS}}, Ctx(RES), ATTRS)
+    assert outcome.ok is False
+    with pytest.raises(UnknownValue):
+        evaluate({"policy": {"path": "lost", **TLS}}, Ctx(RES), ATTRS)
+
+
+def test_policy_operator_evidence_names_the_breaking_request() -> None:
+    outcome = evaluate({"policy": {"path": "objects_only", **TLS}}, Ctx(RES), ATTRS)
+    text = " ".join(e["violation"] for e in outcome.evidence)
+    assert "arn:aws:s3:::b" in text and "not denied" in text
