@@ -69,14 +69,19 @@ class RequirementContext:
 
 @dataclass(frozen=True)
 class RequirementResult:
-    """Outcome of one requirement on one policy. ``error`` set means the policy could not be judged."""
+    """Outcome of one requirement on one policy.
 
-    requirement: str
+    ``error`` set means the policy could not be judged (malformed, or a parameter missing):
+    ``ok`` is then False and the caller reports an ERROR, never a PASS. ``notes`` are the
+    parser's notes on parts of the policy that have no effect.
+    """
+
     ok: bool
     violations: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     requests_evaluated: int = 0
     error: str | None = None
+    requirement: str = ""
     notes: tuple[str, ...] = ()
 
     def to_json_value(self) -> dict[str, Any]:
@@ -708,6 +713,8 @@ def _check_kms_logs(policy: Policy, ctx: RequirementContext) -> RequirementResul
     if best is not None:
         run.failures = best.failures
         run.violations = list(best.violations)
+    if wrong and run.failures == 0:
+        run.warn(f"the policy also names {', '.join(wrong)}, the CloudWatch Logs principal of another Region")
     return run.result("requests by CloudWatch Logs are not allowed")
 
 
@@ -809,12 +816,12 @@ def check_document(doc: str | bytes | Mapping[str, Any], req_id: str, ctx: Requi
     requirement = REQUIREMENTS.get(req_id)
     if requirement is None:
         known = ", ".join(REQUIREMENTS)
-        return RequirementResult(req_id, ok=False, error=f"unknown requirement {req_id!r}; known: {known}")
+        return RequirementResult(ok=False, requirement=req_id, error=f"unknown requirement {req_id!r}; known: {known}")
     problems = requirement.param_problems(ctx)
     if problems:
-        return RequirementResult(req_id, ok=False, error=f"{req_id}: {problems[0]}")
+        return RequirementResult(ok=False, requirement=req_id, error=f"{req_id}: {problems[0]}")
     try:
         policy = parse_policy(doc)
     except PolicyError as exc:
-        return RequirementResult(req_id, ok=False, error=exc.message)
+        return RequirementResult(ok=False, requirement=req_id, error=exc.message)
     return requirement.check(policy, ctx)

@@ -373,6 +373,19 @@ CASES = [
         "the policy names logs.us-east-1.amazonaws.com, the CloudWatch Logs principal of another Region",
     ),
     Case(
+        "right and wrong-region CloudWatch Logs principals",
+        LOGS,
+        variant(
+            CW_SEED,
+            set_in(
+                ("Statement", 1, "Principal", "Service"),
+                [f"logs.{REGION}.amazonaws.com", "logs.us-east-1.amazonaws.com"],
+            ),
+        ),
+        "PASS",
+        warning="also names logs.us-east-1.amazonaws.com",
+    ),
+    Case(
         "GenerateDataKey instead of GenerateDataKey*",
         DCV,
         variant(DCV_SEED, set_in(("Statement", 1, "Action", 3), "kms:GenerateDataKey")),
