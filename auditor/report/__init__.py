@@ -70,9 +70,7 @@ def parse_formats(names: Sequence[str]) -> list[Format]:
     return out
 
 
-def render(
-    evaluation: Evaluation, fmt: Format, *, color: bool = False, tool_version: str | None = None
-) -> str:
+def render(evaluation: Evaluation, fmt: Format, *, color: bool = False, tool_version: str | None = None) -> str:
     if fmt is Format.TEXT:
         from auditor.report import text
 

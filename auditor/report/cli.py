@@ -46,9 +46,7 @@ def _load_input(path: Path) -> tuple[str, Any]:
 def register(app: typer.Typer) -> None:
     @app.command("report")
     def report(
-        report_file: Annotated[
-            Path, typer.Argument(metavar="REPORT.json", help="A JSON report (--format json).")
-        ],
+        report_file: Annotated[Path, typer.Argument(metavar="REPORT.json", help="A JSON report (--format json).")],
         fmt: FormatOpt = None,
         output: OutputOpt = None,
         output_dir: OutputDirOpt = None,
@@ -103,9 +101,7 @@ def register(app: typer.Typer) -> None:
             from auditor.snapshot import snapshot_from_json
 
             cfg = build_config(config, set_, region, kms_prefix, pack)
-            evaluation = evaluate(
-                snapshot_from_json(data, file=str(source)), load_rules(rules_dir, cfg.packs), cfg
-            )
+            evaluation = evaluate(snapshot_from_json(data, file=str(source)), load_rules(rules_dir, cfg.packs), cfg)
         header = {
             "account": evaluation.account,
             "regions": list(evaluation.regions),

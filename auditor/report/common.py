@@ -153,9 +153,7 @@ def evaluation_from_report(data: Any, *, file: str) -> Evaluation:
 
 
 def _source(data: Mapping[str, Any]) -> Source:
-    return Source(
-        document=data["document"], section=data.get("section"), quote=data.get("quote"), url=data.get("url")
-    )
+    return Source(document=data["document"], section=data.get("section"), quote=data.get("quote"), url=data.get("url"))
 
 
 def load_report(path: Path) -> Evaluation:

@@ -101,9 +101,7 @@ def render(evaluation: Evaluation, *, tool_version: str | None = None, with_fixe
         by_area.setdefault(finding.area, Counter())[finding.status.value] += 1
     areas = [a for a in AREAS if a in by_area] + sorted(a for a in by_area if a not in AREAS)
     totals = Counter(f.status.value for f in evaluation.findings)
-    failing = Counter(
-        f.severity.value for f in evaluation.findings if f.status in (Status.FAIL, Status.ERROR)
-    )
+    failing = Counter(f.severity.value for f in evaluation.findings if f.status in (Status.FAIL, Status.ERROR))
     template = environment().get_template("report.html.j2")
     return template.render(
         evaluation=evaluation,

@@ -20,8 +20,16 @@ def document(evaluation: Evaluation, *, tool_version: str | None = None) -> dict
         "regions": list(evaluation.regions),
         "summary": evaluation.summary,
         "rules": [
-            {"id": r.id, "title": r.title, "severity": r.severity.value, "pack": r.pack, "area": r.area,
-             "resource_type": r.resource_type, "source": r.source.to_json(), "description": r.description}
+            {
+                "id": r.id,
+                "title": r.title,
+                "severity": r.severity.value,
+                "pack": r.pack,
+                "area": r.area,
+                "resource_type": r.resource_type,
+                "source": r.source.to_json(),
+                "description": r.description,
+            }
             for r in evaluation.rules
         ],
         "findings": [f.to_json() for f in evaluation.findings],

@@ -38,9 +38,7 @@ def _case(finding: Finding) -> dict[str, Any]:
     case: dict[str, Any] = {"classname": finding.rule_id, "name": resource_label(finding), "kind": None}
     match finding.status:
         case Status.FAIL:
-            case.update(
-                kind="failure", type=finding.severity.value, message=finding.message, body=_body(finding)
-            )
+            case.update(kind="failure", type=finding.severity.value, message=finding.message, body=_body(finding))
         case Status.ERROR:
             case.update(kind="error", type="evidence-missing", message=finding.message, body=_body(finding))
         case Status.SKIPPED:

@@ -33,12 +33,7 @@ def esc(value: object) -> str:
     text = " ".join(str("" if value is None else value).split())
     text = "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
     text = html.escape(text, quote=True)
-    text = (
-        text.replace("&amp;", "\x00")
-        .replace("&lt;", "\x01")
-        .replace("&gt;", "\x02")
-        .replace("&quot;", "\x03")
-    )
+    text = text.replace("&amp;", "\x00").replace("&lt;", "\x01").replace("&gt;", "\x02").replace("&quot;", "\x03")
     text = text.replace("&#x27;", "\x04")
     text = _MD_SPECIAL.sub(r"\\\1", text)
     return (
@@ -62,15 +57,12 @@ def _details(finding: Finding) -> str:
     parts.append(f"**{esc(finding.title)}**")
     parts.append("")
     parts.append(
-        f"- Status: {finding.status.value}, severity {finding.severity.value}, region "
-        f"{esc(finding.region or 'global')}"
+        f"- Status: {finding.status.value}, severity {finding.severity.value}, region {esc(finding.region or 'global')}"
     )
     if finding.resource_name and finding.resource_name != finding.resource_id:
         parts.append(f"- Name: {esc(finding.resource_name)}")
     if finding.location:
-        parts.append(
-            f"- Location: {esc(finding.location.get('file'))} line {esc(finding.location.get('line'))}"
-        )
+        parts.append(f"- Location: {esc(finding.location.get('file'))} line {esc(finding.location.get('line'))}")
     parts.append(f"- Message: {esc(finding.message)}")
     parts.append(f"- Requirement: {esc(source_text(finding.source))}")
     evidence = evidence_lines(finding)

@@ -63,9 +63,7 @@ KMS_LABELS = {
     "lambda": "Lambda",
 }
 MULTI_REGION_SUFFIXES = frozenset({"clusters_ebs"})
-ASG_ROLE = (
-    "arn:aws:iam::{account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-)
+ASG_ROLE = "arn:aws:iam::{account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 POLICY_VERSION = "2012-10-17"
 
 
@@ -489,9 +487,7 @@ def bucket_plan(ctx: FixContext) -> dict[str, Any]:
     name = str(ctx.attr("name") or ctx.finding.get("resource_name") or ctx.finding.get("resource_id"))
     if not name or name == "*":
         raise RemediationError("the bucket name is unknown")
-    role = next(
-        (r for r in ("logging", "internals", "userdata") if ctx.params.get(f"buckets.{r}") == name), None
-    )
+    role = next((r for r in ("logging", "internals", "userdata") if ctx.params.get(f"buckets.{r}") == name), None)
     region = ctx.region
     logging_bucket = ctx.params.get("buckets.logging")
     existing_policy = ctx.attributes.get("policy") if ctx.attributes is not None else None
@@ -511,11 +507,81 @@ def bucket_plan(ctx: FixContext) -> dict[str, Any]:
     }
 
 
-def bucket_policy(ctx: FixContext, plan: Mapping[str, Any]) -> dict[str, Any]:
-    required = bucket_policy_statements(
-        plan["name"], logging_target=plan["role"] == "logging", account=ctx.account
+def _tls_version_deny(statement: Any) -> bool:
+    if not isinstance(statement, Mapping) or statement.get("Effect") != "Deny":
+        return False
+    conditions = statement.get("Condition") or {}
+    return isinstance(conditions, Mapping) and any(
+        isinstance(c, Mapping) and any(str(k).lower() == "s3:tlsversion" for k in c) for c in conditions.values()
     )
-    return merge_policy(plan["existing_policy"], required)
+
+
+def bucket_policy(ctx: FixContext, plan: Mapping[str, Any]) -> dict[str, Any]:
+    """The existing policy plus the seed's statements. For an over-strict TLS finding, the existing
+    TLS-version denies are the fault: they are replaced by the seed's (every other statement is kept)."""
+    required = bucket_policy_statements(plan["name"], logging_target=plan["role"] == "logging", account=ctx.account)
+    existing = plan["existing_policy"]
+    if (
+        "TLS-OVERSTRICT" in str(ctx.finding.get("rule_id"))
+        and isinstance(existing, Mapping)
+        and not is_unknown(existing)
+    ):
+        existing = dict(existing)
+        existing["Statement"] = [s for s in _as_list(existing.get("Statement")) if not _tls_version_deny(s)]
+    return merge_policy(existing, required)
+
+
+def key_policy_fix(ctx: FixContext) -> dict[str, Any]:
+    """The key's policy with the seed's statements for its alias merged in (nothing removed)."""
+    plan = kms_plan(ctx)
+    key = kms_existing_key(ctx)
+    existing = ctx.attributes.get("policy") if ctx.attributes is not None else None
+    if existing is None:
+        raise RemediationError(f"the policy of {key['key_id']} was not collected: merge the seed's statements by hand")
+    return {**key, "alias": plan["alias"], "policy": merge_policy(existing, plan["policy"]["Statement"])}
+
+
+def vpc_plan(ctx: FixContext) -> dict[str, Any]:
+    """A VPC's id and settings (from the finding's ec2.vpc, ec2.subnet or ec2.topology resource)."""
+    vpc_id = ctx.attr("vpc_id") or ctx.params.get("network.vpc_id")
+    if not vpc_id and str(ctx.finding.get("resource_id", "")).startswith("vpc-"):
+        vpc_id = ctx.finding.get("resource_id")
+    region = ctx.region
+    name = ctx.attr("name") or ctx.params.get("network.vpc_name") or "VPC-CCME"
+    return {
+        "vpc_id": vpc_id,
+        "name": name,
+        "cidr": ctx.attr("cidr_block"),
+        "region": region,
+        "ipv6": [str(c) for c in _as_list(ctx.attr("ipv6_cidr_blocks", []))],
+        "dhcp_domain": ctx.params.get("dhcp_domain_name")
+        or ("ec2.internal" if region == "us-east-1" else f"{region}.compute.internal"),
+        "tf_name": slug(vpc_id or name, "v"),
+        "cfn_vpc": logical_id(vpc_id or name, "Vpc"),
+        "s3_service": f"com.amazonaws.{region}.s3",
+    }
+
+
+def _require_vpc(plan: Mapping[str, Any]) -> None:
+    if not plan["vpc_id"]:
+        raise RemediationError("the VPC id is unknown: set network.vpc_id in the configuration")
+
+
+def secret_plan(ctx: FixContext) -> dict[str, Any]:
+    name = ctx.attr("name") or ctx.params.get("secret_name") or ctx.finding.get("resource_id")
+    if not name or name == "*":
+        raise RemediationError("the secret name is unknown: set secret_name in the configuration")
+    prefix = ctx.params.get("kms_prefix") or "ccme"
+    return {
+        "name": str(name),
+        "arn": ctx.attr("arn"),
+        "exists": ctx.attributes is not None,
+        "deleted": bool(ctx.attr("deleted_date")),
+        "kms_alias": f"alias/{prefix}/secrets",
+        "region": ctx.region,
+        "tf_name": slug(name, "s"),
+        "cfn_secret": logical_id(name, "Secret"),
+    }
 
 
 # ---------------------------------------------------------------------------------------------- templates
@@ -574,6 +640,10 @@ def render_fix(ref: str, kind: RemediationKind, finding: Finding | Mapping[str, 
     except jinja2.TemplateNotFound:
         raise RemediationError(f"no {kind.value} template for remediation '{ref}'") from None
     return template.render(
+        vpc_plan=vpc_plan,
+        require_vpc=_require_vpc,
+        secret_plan=secret_plan,
+        key_policy_fix=key_policy_fix,
         ctx=ctx,
         finding=ctx.finding,
         params=ctx.params,
@@ -588,6 +658,14 @@ def render_fix(ref: str, kind: RemediationKind, finding: Finding | Mapping[str, 
 
 # ---------------------------------------------------------------------------------------------- bundles
 _ORDER = {
+    # fixes that need an operator's input (a CIDR, a secret value, a certificate) run last
+    "vpc/create-subnet": 20,
+    "vpc/create-nat-gateway": 21,
+    "vpc/create-route": 22,
+    "secretsmanager/create-secret": 23,
+    "secretsmanager/put-secret-value": 24,
+    "elbv2/modify-listener": 25,
+    "acm/import-certificate": 26,
     "kms/create-key": 0,
     "kms/rename-alias": 1,
     "kms/enable-key-rotation": 2,
@@ -608,9 +686,7 @@ class Fix:
 def _order_key(ref: str, finding: Mapping[str, Any]) -> tuple[int, int, str, str]:
     ctx = fix_context(finding)
     logging_first = (
-        0
-        if ctx.params.get("buckets.logging") in (finding.get("resource_id"), finding.get("resource_name"))
-        else 1
+        0 if ctx.params.get("buckets.logging") in (finding.get("resource_id"), finding.get("resource_name")) else 1
     )
     return (_ORDER.get(ref, 5), logging_first, str(finding.get("resource_id")), ref)
 
@@ -634,7 +710,7 @@ def plan_fixes(findings: Iterable[Finding | Mapping[str, Any]], kind: Remediatio
             fixes.append(Fix(ref=ref, finding=data, text=None, problem=str(exc)))
             continue
         key = text.strip()
-        if key in seen:
+        if not key or key in seen:  # a template that does not apply to this resource renders nothing
             continue
         seen.add(key)
         fixes.append(Fix(ref=ref, finding=data, text=text))
@@ -671,9 +747,7 @@ def bundle_sh(fixes: Sequence[Fix], header: Mapping[str, Any]) -> str:
         )
         if fix.text is None:
             lines.append(f"# MANUAL: {_clean_line(fix.problem)}")
-            lines.append(
-                f"echo {sh('manual step for ' + str(finding.get('rule_id')) + ': ' + str(fix.problem))} >&2"
-            )
+            lines.append(f"echo {sh('manual step for ' + str(finding.get('rule_id')) + ': ' + str(fix.problem))} >&2")
         else:
             lines.append(fix.text.rstrip("\n"))
         lines.append("")
@@ -697,6 +771,7 @@ def bundle_cloudformation(fixes: Sequence[Fix], header: Mapping[str, Any]) -> st
     from auditor.fileio import parse_yaml
 
     resources: dict[str, Any] = {}
+    parameters: dict[str, Any] = {}
     manual: list[str] = []
     for fix in fixes:
         if fix.text is None:
@@ -708,6 +783,10 @@ def bundle_cloudformation(fixes: Sequence[Fix], header: Mapping[str, Any]) -> st
         for name, resource in fragment.items():
             if name == "Manual":
                 manual.extend(str(m) for m in _as_list(resource))
+                continue
+            if name == "Parameters":
+                for pname, pdef in (resource or {}).items():
+                    parameters.setdefault(pname, pdef)
                 continue
             resource = copy.deepcopy(resource)
             meta = resource.setdefault("Metadata", {}).setdefault("ccme-audit", {})
@@ -733,6 +812,12 @@ def bundle_cloudformation(fixes: Sequence[Fix], header: Mapping[str, Any]) -> st
         },
         "Resources": resources,
     }
+    if parameters:
+        document = {
+            **{k: v for k, v in document.items() if k != "Resources"},
+            "Parameters": parameters,
+            "Resources": resources,
+        }
     if not resources:
         document["Conditions"] = {"Never": {"Fn::Equals": ["a", "b"]}}
         document["Resources"] = {
@@ -753,7 +838,7 @@ def bundle_terraform(fixes: Sequence[Fix], header: Mapping[str, Any]) -> str:
         f"{_clean_line(header.get('account') or 'unknown')}.",
         "",
     ]
-    declared: set[str] = set()
+    declared: dict[str, str] = {}
     for fix in fixes:
         finding = fix.finding
         lines.append(
@@ -762,19 +847,49 @@ def bundle_terraform(fixes: Sequence[Fix], header: Mapping[str, Any]) -> str:
         )
         if fix.text is None:
             lines.append(f"# MANUAL: {_clean_line(fix.problem)}")
+            lines.append("")
+            continue
+        blocks = _tf_blocks(fix.text)
+        clash = sorted(a for a, body in blocks if a and a in declared and declared[a] != body)
+        if clash:
+            lines.append(f"# already declared differently by an earlier fix: {', '.join(clash)}")
         else:
-            addresses = {f"{t}.{n}" for t, n in _TF_RESOURCE.findall(fix.text)}
-            clash = sorted(addresses & declared)
-            if clash:
-                lines.append(f"# already declared by an earlier fix: {', '.join(clash)}")
-            else:
-                declared.update(addresses)
-                lines.append(fix.text.rstrip("\n"))
+            kept = []
+            for address, body in blocks:
+                if address and address in declared:
+                    continue  # the same block again (a shared data source or variable)
+                if address:
+                    declared[address] = body
+                kept.append(body)
+            lines.append("\n\n".join(kept))
         lines.append("")
     return "\n".join(lines)
 
 
-_TF_RESOURCE = re.compile(r'^resource "([A-Za-z0-9_]+)" "([A-Za-z0-9_]+)"', re.MULTILINE)
+def _tf_blocks(text: str) -> list[tuple[str | None, str]]:
+    """Top-level blocks (with the comments before them) and their addresses (None for loose comments)."""
+    out: list[tuple[str | None, str]] = []
+    current: list[str] = []
+    address: str | None = None
+    for line in text.rstrip("\n").splitlines():
+        match = _TF_RESOURCE.match(line)
+        if match and address is None:
+            address = ".".join(p for p in match.groups() if p)
+        elif line.startswith("import {") and address is None:
+            address = "import#"
+        current.append(line)
+        if address is not None and line.startswith("}"):
+            if address == "import#":
+                to = re.search(r"^\s*to\s*=\s*(\S+)", "\n".join(current), re.MULTILINE)
+                address = "import:" + (to.group(1) if to else str(len(out)))
+            out.append((address, "\n".join(current).strip("\n")))
+            current, address = [], None
+    if current and "\n".join(current).strip():
+        out.append((None, "\n".join(current).strip("\n")))
+    return out
+
+
+_TF_RESOURCE = re.compile(r'^(resource|data|variable) "([A-Za-z0-9_]+)"(?: "([A-Za-z0-9_]+)")?', re.MULTILINE)
 
 
 def render_bundle(
@@ -808,7 +923,9 @@ def sh_for_finding(finding: Finding | Mapping[str, Any]) -> str | None:
     parts = []
     for ref in data.get("remediation") or []:
         try:
-            parts.append(render_fix(ref, RemediationKind.SH, data).rstrip("\n"))
+            text = render_fix(ref, RemediationKind.SH, data).strip("\n")
+            if text.strip():
+                parts.append(text)
         except RemediationError as exc:
             parts.append(f"# MANUAL ({ref}): {_clean_line(exc)}")
     return "\n".join(parts) if parts else None

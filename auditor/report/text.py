@@ -24,9 +24,7 @@ def render(evaluation: Evaluation, *, color: bool = False, show_passed: bool = F
         label = f"{status.value:<7}"
         return f"\x1b[{_COLORS[status]}m{label}\x1b[0m" if color else label
 
-    lines = [
-        f"ccme-audit: account {evaluation.account or 'unknown'}, regions {', '.join(evaluation.regions)}"
-    ]
+    lines = [f"ccme-audit: account {evaluation.account or 'unknown'}, regions {', '.join(evaluation.regions)}"]
     for finding in evaluation.findings:
         if finding.status is Status.PASS and not show_passed:
             continue

@@ -60,6 +60,7 @@ def finding(
         "resource_type": resource_type,
         "resource_id": resource_id,
         "status": "FAIL",
+        "message": "it fails",
         "region": REGION,
         "account": ACCOUNT,
         "remediation": refs,
@@ -71,6 +72,7 @@ def samples(ref: str) -> list[dict[str, Any]]:
     """A missing and an existing resource for each ref family (the sample contexts of the meta-test)."""
     if ref.startswith("kms/"):
         key = {
+            "policy": {"Version": "2012-10-17", "Statement": []},
             "key_id": "1234abcd-12ab-34cd-56ef-1234567890ab",
             "aliases": ["alias/ccme/secrets"],
             "multi_region": False,
@@ -81,6 +83,70 @@ def samples(ref: str) -> list[dict[str, Any]]:
             finding("R-MISSING", "kms.alias", "alias/ccme/cmh_ebs", [ref]),
             finding("R-KEY", "kms.key", "arn:aws:kms:eu-west-1:111122223333:key/1234", [ref], key),
             finding("R-ALIAS", "kms.alias", alias["name"], [ref], alias),
+        ]
+    vpc = {"vpc_id": "vpc-0123", "name": "VPC-CCME", "cidr_block": "10.0.0.0/16", "ipv6_cidr_blocks": ["2600::/56"]}
+    subnet = {
+        "subnet_id": "subnet-1",
+        "vpc_id": "vpc-0123",
+        "route_table_id": "rtb-1",
+        "roles": ["backend"],
+        "classification": "broken",
+        "default_route_target": "blackhole",
+    }
+    topology = {"vpc_id": "vpc-0123", "role": "ccme", "topology": None, "frontend_azs": ["eu-west-1a"]}
+    family = ref.split("/")[0]
+    if ref == "vpc/create-vpc":
+        return [finding("CCME-VPC-EXISTS", "ec2.vpc", "ccme-vpc", [ref])]
+    if ref in ("vpc/create-route", "vpc/modify-vpc-endpoint-route-tables"):
+        return [
+            finding("R-SUBNET", "ec2.subnet", "subnet-1", [ref], subnet),
+            finding("R-SUBNET-PUBLIC", "ec2.subnet", "subnet-2", [ref], {**subnet, "roles": ["frontend"]}),
+        ]
+    if ref in ("vpc/create-subnet", "vpc/create-nat-gateway"):
+        return [
+            finding("CCME-SUBNET-FRONTEND-2AZ", "ec2.topology", "vpc-0123", [ref], topology),
+            finding("CCME-SUBNET-BACKEND-2AZ", "ec2.topology", "vpc-0123", [ref], topology),
+        ]
+    if family == "vpc":
+        return [finding("R-VPC", "ec2.vpc", "vpc-0123", [ref], vpc)]
+    secret = {
+        "name": "ccme/directory",
+        "arn": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:ccme/directory-AbC",
+        "deleted_date": None,
+        "kms_key_id": None,
+    }
+    if ref == "secretsmanager/restore-secret":
+        return [
+            finding(
+                "R-SECRET",
+                "secretsmanager.secret",
+                "ccme/directory",
+                [ref],
+                {**secret, "deleted_date": "2026-11-20T00:00:00Z"},
+            )
+        ]
+    if ref == "secretsmanager/create-secret":
+        return [finding("R-SECRET", "secretsmanager.secret", "ccme/directory", [ref], secret_name="ccme/directory")]
+    if family == "secretsmanager":
+        return [finding("R-SECRET", "secretsmanager.secret", "ccme/directory", [ref], secret)]
+    if family == "acm":
+        return [
+            finding(
+                "CCME-ACM-CERT", "acm.certificate", "certificate/eu-west-1", [ref], certificate_domain="hpc.example.com"
+            )
+        ]
+    if family == "elbv2":
+        arn = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:listener/app/ccme/1/2"
+        return [finding("R-LISTENER", "elbv2.listener", arn, [ref], {"arn": arn, "protocol": "HTTPS", "port": 443})]
+    if family == "service":
+        return [
+            finding(
+                "R-SERVICE",
+                "service.probe",
+                "ce",
+                [ref],
+                {"service": "ce", "usability": "blocked", "detail": "explicit deny in a service control policy"},
+            )
         ]
     bucket = {"name": "ucit-ccme-internals-eu-west-1", "region": REGION, "policy": None}
     if ref == "s3/put-account-public-access-block":
@@ -110,13 +176,12 @@ def test_each_template_renders_on_sample_contexts(ref: str, kind: RemediationKin
         "kms/rename-alias": {"R-ALIAS"},
         "kms/enable-key-rotation": {"R-KEY"},
         "kms/create-key": {"R-MISSING", "R-KEY"},
+        "kms/put-key-policy": {"R-KEY"},
     }
-    rendered = [
-        render_fix(ref, kind, f) for f in samples(ref) if f["rule_id"] in wanted.get(ref, {f["rule_id"]})
-    ]
+    rendered = [render_fix(ref, kind, f) for f in samples(ref) if f["rule_id"] in wanted.get(ref, {f["rule_id"]})]
     assert rendered and all(text.strip() for text in rendered)
     for text in rendered:
-        assert "{{" not in text and "{%" not in text
+        assert "{{" not in text and "{%" not in text and "None" not in text
         if kind is RemediationKind.TERRAFORM:
             hcl2.loads(text)
         elif kind is RemediationKind.CLOUDFORMATION:
@@ -200,9 +265,7 @@ def test_hostile_values_stay_quoted_when_the_script_runs(tmp_path: Path) -> None
     (fake / "aws").write_text('#!/bin/bash\nprintf "%s\\n" "$@" >> "$ARGS_FILE"\necho fake-key-id\n')
     (fake / "aws").chmod(0o755)
     env = {"PATH": f"{fake}:{os.environ['PATH']}", "ARGS_FILE": str(tmp_path / "args"), "HOME": str(tmp_path)}
-    done = subprocess.run(
-        ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30
-    )
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     assert not list(tmp_path.glob("PWNED*"))
     args = (tmp_path / "args").read_text()
@@ -215,19 +278,17 @@ def test_script_starts_with_strict_mode_and_a_warning(broken) -> None:
     assert "CHANGES the AWS account" in text and "never runs it" in text
 
 
-@pytest.mark.skipif(
-    shutil.which("cfn-lint") is None, reason="cfn-lint is not installed (pip install '.[dev]')"
-)
+@pytest.mark.skipif(shutil.which("cfn-lint") is None, reason="cfn-lint is not installed (pip install '.[dev]')")
 def test_cloudformation_bundle_passes_cfn_lint(broken, tmp_path: Path) -> None:
     extra = [
         finding("R-NEW", "s3.bucket", "ucit-ccme-logging-eu-west-1", ["s3/create-bucket"]),
         finding(
             "R-POL",
             "s3.bucket",
-            "ucit-ccme-internals-eu-west-1",
+            "ucit-ccme-extra",
             ["s3/put-bucket-policy"],
             {
-                "name": "ucit-ccme-internals-eu-west-1",
+                "name": "ucit-ccme-extra",
                 "policy": {
                     "Version": "2012-10-17",
                     "Statement": [
@@ -236,30 +297,25 @@ def test_cloudformation_bundle_passes_cfn_lint(broken, tmp_path: Path) -> None:
                             "Effect": "Allow",
                             "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
                             "Action": "s3:GetObject",
-                            "Resource": "arn:aws:s3:::ucit-ccme-internals-eu-west-1/*",
+                            "Resource": "arn:aws:s3:::ucit-ccme-extra/*",
                         }
                     ],
                 },
             },
         ),
     ]
-    text = render_bundle(
-        [*[f.to_json() for f in broken.findings], *extra], RemediationKind.CLOUDFORMATION, HEADER
-    )
+    text = render_bundle([*[f.to_json() for f in broken.findings], *extra], RemediationKind.CLOUDFORMATION, HEADER)
     path = tmp_path / "fix.yaml"
     path.write_text(text)
     done = subprocess.run(["cfn-lint", str(path)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     doc = yaml.safe_load(text)
-    policy = doc["Resources"]["UcitCcmeInternalsEuWest1BucketPolicy"]["Properties"]["PolicyDocument"]
+    policy = doc["Resources"]["UcitCcmeExtraBucketPolicy"]["Properties"]["PolicyDocument"]
     assert policy["Version"] == "2012-10-17" and isinstance(policy["Version"], str)
     assert policy["Statement"][0]["Sid"] == "Keep"
     assert 'Version: "2012-10-17"' in text
     bucket = doc["Resources"]["UcitCcmeLoggingEuWest1Bucket"]["Properties"]
-    assert (
-        bucket["VersioningConfiguration"] == {"Status": "Enabled"}
-        and "PublicAccessBlockConfiguration" in bucket
-    )
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"} and "PublicAccessBlockConfiguration" in bucket
 
 
 def test_terraform_bundle_parses_and_declares_each_address_once(broken) -> None:
@@ -304,9 +360,7 @@ def test_bucket_policy_merge_keeps_existing_statements() -> None:
     assert policy["Id"] == "Mine" and policy["Statement"][0] == existing["Statement"][0]
     sids = [s.get("Sid") for s in policy["Statement"]]
     assert (
-        len(sids) == len(set(sids))
-        and "enforce-tls-requests-only-2" in sids
-        and "enforce-tls-12-requests-only" in sids
+        len(sids) == len(set(sids)) and "enforce-tls-requests-only-2" in sids and "enforce-tls-12-requests-only" in sids
     )
 
 
@@ -342,11 +396,65 @@ _STATEMENT = st.fixed_dictionaries(
 
 @settings(max_examples=150, deadline=None)
 @given(existing=st.lists(_STATEMENT, max_size=5), required=st.lists(_STATEMENT, max_size=4))
-def test_merge_never_drops_and_is_idempotent(
-    existing: list[dict[str, Any]], required: list[dict[str, Any]]
-) -> None:
+def test_merge_never_drops_and_is_idempotent(existing: list[dict[str, Any]], required: list[dict[str, Any]]) -> None:
     merged = merge_policy({"Version": "2012-10-17", "Statement": existing}, required)
     assert merged["Statement"][: len(existing)] == existing
     again = merge_policy(merged, required)
     assert again == merged
     assert len(merged["Statement"]) <= len(existing) + len(required)
+
+
+def test_over_strict_tls_denies_are_replaced_and_the_rest_kept() -> None:
+    existing = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Mine",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::1:root"},
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::b/*",
+            },
+            {
+                "Sid": "too-strict",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": "arn:aws:s3:::b/*",
+                "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.4"}},
+            },
+        ],
+    }
+    text = render_fix(
+        "s3/put-bucket-policy",
+        RemediationKind.SH,
+        finding("CCME-S3-POLICY-TLS-OVERSTRICT-INTERNALS", "s3.bucket", "b", [], {"name": "b", "policy": existing}),
+    )
+    policy = json.loads(re.search(r"--policy '(.*)'", text, re.S).group(1))
+    sids = [s.get("Sid") for s in policy["Statement"]]
+    assert sids == ["Mine", "enforce-tls-12-requests-only", "enforce-tls-requests-only"]
+
+
+def test_key_policy_fix_merges_the_seed_statements() -> None:
+    existing = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Admins",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::111122223333:role/Admin"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    }
+    key = {"key_id": "k-1", "aliases": ["alias/ccme/cloudWatch"], "policy": existing}
+    text = render_fix(
+        "kms/put-key-policy",
+        RemediationKind.SH,
+        finding("CCME-KMS-POLICY-CLOUDWATCH", "kms.key", "arn:aws:kms:eu-west-1:111122223333:key/k-1", [], key),
+    )
+    assert "aws kms put-key-policy --region eu-west-1 --key-id k-1 --policy-name default" in text
+    policy = json.loads(re.search(r"--policy '(.*)'", text, re.S).group(1))
+    assert policy["Statement"][0]["Sid"] == "Admins"
+    assert {"Service": "logs.eu-west-1.amazonaws.com"} in [s["Principal"] for s in policy["Statement"]]

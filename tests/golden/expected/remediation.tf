@@ -319,7 +319,7 @@ resource "aws_kms_alias" "ccme_lambda" {
 }
 
 # --- CCME-KMS-ALIAS-NAMING on alias/ccme/cloudwatch [kms/rename-alias]
-# already declared by an earlier fix: aws_kms_alias.ccme_cloudwatch
+# already declared differently by an earlier fix: resource.aws_kms_alias.ccme_cloudwatch
 
 # --- CCME-KMS-ROTATION-SECRETS on arn:aws:kms:eu-west-1:111122223333:key/20e8cdb5-b409-3e18-eb56-5f0a0c148e44 [kms/enable-key-rotation]
 import {
@@ -335,6 +335,79 @@ resource "aws_kms_key" "existing_alias_ccme_secrets" {
 
 # --- CCME-S3-EXISTS-USERDATA on ucit-ccme-userdata-eu-west-1 [s3/create-bucket]
 # MANUAL: the bucket ucit-ccme-userdata-eu-west-1 exists in us-east-1, not eu-west-1: a bucket cannot move; copy its data, delete it and create it again in eu-west-1, or name another bucket in the configuration (buckets.userdata)
+
+# --- CCME-S3-POLICY-SECURETRANSPORT-INTERNALS on ucit-ccme-internals-eu-west-1 [s3/put-bucket-policy]
+resource "aws_s3_bucket_policy" "ucit_ccme_internals_eu_west_1" {
+  bucket = "ucit-ccme-internals-eu-west-1"
+  policy = jsonencode({
+    "Version" = "2012-10-17"
+    "Id" = "CCMEBucketPolicy"
+    "Statement" = [
+      {
+        "Sid" = "enforce-tls-12-requests-only"
+        "Effect" = "Deny"
+        "Principal" = {
+          "AWS" = "*"
+        }
+        "Action" = "*"
+        "Resource" = "arn:aws:s3:::ucit-ccme-internals-eu-west-1/*"
+        "Condition" = {
+          "NumericLessThan" = {
+            "s3:TlsVersion" = "1.2"
+          }
+        }
+      },
+      {
+        "Sid" = "enforce-tls-requests-only"
+        "Effect" = "Deny"
+        "Principal" = {
+          "AWS" = "*"
+        }
+        "Action" = "*"
+        "Resource" = "arn:aws:s3:::ucit-ccme-internals-eu-west-1/*"
+        "Condition" = {
+          "Bool" = {
+            "aws:SecureTransport" = "false"
+          }
+        }
+      },
+      {
+        "Sid" = "enforce-tls-12-requests-only-2"
+        "Effect" = "Deny"
+        "Principal" = {
+          "AWS" = "*"
+        }
+        "Action" = "*"
+        "Resource" = [
+          "arn:aws:s3:::ucit-ccme-internals-eu-west-1/*",
+          "arn:aws:s3:::ucit-ccme-internals-eu-west-1",
+        ]
+        "Condition" = {
+          "NumericLessThan" = {
+            "s3:TlsVersion" = "1.2"
+          }
+        }
+      },
+      {
+        "Sid" = "enforce-tls-requests-only-2"
+        "Effect" = "Deny"
+        "Principal" = {
+          "AWS" = "*"
+        }
+        "Action" = "*"
+        "Resource" = [
+          "arn:aws:s3:::ucit-ccme-internals-eu-west-1/*",
+          "arn:aws:s3:::ucit-ccme-internals-eu-west-1",
+        ]
+        "Condition" = {
+          "Bool" = {
+            "aws:SecureTransport" = "false"
+          }
+        }
+      },
+    ]
+  })
+}
 
 # --- CCME-S3-SSE-AES256-LOGGING on ucit-ccme-logging-eu-west-1 [s3/put-bucket-encryption]
 resource "aws_s3_bucket_server_side_encryption_configuration" "ucit_ccme_logging_eu_west_1" {
@@ -362,6 +435,72 @@ resource "aws_s3_account_public_access_block" "account" {
   ignore_public_acls      = true
   block_public_policy     = true
   restrict_public_buckets = true
+}
+
+# --- CCME-KMS-POLICY-DCV-PROXY on arn:aws:kms:eu-west-1:111122223333:key/3def675b-8348-0ee6-f26e-0a542fe9c08d [kms/put-key-policy]
+resource "aws_kms_key_policy" "existing_alias_ccme_dcv_proxy_ebs" {
+  key_id = "3def675b-8348-0ee6-f26e-0a542fe9c08d"
+  policy = jsonencode({
+    "Id" = "KMS DCV Proxy Policy"
+    "Version" = "2012-10-17"
+    "Statement" = [
+      {
+        "Sid" = "Enable IAM User Permissions"
+        "Effect" = "Allow"
+        "Principal" = {
+          "AWS" = "arn:aws:iam::111122223333:root"
+        }
+        "Action" = "kms:*"
+        "Resource" = "*"
+      },
+      {
+        "Sid" = "Allow use of the key"
+        "Effect" = "Allow"
+        "Principal" = {
+          "AWS" = "arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+        }
+        "Action" = [
+          "kms:Encrypt",
+          "kms:Decrypt",
+          "kms:ReEncrypt*",
+          "kms:GenerateDataKey*",
+          "kms:DescribeKey",
+        ]
+        "Resource" = "*"
+      },
+      {
+        "Sid" = "Allow attachment of persistent resources"
+        "Effect" = "Allow"
+        "Principal" = {
+          "AWS" = "arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+        }
+        "Action" = [
+          "kms:CreateGrant",
+          "kms:ListGrants",
+          "kms:RevokeGrant",
+        ]
+        "Resource" = "*"
+      },
+      {
+        "Sid" = "Allow attachment of persistent resources-2"
+        "Effect" = "Allow"
+        "Principal" = {
+          "AWS" = "arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+        }
+        "Action" = [
+          "kms:CreateGrant",
+          "kms:ListGrants",
+          "kms:RevokeGrant",
+        ]
+        "Resource" = "*"
+        "Condition" = {
+          "Bool" = {
+            "kms:GrantIsForAWSResource" = "true"
+          }
+        }
+      },
+    ]
+  })
 }
 
 # --- CCME-S3-VERSIONING-INTERNALS on ucit-ccme-internals-eu-west-1 [s3/put-bucket-versioning]
