@@ -103,6 +103,7 @@ def test_json_text_keeps_number_spelling() -> None:
         (ok_stmt(Principal={"Aws": "*"}), "Principal.Aws"),
         (ok_stmt(Principal={"AWS": "alice"}), "Principal.AWS"),
         (ok_stmt(Principal={"AWS": "arn:aws:s3:::b"}), "Principal.AWS"),
+        (ok_stmt(Principal={"AWS": "arn:aws:iam::<ACCOUNT_ID>:root"}), "Principal.AWS"),
         (ok_stmt(Principal={"Service": ""}), "Principal.Service"),
         (ok_stmt(Sid=7), "Sid"),
         (ok_stmt(Condition="aws:SecureTransport"), "Condition"),
@@ -139,6 +140,11 @@ def test_statement_errors_name_the_element(statement: dict[str, Any], element: s
     assert err.element == element
     assert err.statement_index == 0
     assert str(err).startswith("statement 1")
+
+
+def test_seed_placeholders_left_in_a_principal_are_reported() -> None:
+    err = error(doc(ok_stmt(Principal={"AWS": "arn:aws:iam::<ACCOUNT_ID>:root"})))
+    assert 'has the account "<ACCOUNT_ID>", not a 12-digit account id; replace the placeholder' in str(err)
 
 
 def test_unknown_operator_suggests_the_right_spelling() -> None:
