@@ -86,7 +86,7 @@ def resource_label(finding: Finding) -> str:
 @cache
 def _report_validator() -> jsonschema.protocols.Validator:
     schema = json.loads((data_dir("schemas") / "report.json").read_text(encoding="utf-8"))
-    return jsonschema.validators.validator_for(schema)(schema)  # type: ignore[no-any-return]
+    return jsonschema.validators.validator_for(schema)(schema)
 
 
 def _pointer(path: Iterable[Any]) -> str:
