@@ -147,7 +147,7 @@ def test_key_policy_star_resource_covers_the_key() -> None:
 def test_star_and_aws_star_are_the_same_and_match_everyone(who: Principal) -> None:
     assert effect(stmt(Principal="*"), principal=who) == "allow"
     assert effect(stmt(Principal={"AWS": "*"}), principal=who) == "allow"
-    assert effect(stmt(Principal={"AWS": ["arn:aws:iam::1:role/x", "*"]}), principal=who) == "allow"
+    assert effect(stmt(Principal={"AWS": ["arn:aws:iam::111122223333:role/x", "*"]}), principal=who) == "allow"
 
 
 @pytest.mark.parametrize("spelling", [ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root", int(ACCOUNT)])
