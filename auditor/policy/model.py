@@ -573,7 +573,7 @@ class _Parser:
                 parts = val.split(":", 5)
                 if len(parts) != 6 or parts[2] not in ("iam", "sts"):
                     self.fail(element, f"{element} value {_show(val)} is not an IAM or STS ARN; fix the ARN")
-                if not _is_account(parts[4]) and not _v.has_wildcard(parts[4]):
+                if not _is_account(parts[4]) and not _v.has_wildcard(parts[4]) and parts[4] != "cloudfront":
                     self.fail(
                         element,
                         f"{element} value {_show(val)} has the account {_show(parts[4])}, not a 12-digit "

@@ -145,6 +145,8 @@ def test_statement_errors_name_the_element(statement: dict[str, Any], element: s
 def test_seed_placeholders_left_in_a_principal_are_reported() -> None:
     err = error(doc(ok_stmt(Principal={"AWS": "arn:aws:iam::<ACCOUNT_ID>:root"})))
     assert 'has the account "<ACCOUNT_ID>", not a 12-digit account id; replace the placeholder' in str(err)
+    oai = "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2QWRUHAPOMQZL"
+    assert parse_policy(doc(ok_stmt(Principal={"AWS": oai}))).statements[0].principal is not None
 
 
 def test_unknown_operator_suggests_the_right_spelling() -> None:
