@@ -15,7 +15,9 @@ Semantics (IAM User Guide, "Policy evaluation logic" and the element references)
   principals and the :class:`Decision` says so with ``delegated=True``. Principal ARNs
   are compared literally (no partial wildcards); a role ARN also matches that role's
   sessions (``arn:aws:sts::<id>:assumed-role/<name>/...``). NotPrincipal matches every
-  caller that its list does not match.
+  caller that its list does not match. A statement without Principal or NotPrincipal
+  matches nobody in a resource policy (``s3``, ``kms``, ``vpce``) and everybody in a
+  ``generic`` (identity) policy.
 * Conditions: operators AND'd, keys AND'd, values OR'd (NOR'd under a negated
   operator). Key names are case-insensitive. An absent key fails a condition, except
   under a negated operator, ``...IfExists``, ``Null`` and ``ForAllValues``.
@@ -37,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from auditor.policy import values as _v
-from auditor.policy.model import Condition, OperatorSpec, Policy, PrincipalSpec, Statement
+from auditor.policy.model import Condition, OperatorSpec, Policy, PrincipalSpec, Statement, statement_label
 
 DecisionEffect = Literal["explicit_deny", "allow", "implicit_deny"]
 PolicyKind = Literal["s3", "kms", "vpce", "generic"]
@@ -120,7 +122,7 @@ class StatementRef:
     @property
     def label(self) -> str:
         """``statement 2 ("sid")``, numbered from 1."""
-        return Statement(self.index, self.sid, "Allow").label
+        return statement_label(self.index, self.sid)
 
 
 @dataclass(frozen=True)

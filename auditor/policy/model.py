@@ -166,7 +166,7 @@ class Statement:
     @property
     def label(self) -> str:
         """``statement 2 ("sid")``, numbered from 1."""
-        return _label(self.index, self.sid)
+        return statement_label(self.index, self.sid)
 
     def condition_keys(self) -> tuple[str, ...]:
         """The condition keys this statement mentions, as written."""
@@ -222,7 +222,8 @@ class Policy:
         return json.dumps(self.to_json_value(), indent=2, ensure_ascii=False)
 
 
-def _label(index: int, sid: str | None) -> str:
+def statement_label(index: int, sid: str | None) -> str:
+    """``statement 2 ("sid")`` for the statement at 0-based ``index``."""
     text = f"statement {index + 1}"
     if sid:
         text += f" ({json.dumps(sid, ensure_ascii=False)})"
@@ -340,12 +341,12 @@ class _Parser:
         prefix = ""
         statement: int | str | None = None
         if self.index is not None:
-            prefix = _label(self.index, self.sid) + ": "
+            prefix = statement_label(self.index, self.sid) + ": "
             statement = self.sid if self.sid else self.index
         raise PolicyError(prefix + message, statement=statement, element=element, statement_index=self.index)
 
     def note(self, message: str) -> None:
-        prefix = _label(self.index, self.sid) + ": " if self.index is not None else ""
+        prefix = statement_label(self.index, self.sid) + ": " if self.index is not None else ""
         self.notes.append(prefix + message)
 
     # -- scalars ----------------------------------------------------------------
