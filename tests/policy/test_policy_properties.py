@@ -9,7 +9,17 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor.policy import Policy, PolicyError, Principal, Request, decide, parse_policy
+from auditor.policy import (
+    REQUIREMENTS,
+    Policy,
+    PolicyError,
+    Principal,
+    Request,
+    RequirementContext,
+    check_document,
+    decide,
+    parse_policy,
+)
 from auditor.policy.evaluate import Evaluator
 from auditor.policy.values import glob_matcher
 
@@ -304,3 +314,13 @@ def _reference_glob(pattern: str, text: str) -> bool:
 def test_wildcard_matcher_agrees_with_a_regex_reference(pattern: str, text: str) -> None:
     assert glob_matcher(pattern)(text) is _reference_glob(pattern, text)
     assert glob_matcher(pattern, ignore_case=True)(text) is _reference_glob(pattern.lower(), text.lower())
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(policies, st.sampled_from(sorted(REQUIREMENTS)))
+def test_requirements_judge_every_valid_policy(doc: dict[str, Any], requirement: str) -> None:
+    ctx = RequirementContext(ACCOUNT, "eu-west-1", bucket="b")
+    result = check_document(doc, requirement, ctx)
+    assert result.error is None
+    assert result.ok is (not result.violations)
+    assert result.requests_evaluated > 0
