@@ -34,9 +34,7 @@ def _iso(value: Any) -> Any:
 
 
 def collect(ctx: CollectContext) -> None:
-    summaries = ctx.paginate(
-        "acm", "ListCertificates", "CertificateSummaryList", Includes={"keyTypes": KEY_TYPES}
-    )
+    summaries = ctx.paginate("acm", "ListCertificates", "CertificateSummaryList", Includes={"keyTypes": KEY_TYPES})
     if isinstance(summaries, Failed):
         ctx.type_error("acm.certificate", summaries)
         return

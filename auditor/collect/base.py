@@ -229,9 +229,7 @@ def name_tag(tags: Iterable[Mapping[str, Any]] | None) -> str | None:
     return None
 
 
-def tag_map(
-    tags: Iterable[Mapping[str, Any]] | None, key: str = "Key", value: str = "Value"
-) -> dict[str, str]:
+def tag_map(tags: Iterable[Mapping[str, Any]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
     return {str(t.get(key)): str(t.get(value, "")) for t in tags or () if t.get(key) is not None}
 
 

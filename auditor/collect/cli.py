@@ -25,9 +25,7 @@ from auditor.cli import (
 )
 from auditor.engine.findings import Severity
 
-ProfileOpt = Annotated[
-    str | None, typer.Option("--profile", help="AWS profile (default: the standard chain).")
-]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS profile (default: the standard chain).")]
 ReadSecretsOpt = Annotated[
     bool,
     typer.Option(
@@ -41,9 +39,7 @@ CostExplorerOpt = Annotated[
     typer.Option("--probe-cost-explorer", help="Probe Cost Explorer (GetCostAndUsage costs $0.01 a call)."),
 ]
 StatsOpt = Annotated[bool, typer.Option("--stats", help="Print API calls by operation on stderr.")]
-SnapshotOutOpt = Annotated[
-    Path | None, typer.Option("--snapshot-out", help="Also save the collected snapshot here.")
-]
+SnapshotOutOpt = Annotated[Path | None, typer.Option("--snapshot-out", help="Also save the collected snapshot here.")]
 
 
 def _options(read_secret_values: bool, probe_cost_explorer: bool) -> dict[str, Any]:
@@ -68,9 +64,7 @@ def _collect(
     from auditor.collect.runner import scan as run_scan
     from auditor.engine.rules import load_rules
 
-    cfg = build_config(
-        config, set_, region, kms_prefix, pack, extra=_options(read_secret_values, probe_cost_explorer)
-    )
+    cfg = build_config(config, set_, region, kms_prefix, pack, extra=_options(read_secret_values, probe_cost_explorer))
     rules = load_rules(rules_dir, cfg.packs)
     result = run_scan(cfg, rules, profile=profile)
     if stats:
@@ -147,8 +141,7 @@ def collect(
     )
     result.snapshot.dump(out)
     sys.stderr.write(
-        f"wrote {out}: {len(result.snapshot.resources)} resources, "
-        f"{len(result.snapshot.errors)} collection errors\n"
+        f"wrote {out}: {len(result.snapshot.resources)} resources, {len(result.snapshot.errors)} collection errors\n"
     )
 
 
@@ -165,9 +158,7 @@ def iam_policy(
     from auditor.collect.registry import iam_policy as policy_for
     from auditor.engine.rules import load_rules
 
-    cfg = build_config(
-        config, set_, None, None, pack, extra=_options(read_secret_values, probe_cost_explorer)
-    )
+    cfg = build_config(config, set_, None, None, pack, extra=_options(read_secret_values, probe_cost_explorer))
     rules = load_rules(rules_dir, cfg.packs)
     plan = build_plan(rules, cfg, cfg.account or "000000000000")
     sys.stdout.write(json.dumps(policy_for(plan.types, plan.options), indent=2) + "\n")
@@ -175,9 +166,7 @@ def iam_policy(
 
 def demo(
     pack: PackOpt = None,
-    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the reports go.")] = Path(
-        "ccme-audit-report"
-    ),
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the reports go.")] = Path("ccme-audit-report"),
     fmt: FormatOpt = None,
     region: Annotated[str, typer.Option("--region", help="The demo account's region.")] = "eu-west-1",
     stats: StatsOpt = False,

@@ -107,8 +107,7 @@ def _vpcs(ctx: CollectContext) -> None:
             "ipv6_cidr_blocks": [
                 a["Ipv6CidrBlock"]
                 for a in vpc.get("Ipv6CidrBlockAssociationSet") or []
-                if a.get("Ipv6CidrBlock")
-                and (a.get("Ipv6CidrBlockState") or {}).get("State") in (None, "associated")
+                if a.get("Ipv6CidrBlock") and (a.get("Ipv6CidrBlockState") or {}).get("State") in (None, "associated")
             ],
             "instance_tenancy": vpc.get("InstanceTenancy"),
             "dhcp_options_id": vpc.get("DhcpOptionsId"),
@@ -182,12 +181,8 @@ _ROUTE_TARGETS = {
 def _route_table(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     from auditor.resources import resource_types
 
-    route_props = set(
-        resource_types()["ec2.route_table"].schema["properties"]["routes"]["items"]["properties"]
-    )
-    assoc_props = set(
-        resource_types()["ec2.route_table"].schema["properties"]["associations"]["items"]["properties"]
-    )
+    route_props = set(resource_types()["ec2.route_table"].schema["properties"]["routes"]["items"]["properties"])
+    assoc_props = set(resource_types()["ec2.route_table"].schema["properties"]["associations"]["items"]["properties"])
     rid = str(item["RouteTableId"])
     associations = []
     main = False
@@ -243,9 +238,7 @@ def _igw(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     rid = str(item["InternetGatewayId"])
     return rid, {
         "internet_gateway_id": rid,
-        "attachments": [
-            {"vpc_id": a.get("VpcId"), "state": a.get("State")} for a in item.get("Attachments") or []
-        ],
+        "attachments": [{"vpc_id": a.get("VpcId"), "state": a.get("State")} for a in item.get("Attachments") or []],
         "tags": tag_map(item.get("Tags")),
     }
 

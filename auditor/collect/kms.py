@@ -115,9 +115,7 @@ def _detail(ctx: CollectContext, attributes: dict[str, Any]) -> None:
                 "key_state": meta.get("KeyState"),
                 "origin": meta.get("Origin"),
                 "multi_region": meta.get("MultiRegion"),
-                "multi_region_key_type": (meta.get("MultiRegionConfiguration") or {}).get(
-                    "MultiRegionKeyType"
-                ),
+                "multi_region_key_type": (meta.get("MultiRegionConfiguration") or {}).get("MultiRegionKeyType"),
             }
         )
     policy = ctx.call("kms", "GetKeyPolicy", KeyId=key_id, PolicyName="default")

@@ -35,9 +35,7 @@ class Plan:
     def selects_all(self, rtype: str) -> bool:
         return self.selectors.get(rtype) is None
 
-    def selected(
-        self, rtype: str, values: Mapping[str, Any], normalize: Callable[[Any], Any] | None = None
-    ) -> bool:
+    def selected(self, rtype: str, values: Mapping[str, Any], normalize: Callable[[Any], Any] | None = None) -> bool:
         """Whether a resource with these attribute values is selected by some rule of `rtype`.
 
         `values` maps a selector path to the resource's value there (a list counts per element).

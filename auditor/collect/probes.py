@@ -177,11 +177,7 @@ def status_of(failed: Failed) -> tuple[str, str] | None:
         if "service control polic" in failed.message.lower():
             return "blocked-by-organization", failed.message
         return "access-denied", failed.message
-    if (
-        failed.code in UNAVAILABLE_CODES
-        or failed.code == EndpointConnectionError.__name__
-        or failed.status == 404
-    ):
+    if failed.code in UNAVAILABLE_CODES or failed.code == EndpointConnectionError.__name__ or failed.status == 404:
         return "unavailable", f"{failed.code}: {failed.message}"
     return None
 

@@ -105,11 +105,13 @@ class ClientFactory:
         *,
         max_attempts: int,
         counter: CallCounter,
+        retry_mode: str = "adaptive",
         hooks: Sequence[ClientHook] = (),
     ):
         self.session = session
         self.default_region = default_region
         self.max_attempts = max_attempts
+        self.retry_mode = retry_mode
         self.counter = counter
         self.hooks = tuple(hooks)
         self.custom_endpoint = custom_endpoint(session)
@@ -125,7 +127,7 @@ class ClientFactory:
             client = self._clients.get(key)
             if client is None:
                 options: dict[str, Any] = {
-                    "retries": {"mode": "adaptive", "max_attempts": self.max_attempts},
+                    "retries": {"mode": self.retry_mode, "max_attempts": self.max_attempts},
                     "max_pool_connections": DETAIL_WORKERS * 2,
                     "user_agent_extra": "ccme-audit",
                 }
@@ -199,6 +201,7 @@ def scan(
     session: boto3.Session | None = None,
     profile: str | None = None,
     max_attempts: int = 10,
+    retry_mode: str = "adaptive",
     client_hooks: Sequence[ClientHook] = (),
     progress: bool | None = None,
     plan: Plan | None = None,
@@ -209,7 +212,12 @@ def scan(
     session = session or make_session(profile, regions[0] if regions else None)
     counter = CallCounter()
     factory = ClientFactory(
-        session, regions[0], max_attempts=max_attempts, counter=counter, hooks=client_hooks
+        session,
+        regions[0],
+        max_attempts=max_attempts,
+        counter=counter,
+        hooks=client_hooks,
+        retry_mode=retry_mode,
     )
     account = config.account or caller_account(factory)
     plan = plan or build_plan(rules, config, account)
@@ -246,9 +254,7 @@ def scan(
             errors.extend(ctx.errors)
             advance(f"{ctx.collector} {ctx.region or 'global'}")
     resources.sort(key=lambda r: (r.type, r.region or "", r.id))
-    errors.sort(
-        key=lambda e: (e.resource_type, e.region or "", e.resource_id or "", e.attribute or "", e.operation)
-    )
+    errors.sort(key=lambda e: (e.resource_type, e.region or "", e.resource_id or "", e.attribute or "", e.operation))
     stats = ScanStats(
         calls=counter.calls,
         requests=counter.requests,

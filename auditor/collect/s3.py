@@ -83,14 +83,10 @@ def _location(ctx: CollectContext, a: dict[str, Any]) -> None:
 
 
 def _public_access_block(ctx: CollectContext, a: dict[str, Any]) -> None:
-    answer = ctx.call(
-        "s3", "GetPublicAccessBlock", Bucket=a["name"], absent=("NoSuchPublicAccessBlockConfiguration",)
-    )
+    answer = ctx.call("s3", "GetPublicAccessBlock", Bucket=a["name"], absent=("NoSuchPublicAccessBlockConfiguration",))
     if isinstance(answer, Failed):
         return _fail(ctx, a, ("public_access_block",), answer)
-    a["public_access_block"] = (
-        None if answer is None else _flags(answer.get("PublicAccessBlockConfiguration"))
-    )
+    a["public_access_block"] = None if answer is None else _flags(answer.get("PublicAccessBlockConfiguration"))
     return None
 
 
@@ -180,9 +176,7 @@ def _acl(ctx: CollectContext, a: dict[str, Any]) -> None:
 
 
 def _ownership(ctx: CollectContext, a: dict[str, Any]) -> None:
-    answer = ctx.call(
-        "s3", "GetBucketOwnershipControls", Bucket=a["name"], absent=("OwnershipControlsNotFoundError",)
-    )
+    answer = ctx.call("s3", "GetBucketOwnershipControls", Bucket=a["name"], absent=("OwnershipControlsNotFoundError",))
     if isinstance(answer, Failed):
         return _fail(ctx, a, ("ownership",), answer)
     rules = ((answer or {}).get("OwnershipControls") or {}).get("Rules") or []

@@ -70,7 +70,9 @@ def classify_value(answer: dict[str, Any]) -> str:
 def _value_format(ctx: CollectContext, rid: str, attributes: dict[str, Any]) -> None:
     # ResourceNotFoundException on a secret just listed: it has no AWSCURRENT value (empty).
     answer = ctx.call(
-        "secretsmanager", "GetSecretValue", SecretId=attributes["arn"] or attributes["name"],
+        "secretsmanager",
+        "GetSecretValue",
+        SecretId=attributes["arn"] or attributes["name"],
         absent=("ResourceNotFoundException",),
     )
     if isinstance(answer, Failed):

@@ -76,9 +76,7 @@ DENY = {"s3": ("AccessDenied", 403), "s3control": ("AccessDenied", 403)}
 class Injector:
     """A client hook answering one operation with an error, always or for its first `times` requests."""
 
-    def __init__(
-        self, service: str, operation: str, kind: str, times: int | None = None, message: str = "injected"
-    ):
+    def __init__(self, service: str, operation: str, kind: str, times: int | None = None, message: str = "injected"):
         self.service, self.operation, self.kind, self.times, self.message = (
             service,
             operation,

@@ -60,10 +60,7 @@ def test_kms_keys_and_aliases(seeded: Any) -> None:
         assert attrs["rotation_enabled"] is True
         assert attrs["policy"] == key_policy(suffix, acct.account, REGION)
         assert keys[f"alias/ccme/{suffix}"].id == attrs["arn"]
-        assert (
-            keys[f"alias/ccme/{suffix}"].region == REGION
-            and keys[f"alias/ccme/{suffix}"].account == acct.account
-        )
+        assert keys[f"alias/ccme/{suffix}"].region == REGION and keys[f"alias/ccme/{suffix}"].account == acct.account
     assert not snap.errors
 
 
@@ -109,9 +106,7 @@ def test_ec2_network(seeded: Any) -> None:
     assert len({s["availability_zone"] for s in fe}) == 2 and len({s["availability_zone"] for s in be}) == 2
     assert all(s["map_public_ip_on_launch"] is False for s in fe + be)
     tables = [
-        r.attributes
-        for r in snap.resources
-        if r.type == "ec2.route_table" and r.attributes["vpc_id"] == acct.vpc_id
+        r.attributes for r in snap.resources if r.type == "ec2.route_table" and r.attributes["vpc_id"] == acct.vpc_id
     ]
     default_routes = {
         a["subnet_id"]: r
@@ -122,26 +117,18 @@ def test_ec2_network(seeded: Any) -> None:
         if r.get("destination_cidr_block") == "0.0.0.0/0"
     }
     assert all(default_routes[s]["gateway_id"].startswith("igw-") for s in acct.frontend_subnets)
-    assert all(
-        (default_routes[s].get("nat_gateway_id") or "").startswith("nat-") for s in acct.backend_subnets
-    )
+    assert all((default_routes[s].get("nat_gateway_id") or "").startswith("nat-") for s in acct.backend_subnets)
     endpoint = by(snap, "ec2.vpc_endpoint")[acct.endpoint_id].attributes
-    assert (
-        endpoint["service_name"] == f"com.amazonaws.{REGION}.s3"
-        and endpoint["vpc_endpoint_type"] == "Gateway"
-    )
+    assert endpoint["service_name"] == f"com.amazonaws.{REGION}.s3" and endpoint["vpc_endpoint_type"] == "Gateway"
     assert len(endpoint["route_table_ids"]) == 2
     igws = [
         r.attributes
         for r in snap.resources
-        if r.type == "ec2.internet_gateway"
-        and any(a["vpc_id"] == acct.vpc_id for a in r.attributes["attachments"])
+        if r.type == "ec2.internet_gateway" and any(a["vpc_id"] == acct.vpc_id for a in r.attributes["attachments"])
     ]
     assert len(igws) == 1
     nats = [
-        r.attributes
-        for r in snap.resources
-        if r.type == "ec2.nat_gateway" and r.attributes["vpc_id"] == acct.vpc_id
+        r.attributes for r in snap.resources if r.type == "ec2.nat_gateway" and r.attributes["vpc_id"] == acct.vpc_id
     ]
     assert [n["subnet_id"] for n in nats] == [acct.frontend_subnets[0]]
     assert not snap.errors

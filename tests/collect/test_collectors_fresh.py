@@ -39,9 +39,7 @@ def test_detail_calls_only_for_selected_resources() -> None:
         seed_ccme_account(session, REGION, faults=False)
         kms_client, s3c = session.client("kms"), session.client("s3")
         for n in range(12):
-            s3c.create_bucket(
-                Bucket=f"unrelated-{n}", CreateBucketConfiguration={"LocationConstraint": REGION}
-            )
+            s3c.create_bucket(Bucket=f"unrelated-{n}", CreateBucketConfiguration={"LocationConstraint": REGION})
             kms_client.create_key(Description=f"unrelated {n}")
         near = [kms_client.create_key()["KeyMetadata"]["KeyId"] for _ in range(2)]
         kms_client.create_alias(AliasName="alias/CCME/CloudWatch", TargetKeyId=near[0])
@@ -57,9 +55,7 @@ def test_detail_calls_only_for_selected_resources() -> None:
     assert calls["kms:ListKeys"] == 2  # the collector's, and the KMS service probe (Limit=1)
     unrelated = by(result.snapshot, "s3.bucket")["unrelated-3"].attributes
     assert is_unknown(unrelated["versioning"]) and "not collected" in unrelated["versioning"]["$unknown"]
-    near_key = next(
-        r for r in result.snapshot.resources if r.type == "kms.key" and r.name == "alias/CCME/CloudWatch"
-    )
+    near_key = next(r for r in result.snapshot.resources if r.type == "kms.key" and r.name == "alias/CCME/CloudWatch")
     assert near_key.attributes["key_state"] == "Enabled"
     # Only the types the ccme rules use (directly or through lookups) were collected.
     assert {r.type for r in result.snapshot.resources} <= result.plan.types
@@ -168,9 +164,7 @@ def test_collector_crash_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
     with moto_account() as session:
         snap = run_scan(session, config(), plan=everything(iam)).snapshot
     (error,) = snap.errors
-    assert (
-        error.resource_type == "iam.role" and error.resource_id is None and error.code == "CollectorCrashed"
-    )
+    assert error.resource_type == "iam.role" and error.resource_id is None and error.code == "CollectorCrashed"
 
 
 def test_plan_from_ccme_rules() -> None:
@@ -194,9 +188,7 @@ def test_plan_from_ccme_rules() -> None:
         }
     }
     assert plan.selects_all("s3.account_public_access_block")
-    assert plan.selected(
-        "kms.key", {"aliases": ["alias/alias/CCME/cloudwatch"]}, normalize=kms.normalize_alias
-    )
+    assert plan.selected("kms.key", {"aliases": ["alias/alias/CCME/cloudwatch"]}, normalize=kms.normalize_alias)
     assert not plan.selected("kms.key", {"aliases": ["alias/other/sns"]}, normalize=kms.normalize_alias)
 
 
