@@ -11,6 +11,11 @@ from typing import Annotated, Any
 import click
 import typer
 
+try:  # typer >= 0.16 vendors its own click
+    from typer._click import exceptions as _typer_click
+except ImportError:  # pragma: no cover - older typer uses click itself
+    _typer_click = click.exceptions
+
 from auditor import __version__
 from auditor.config import AuditConfig, load_config, parse_override
 from auditor.engine.findings import Severity, failing
@@ -235,13 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         sys.stderr.write(f"ccme-audit: error: {exc.line()}\n")
         return 2
-    except click.exceptions.UsageError as exc:
+    except (click.exceptions.UsageError, _typer_click.UsageError) as exc:
         path = exc.ctx.command_path if exc.ctx else "ccme-audit"
         sys.stderr.write(f"ccme-audit: error: {exc.format_message()} (see: {path} --help)\n")
         return 2
-    except click.exceptions.Exit as exc:
+    except (click.exceptions.Exit, _typer_click.Exit) as exc:
         return int(exc.exit_code)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, _typer_click.Abort):
         sys.stderr.write("ccme-audit: aborted\n")
         return 130
     except KeyboardInterrupt:

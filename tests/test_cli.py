@@ -41,18 +41,30 @@ def test_rules_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and err.count("\n") == 1
 
 
-def test_evaluate_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, _ = run(["evaluate", str(FIXTURES / "ccme-compliant.json")], capsys)
+@pytest.fixture
+def kms_s3_rules(tmp_path: Path) -> str:
+    """The shipped KMS and S3 rules only: the fixture snapshots describe sections A and B."""
+    pack = tmp_path / "kms-s3" / "ccme"
+    pack.mkdir(parents=True)
+    for name in ("kms.yaml", "s3.yaml"):
+        shutil.copy(Path(__file__).parents[1] / "policies" / "ccme" / name, pack / name)
+    return str(tmp_path / "kms-s3")
+
+
+def test_evaluate_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path, kms_s3_rules: str) -> None:
+    rules = ["--rules", kms_s3_rules]
+    code, out, _ = run(["evaluate", str(FIXTURES / "ccme-compliant.json"), *rules], capsys)
     assert code == 0 and "0 fail" in out
-    code, out, _ = run(["evaluate", str(FIXTURES / "ccme-broken.json")], capsys)
+    code, out, _ = run(["evaluate", str(FIXTURES / "ccme-broken.json"), *rules], capsys)
     assert code == 1 and "FAIL" in out
-    code, _, _ = run(["evaluate", str(FIXTURES / "ccme-broken.json"), "--fail-on", "critical"], capsys)
+    code, _, _ = run(["evaluate", str(FIXTURES / "ccme-broken.json"), "--fail-on", "critical", *rules], capsys)
     assert code == 0
     # ERROR fails closed: the denied snapshot exits 1 even though nothing FAILs.
-    code, _, _ = run(["evaluate", str(FIXTURES / "ccme-denied.json"), "--fail-on", "high"], capsys)
+    code, _, _ = run(["evaluate", str(FIXTURES / "ccme-denied.json"), "--fail-on", "high", *rules], capsys)
     assert code == 1
     report = tmp_path / "r.json"
-    code, out, _ = run(["evaluate", str(FIXTURES / "ccme-broken.json"), "-f", "json", "-o", str(report)], capsys)
+    code, out, _ = run(["evaluate", str(FIXTURES / "ccme-broken.json"), "-f", "json", "-o", str(report), *rules],
+                       capsys)
     assert code == 1 and out == ""
     doc = json.loads(report.read_text())
     assert doc["summary"]["by_status"]["FAIL"] > 0
@@ -148,7 +160,7 @@ def test_bad_snapshots(change: str, needles: list[str], tmp_path: Path, capsys: 
 @pytest.mark.parametrize(("content", "needles"), [
     ("regions: eu-west-1\n", ["/regions", "is not of type 'array'"]),
     ("kms_prefix: 12\n", ["/kms_prefix", "is not of type 'string'"]),
-    ("bukets: {}\n", ["bukets", "were unexpected"]),
+    ("bukets: {}\n", ["'bukets' was unexpected"]),
     ("waivers: [{rule: X, resource: '*', reason: why, expires: tomorrow}]\n", ["/waivers/0/expires"]),
     ("regions: [eu-west-1\n", ["invalid YAML", "line"]),
 ])
@@ -173,6 +185,8 @@ def test_missing_and_binary_files(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert code == 2 and "unknown format 'pdf'" in err
     code, _, err = run(["evaluate"], capsys)
     assert code == 2 and "Missing argument" in err
+    code, _, err = run(["rules", "list", "--bogus"], capsys)
+    assert code == 2 and "No such option: --bogus" in err and err.count("\n") == 1
 
 
 def test_set_flags_override_the_config(capsys: pytest.CaptureFixture[str]) -> None:
