@@ -204,7 +204,7 @@ def test_output_is_written_atomically(tmp_path: Path, capsys: pytest.CaptureFixt
     target.parent.mkdir()
     target.write_text("previous")
 
-    def boom(evaluation: object) -> str:
+    def boom(*args: object, **kwargs: object) -> str:
         raise InterruptedError("disk gone")
 
     monkeypatch.setattr(jsonfmt, "render", boom)
