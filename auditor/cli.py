@@ -244,9 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         path = exc.ctx.command_path if exc.ctx else "ccme-audit"
         sys.stderr.write(f"ccme-audit: error: {exc.format_message()} (see: {path} --help)\n")
         return 2
-    except (click.exceptions.Exit, _typer_click.Exit) as exc:
+    except (click.exceptions.Exit, typer.Exit) as exc:
         return int(exc.exit_code)
-    except (click.exceptions.Abort, _typer_click.Abort):
+    except (click.exceptions.Abort, typer.Abort):
         sys.stderr.write("ccme-audit: aborted\n")
         return 130
     except KeyboardInterrupt:
