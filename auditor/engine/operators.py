@@ -417,7 +417,11 @@ def _policy(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
     requirement = args["requirement"]
     if document is None or document == "":
         return Outcome(False, (_ev(f"a policy meeting {requirement} is attached", args["path"], None),))
-    context = {name: ctx.render(args[name]) for name in ("account", "region", "bucket", "key_arn") if name in args}
+    context: dict[str, Any] = {name: ctx.render(args[name]) for name in ("account", "region", "bucket", "key_arn")
+                               if name in args}
+    if "log_sources" in args:
+        sources = ctx.render(args["log_sources"])
+        context["log_sources"] = tuple(sources if isinstance(sources, list) else [sources])
     for name, value in list(context.items()):
         if isinstance(value, str) and value.startswith("="):
             try:
@@ -455,6 +459,7 @@ register(Operator(
     {"type": "object", "additionalProperties": False, "required": ["path", "requirement", "account", "region"],
      "properties": {"path": PATH, "requirement": {"type": "string"}, "account": {"type": "string"},
                     "region": {"type": "string"}, "bucket": {"type": "string"}, "key_arn": {"type": "string"},
+                    "log_sources": {"type": ["string", "array"], "items": {"type": "string"}},
                     "judge": {"enum": ["violations", "warnings"]}}},
     _policy, check=_check_policy, paths=_path_only,
 ))

@@ -65,6 +65,8 @@ class RequirementContext:
     key_arn: str | None = None
     partition: str = "aws"
     pinned: Mapping[str, str] = field(default_factory=dict)
+    log_sources: tuple[str, ...] = ()
+    """Buckets whose server access logs are delivered here (s3-allow-log-delivery), each under '<bucket>/'."""
 
 
 @dataclass(frozen=True)
@@ -752,6 +754,30 @@ def _check_vpce(policy: Policy, ctx: RequirementContext) -> RequirementResult:
     return run.result("requests are not allowed")
 
 
+def _check_s3_log_delivery(policy: Policy, ctx: RequirementContext) -> RequirementResult:
+    """S3 server access logging (logging.s3.amazonaws.com) may put objects under each source's prefix."""
+    run = _Run("s3-allow-log-delivery", policy, ctx, "s3", ctx.account)
+    service = Principal.service("logging.s3.amazonaws.com")
+    sources = ctx.log_sources or ("source-bucket",)
+    for source in sources:
+        fixed = {
+            "aws:SecureTransport": "true",
+            "s3:TlsVersion": "1.2",
+            "aws:SourceAccount": ctx.account,
+            "aws:SourceArn": f"arn:{ctx.partition}:s3:::{source}",
+        }
+        _require_allowed(
+            run,
+            service,
+            f"S3 server access logging for {source}",
+            ("s3:PutObject",),
+            f"arn:{ctx.partition}:s3:::{ctx.bucket}/{source}/2026-01-01-00-00-00-0123456789ABCDEF",
+            fixed,
+            accept_delegated=False,
+        )
+    return run.result("S3 server access logging cannot deliver log objects")
+
+
 # --------------------------------------------------------------------------- registry
 
 _SEED = "seed 000"
@@ -773,6 +799,16 @@ REQUIREMENTS: Mapping[str, Requirement] = {
             ("account", "region", "bucket"),
             f"{_SEED}, S3 Bucket Policy allowing only TLS > 1.2 (enforce-tls-12-requests-only)",
             _check_s3_tls,
+        ),
+        Requirement(
+            "s3-allow-log-delivery",
+            "Bucket policy lets S3 server access logging (logging.s3.amazonaws.com) put log objects under "
+            "each logged bucket's prefix",
+            "s3",
+            ("account", "region", "bucket"),
+            f"{_SEED}, S3 Storage (the logging bucket stores the access logs of the other buckets); "
+            "S3 User Guide, enabling server access logging (bucket policy for the logging service principal)",
+            _check_s3_log_delivery,
         ),
         Requirement(
             "kms-root-full-access",
