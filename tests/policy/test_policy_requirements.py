@@ -551,6 +551,22 @@ CASES = [
         "FAIL",
         "is not allowed",
     ),
+    # --- access-log delivery into the logging bucket
+    Case(
+        "log delivery granted to the logging service principal",
+        "s3-allow-log-delivery",
+        s3_policy({"Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
+                   "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}),
+        "PASS",
+    ),
+    Case(
+        "log delivery only through the account root",
+        "s3-allow-log-delivery",
+        s3_policy({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                   "Action": "s3:*", "Resource": f"arn:aws:s3:::{BUCKET}/*"}),
+        "FAIL",
+        "is allowed only by the account statement",
+    ),
 ]
 
 
