@@ -565,7 +565,7 @@ CASES = [
         s3_policy({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
                    "Action": "s3:*", "Resource": f"arn:aws:s3:::{BUCKET}/*"}),
         "FAIL",
-        "is allowed only by the account statement",
+        "by S3 server access logging for source-bucket is not allowed",
     ),
 ]
 
