@@ -912,12 +912,14 @@ def _topology_resource(
         if is_unknown(result.internet_gateway_ids)
         else list(result.internet_gateway_ids),
     }
+    # The derived resource's name carries the verdict, so that rule messages ({resource.name}) show why.
     name = _name_of(vpc)
+    label = name if isinstance(name, str) and name else vpc_id
     return Resource(
         type="ec2.topology",
         id=vpc_id,
         attributes=attributes,
-        name=name if isinstance(name, str) else None,
+        name=f"{label}: {result.reason}" if result.reason else label,
         region=vpc.region,
         account=vpc.account,
     )
