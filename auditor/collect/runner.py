@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sys
 import threading
 import time
@@ -135,11 +136,31 @@ class ClientFactory:
                     # botocore would put the account id in front of a local endpoint's host.
                     options["inject_host_prefix"] = False
                 client = self.session.client(service, region_name=key[1], config=Config(**options))
+                if service == "s3control" and self.custom_endpoint:
+                    local_s3control(client)
                 self.counter.attach(client, service)
                 for hook in self.hooks:
                     hook(client, service)
                 self._clients[key] = client
         return client
+
+
+_ACCOUNT_LABEL = re.compile(r"^(https?://)\d{12}\.")
+
+
+def local_s3control(client: Any) -> Any:
+    """Let an S3 Control client reach a custom endpoint (moto_server, a local proxy).
+
+    botocore's S3 Control endpoint rules put the account id in front of the host
+    (http://123456789012.127.0.0.1:PORT/...), which does not resolve; inject_host_prefix=False
+    does not prevent it with current botocore, so the label is removed before signing.
+    """
+
+    def strip(request: Any, **_: Any) -> None:
+        request.url = _ACCOUNT_LABEL.sub(r"\1", request.url)
+
+    client.meta.events.register("before-sign.s3-control", strip)
+    return client
 
 
 def caller_account(factory: ClientFactory) -> str:
