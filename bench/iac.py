@@ -56,13 +56,15 @@ def cfn_template(i: int) -> str:
                 f"  Bucket{b}Policy:", "    Type: AWS::S3::BucketPolicy", "    Properties:",
                 f"      Bucket: !Ref Bucket{b}", "      PolicyDocument:", '        Version: "2012-10-17"',
                 "        Statement:", "          - Effect: Deny", '            Principal: {AWS: "*"}',
-                '            Action: "*"', f'            Resource: [!Sub "${{Bucket{b}.Arn}}/*", !GetAtt Bucket{b}.Arn]',
+                '            Action: "*"',
+                f'            Resource: [!Sub "${{Bucket{b}.Arn}}/*", !GetAtt Bucket{b}.Arn]',
                 '            Condition: {Bool: {"aws:SecureTransport": "false"}}']
     out += ["  Vpc:", "    Type: AWS::EC2::VPC", "    Properties: {CidrBlock: 10.0.0.0/16, EnableDnsHostnames: true, "
             "Tags: [{Key: Name, Value: VPC-CCME}]}"]
     for s in range(4):
         out += [f"  Subnet{s}:", "    Type: AWS::EC2::Subnet",
-                f"    Properties: {{VpcId: !Ref Vpc, CidrBlock: 10.0.{s}.0/24, AvailabilityZone: eu-west-1{'ab'[s % 2]}}}",
+                f"    Properties: {{VpcId: !Ref Vpc, CidrBlock: 10.0.{s}.0/24, "
+                f"AvailabilityZone: eu-west-1{'ab'[s % 2]}}}",
                 f"  Subnet{s}Assoc:", "    Type: AWS::EC2::SubnetRouteTableAssociation",
                 f"    Properties: {{SubnetId: !Ref Subnet{s}, RouteTableId: !Ref Rt}}"]
     out += ["  Rt:", "    Type: AWS::EC2::RouteTable", "    Properties: {VpcId: !Ref Vpc}",
