@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,7 +231,16 @@ def _run_units(jobs: list[Job]) -> list[Loaded]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    context = multiprocessing.get_context("forkserver" if sys.platform != "win32" else "spawn")
+    if "fork" in multiprocessing.get_all_start_methods():
+        # Warm the parsers once here; forked workers share them instead of importing them again.
+        import hcl2
+        from cfnlint.decode import decode_str
+
+        decode_str("AWSTemplateFormatVersion: '2010-09-09'\n")
+        hcl2.parses_to_tree("x = 1\n")
+        context: Any = multiprocessing.get_context("fork")
+    else:
+        context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         return list(pool.map(_load_unit, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
 
