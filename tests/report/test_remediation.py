@@ -197,7 +197,7 @@ def test_missing_key_gets_the_seed_settings_and_policy() -> None:
         finding("CCME-KMS-ALIAS-DCV-PROXY-EBS", "kms.alias", "alias/ccme/dcv_proxy_ebs", []),
     )
     assert "--key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT --origin AWS_KMS" in text
-    assert "--multi-region" not in text
+    assert "--no-multi-region" in text and " --multi-region" not in text
     assert "aws kms create-alias --region eu-west-1 --alias-name alias/ccme/dcv_proxy_ebs" in text
     policy = json.loads(re.search(r"--policy '(.*?)' \\", text, re.S).group(1))
     assert policy["Statement"][1]["Principal"]["AWS"] == (

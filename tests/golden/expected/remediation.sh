@@ -10,7 +10,7 @@ set -euo pipefail
 # Seed 000: the CloudWatch key is symmetric, encrypt/decrypt, KMS key material, Single-Region.
 key_cloudwatch=$(aws kms create-key --region eu-west-1 \
   --description 'CCME ccme/cloudWatch: CloudWatch key' \
-  --key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT --origin AWS_KMS \
+  --key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT --origin AWS_KMS --no-multi-region \
   --policy '{
   "Version": "2012-10-17",
   "Id": "KMS CloudWatch Policy",
@@ -48,7 +48,7 @@ aws kms create-alias --region eu-west-1 --alias-name alias/ccme/cloudWatch --tar
 # Seed 000: the CCME Management Host (CMH) EBS key is symmetric, encrypt/decrypt, KMS key material, Single-Region.
 key_cmh_ebs=$(aws kms create-key --region eu-west-1 \
   --description 'CCME ccme/cmh_ebs: CCME Management Host (CMH) EBS key' \
-  --key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT --origin AWS_KMS \
+  --key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT --origin AWS_KMS --no-multi-region \
   --policy '{
   "Version": "2012-10-17",
   "Id": "key-default-1",
@@ -72,7 +72,7 @@ aws kms create-alias --region eu-west-1 --alias-name alias/ccme/cmh_ebs --target
 # Seed 000: the S3 key is symmetric, encrypt/decrypt, KMS key material, Single-Region.
 key_s3=$(aws kms create-key --region eu-west-1 \
   --description 'CCME ccme/s3: S3 key' \
-  --key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT --origin AWS_KMS \
+  --key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT --origin AWS_KMS --no-multi-region \
   --policy '{
   "Version": "2012-10-17",
   "Id": "key-default-1",
@@ -96,7 +96,7 @@ aws kms update-alias --region eu-west-1 --alias-name alias/ccme/s3 --target-key-
 # Seed 000: the Secrets key is symmetric, encrypt/decrypt, KMS key material, Single-Region.
 key_secrets=$(aws kms create-key --region eu-west-1 \
   --description 'CCME ccme/secrets: Secrets key' \
-  --key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT --origin AWS_KMS \
+  --key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT --origin AWS_KMS --no-multi-region \
   --policy '{
   "Version": "2012-10-17",
   "Id": "key-default-1",
@@ -121,7 +121,7 @@ aws kms update-alias --region eu-west-1 --alias-name alias/ccme/secrets --target
 # Seed 000: the DCV Proxy EBS key is symmetric, encrypt/decrypt, KMS key material, Single-Region.
 key_dcv_proxy_ebs=$(aws kms create-key --region eu-west-1 \
   --description 'CCME ccme/dcv_proxy_ebs: DCV Proxy EBS key' \
-  --key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT --origin AWS_KMS \
+  --key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT --origin AWS_KMS --no-multi-region \
   --policy '{
   "Id": "KMS DCV Proxy Policy",
   "Version": "2012-10-17",
@@ -179,7 +179,7 @@ aws kms update-alias --region eu-west-1 --alias-name alias/ccme/dcv_proxy_ebs --
 # Seed 000: the File Systems (EFS and FSx) key is symmetric, encrypt/decrypt, KMS key material, Single-Region.
 key_file_systems=$(aws kms create-key --region eu-west-1 \
   --description 'CCME ccme/file_systems: File Systems (EFS and FSx) key' \
-  --key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT --origin AWS_KMS \
+  --key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT --origin AWS_KMS --no-multi-region \
   --policy '{
   "Version": "2012-10-17",
   "Id": "key-default-1",
@@ -204,7 +204,7 @@ aws kms update-alias --region eu-west-1 --alias-name alias/ccme/file_systems --t
 # Seed 000: the SNS key is symmetric, encrypt/decrypt, KMS key material, Single-Region.
 key_sns=$(aws kms create-key --region eu-west-1 \
   --description 'CCME ccme/sns: SNS key' \
-  --key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT --origin AWS_KMS \
+  --key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT --origin AWS_KMS --no-multi-region \
   --policy '{
   "Version": "2012-10-17",
   "Id": "key-default-1",

@@ -1,0 +1,153 @@
+"""Remediation round trip: the shell bundle, run with the aws CLI against an emulated account (moto_server on
+127.0.0.1), makes a second scan pass the rules it fixes."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from auditor.engine.findings import Status
+
+pytestmark = [
+    pytest.mark.server,
+    pytest.mark.skipif(shutil.which("aws") is None, reason="the aws CLI is not installed (pip install awscli)"),
+    pytest.mark.skipif(
+        shutil.which("moto_server") is None, reason="moto_server is not installed (pip install '.[dev]')"
+    ),
+]
+REGION = "eu-west-1"
+NEEDS_INPUT = {
+    "vpc/create-subnet",
+    "vpc/create-nat-gateway",
+    "vpc/create-route",
+    "secretsmanager/create-secret",
+    "secretsmanager/put-secret-value",
+    "elbv2/modify-listener",
+    "acm/import-certificate",
+}
+FAKE = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture()
+def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    port = _free_port()
+    server = subprocess.Popen(
+        [shutil.which("moto_server") or "moto_server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("moto_server did not start") from None
+                time.sleep(0.2)
+        for key in [k for k in os.environ if k.startswith("AWS_")]:
+            monkeypatch.delenv(key)
+        for key, value in FAKE.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _strip_account_host(request, **_) -> None:
+    """botocore puts the account id in front of the S3 Control host, which a loopback server cannot resolve."""
+    request.url = re.sub(r"^(https?://)\d{12}\.", r"\1", request.url)
+
+
+def _local_s3control(client, service: str) -> None:
+    if service == "s3control":
+        client.meta.events.register("before-sign.s3-control.*", _strip_account_host)
+
+
+def _scan(session, seeded):
+    from auditor.collect.runner import scan
+    from auditor.config import load_config
+    from auditor.demo.run import _stub_not_mocked
+    from auditor.engine.evaluate import evaluate
+    from auditor.engine.rules import load_rules
+
+    config = load_config(Path(os.devnull), seeded.config_overrides())
+    rules = load_rules(None, config.packs)
+    result = scan(config, rules, session=session, client_hooks=[_stub_not_mocked, _local_s3control], progress=False)
+    return evaluate(result.snapshot, rules, config)
+
+
+def test_shell_bundle_fixes_the_demo_account(moto_endpoint: str, tmp_path: Path) -> None:
+    import boto3
+
+    from auditor.demo.account import seed_ccme_account
+    from auditor.report.remediation import RemediationKind, plan_fixes, render_bundle
+
+    session = boto3.Session(region_name=REGION)
+    clients: dict[str, object] = {}
+
+    def client(service: str) -> object:  # s3control must not prefix the account id to a loopback host
+        if service not in clients:
+            clients[service] = session.client(service, region_name=REGION)
+            _local_s3control(clients[service], service)
+        return clients[service]
+
+    seeded = seed_ccme_account(client, REGION, faults=True)
+    before = _scan(session, seeded)
+    # Fixes that wait for an operator's input (a CIDR, a NAT subnet, a password, a certificate) stop the
+    # script by design; the round trip runs every other fix.
+    failing = [
+        f for f in before.findings if f.status is Status.FAIL and f.remediation and not set(f.remediation) & NEEDS_INPUT
+    ]
+    fixes = plan_fixes(failing, RemediationKind.SH)
+    fixable = {fix.finding["rule_id"] for fix in fixes if fix.text}
+    assert fixable, "the demo account should have planted faults with automatic fixes"
+    script = tmp_path / "fix.sh"
+    script.write_text(
+        render_bundle(
+            failing,
+            RemediationKind.SH,
+            {"account": seeded.account, "regions": [REGION], "tool_version": "test", "source": "demo"},
+        )
+    )
+    env = {**os.environ, "HOME": str(tmp_path), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    done = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    after = _scan(session, seeded)
+    still = sorted(
+        {
+            (f.rule_id, f.resource_id, f.message)
+            for f in after.findings
+            if f.status is Status.FAIL and f.rule_id in fixable
+        }
+    )
+    assert not still, f"rules still failing after the fix: {still}\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+    print("fixed:", sorted(fixable))
