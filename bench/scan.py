@@ -12,7 +12,6 @@ stay flat, only the paginated list calls may grow.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import subprocess
@@ -28,18 +27,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import boto3  # noqa: E402
-from botocore.awsrequest import AWSResponse  # noqa: E402
 
 from auditor.collect.runner import local_s3control, scan  # noqa: E402
 from auditor.config import load_config  # noqa: E402
 from auditor.demo.account import seed_ccme_account  # noqa: E402
-from auditor.demo.run import _Raw, _stub_not_mocked  # noqa: E402
+from auditor.demo.run import _stub_not_mocked  # noqa: E402
 from auditor.engine.evaluate import evaluate  # noqa: E402
 from auditor.engine.rules import load_rules  # noqa: E402
 
 REGION = "eu-west-1"
-# moto_server answers these with HTTP 500, which the scan retries: answer 501 (not retried) instead.
-NOT_IN_MOTO_SERVER = {"cloud9", "snowball", "bcm-data-exports"}
+# Calls moto does not implement (CUR, Price List, Cloud9, Snowball, Data Exports) are answered
+# by the demo's empty-response stubs, as in `ccme-audit demo`.
 
 
 def free_port() -> int:
@@ -104,13 +102,6 @@ def latency_hook(seconds: float) -> Any:
             time.sleep(seconds)
 
         client.meta.events.register("before-send", sleep)
-        if service in NOT_IN_MOTO_SERVER:
-
-            def refuse(request: Any, **_: Any) -> AWSResponse:
-                body = json.dumps({"__type": "NotImplemented", "message": "not in moto_server"}).encode()
-                return AWSResponse(request.url, 501, {"Content-Type": "application/x-amz-json-1.1"}, _Raw(body))
-
-            client.meta.events.register_first("before-send", refuse)
 
     return hook
 

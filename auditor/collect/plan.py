@@ -21,6 +21,22 @@ from auditor.engine.values import MissingParameter, render
 
 EVERYTHING = None
 
+# Types the engine derives facts for before evaluation (auditor.derive), and the collected types
+# the derivation reads: a rule on a subnet's classification or on the VPC topology needs the route
+# tables, gateways and endpoints even though no rule names them.
+_NETWORK_INPUTS = (
+    "ec2.vpc",
+    "ec2.subnet",
+    "ec2.route_table",
+    "ec2.internet_gateway",
+    "ec2.nat_gateway",
+    "ec2.vpc_endpoint",
+)
+DERIVED_INPUTS: dict[str, tuple[str, ...]] = {
+    "ec2.subnet": _NETWORK_INPUTS,
+    "ec2.topology": _NETWORK_INPUTS,
+}
+
 
 @dataclass
 class Plan:
@@ -152,6 +168,9 @@ def build_plan(
             selector = selectors.setdefault(rule.resource_type, {})
             if selector is not None:
                 selector.setdefault(path, set()).update(values)
+    for derived, inputs in DERIVED_INPUTS.items():
+        if derived in types:
+            types.update(inputs)
     for rtype in everything:
         selectors[rtype] = EVERYTHING
     for rtype in types:

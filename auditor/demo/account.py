@@ -27,9 +27,7 @@ SUFFIXES = (
     "cloudWatch",
     "lambda",
 )
-ASG_ROLE = (
-    "arn:aws:iam::{account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-)
+ASG_ROLE = "arn:aws:iam::{account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 PREFIX = "ccme"
 DOMAIN = "hpc.example.com"
 SECRET_NAME = "ccme/directory-reader"  # noqa: S105 - a name, not a value
@@ -38,9 +36,7 @@ SECRET_NAME = "ccme/directory-reader"  # noqa: S105 - a name, not a value
 FAULTS = {
     "sns-key-multi-region": "the sns key is Multi-Region where the seed wants Single-Region",
     "internals-logging-prefix": "the internals bucket logs under 'logs/' instead of '<bucket>/'",
-    "userdata-tls-objects-only": (
-        "the userdata bucket's TLS deny statements cover bucket/* only, not the bucket"
-    ),
+    "userdata-tls-objects-only": ("the userdata bucket's TLS deny statements cover bucket/* only, not the bucket"),
     "dhcp-domain-name": "the DHCP domain-name is the other region family's (ec2.internal outside us-east-1)",
 }
 
@@ -142,11 +138,7 @@ def key_policy(suffix: str, account: str, region: str) -> dict[str, Any]:
 
 def tls_policy(bucket: str, *, objects_only: bool = False) -> dict[str, Any]:
     """Seed 000's bucket policy: deny TLS < 1.2 and plain HTTP, on the bucket and its objects."""
-    resources = (
-        [f"arn:aws:s3:::{bucket}/*"]
-        if objects_only
-        else [f"arn:aws:s3:::{bucket}/*", f"arn:aws:s3:::{bucket}"]
-    )
+    resources = [f"arn:aws:s3:::{bucket}/*"] if objects_only else [f"arn:aws:s3:::{bucket}/*", f"arn:aws:s3:::{bucket}"]
     return {
         "Version": "2012-10-17",
         "Id": "CCMEBucketPolicy",
@@ -290,9 +282,7 @@ def seed_ccme_account(session_or_clients: Any, region: str, faults: bool = True)
     logging_bucket = buckets["logging"]
     s3.put_bucket_policy(
         Bucket=logging_bucket,
-        Policy=json.dumps(
-            {"Version": "2012-10-17", "Statement": [log_delivery_statement(logging_bucket, account)]}
-        ),
+        Policy=json.dumps({"Version": "2012-10-17", "Statement": [log_delivery_statement(logging_bucket, account)]}),
     )
     for role in ("internals", "userdata"):
         bucket = buckets[role]
@@ -348,9 +338,7 @@ def seed_ccme_account(session_or_clients: Any, region: str, faults: bool = True)
                 VpcId=vpc_id,
                 CidrBlock=cidr,
                 AvailabilityZone=zone,
-                TagSpecifications=[
-                    {"ResourceType": "subnet", "Tags": _tags(f"CCME-{role}-subnet-az{index + 1}")}
-                ],
+                TagSpecifications=[{"ResourceType": "subnet", "Tags": _tags(f"CCME-{role}-subnet-az{index + 1}")}],
             )["Subnet"]["SubnetId"]
             ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": False})
             out.append(subnet)

@@ -22,6 +22,9 @@ FAKE_CREDENTIALS = {
 NOT_MOCKED = {
     ("cur", "DescribeReportDefinitions"): b'{"ReportDefinitions": []}',
     ("pricing", "DescribeServices"): b'{"Services": [], "FormatVersion": "aws_v1"}',
+    ("cloud9", "ListEnvironments"): b'{"environmentIds": []}',
+    ("snowball", "ListJobs"): b'{"JobListEntries": []}',
+    ("bcm-data-exports", "ListExports"): b'{"Exports": []}',
 }
 
 
@@ -31,15 +34,10 @@ def offline_account(region: str) -> Iterator[Any]:
     try:
         from moto import mock_aws
     except ImportError:
-        raise InputError(
-            "the demo needs moto", place="ccme-audit demo", fix="pip install 'ccme-audit[demo]'"
-        ) from None
+        raise InputError("the demo needs moto", place="ccme-audit demo", fix="pip install 'ccme-audit[demo]'") from None
     import boto3
 
-    saved = {
-        k: os.environ.get(k)
-        for k in (*FAKE_CREDENTIALS, "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_REGION")
-    }
+    saved = {k: os.environ.get(k) for k in (*FAKE_CREDENTIALS, "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_REGION")}
     for key in list(os.environ):
         if key.startswith("AWS_ENDPOINT_URL"):
             saved.setdefault(key, os.environ[key])
@@ -86,8 +84,7 @@ def offline_guard(client: Any, service: str) -> None:
             headers = {"Content-Type": "application/x-amz-json-1.1"}
         else:
             body = (
-                f"<ErrorResponse><Error><Code>NotImplemented</Code><Message>{message}</Message></Error>"
-                "</ErrorResponse>"
+                f"<ErrorResponse><Error><Code>NotImplemented</Code><Message>{message}</Message></Error></ErrorResponse>"
             ).encode()
             headers = {"Content-Type": "text/xml"}
         return AWSResponse(request.url, 501, headers, _Raw(body))
@@ -127,9 +124,7 @@ def run_demo(
             overrides.append(("packs", list(packs)))
         config = load_config(Path(os.devnull), overrides)
         rules = load_rules(None, config.packs)
-        result = scan(
-            config, rules, session=session, client_hooks=[_stub_not_mocked, offline_guard], progress=False
-        )
+        result = scan(config, rules, session=session, client_hooks=[_stub_not_mocked, offline_guard], progress=False)
     if stats:
         sys.stderr.write("\n".join(result.stats.lines()) + "\n")
     evaluation = evaluate(result.snapshot, rules, config)
@@ -139,6 +134,4 @@ def run_demo(
     sys.stdout.write("\nplanted faults:\n" + "".join(f"  - {text}\n" for text in FAULTS.values()))
     stubbed = ", ".join(f"{s}:{o}" for s, o in NOT_MOCKED)
     sys.stdout.write(f"(moto does not implement {stubbed}: the demo answers them with an empty response)\n")
-    sys.stdout.write(
-        "reports: " + ", ".join(str(p) for p in [Path(output_dir) / "snapshot.json", *written]) + "\n"
-    )
+    sys.stdout.write("reports: " + ", ".join(str(p) for p in [Path(output_dir) / "snapshot.json", *written]) + "\n")

@@ -188,6 +188,8 @@ def test_plan_from_ccme_rules() -> None:
         }
     }
     assert plan.selects_all("s3.account_public_access_block")
+    # The subnet classification and topology the engine derives read route tables and gateways.
+    assert {"ec2.route_table", "ec2.internet_gateway", "ec2.nat_gateway", "ec2.vpc_endpoint"} <= plan.types
     assert plan.selected("kms.key", {"aliases": ["alias/alias/CCME/cloudwatch"]}, normalize=kms.normalize_alias)
     assert not plan.selected("kms.key", {"aliases": ["alias/other/sns"]}, normalize=kms.normalize_alias)
 

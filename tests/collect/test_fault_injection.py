@@ -75,6 +75,10 @@ def reads(rule: Rule) -> dict[str, set[str]]:
     return out
 
 
+def has_any(rule: Rule) -> bool:
+    return any(name == "any" for name, _ in operators.walk(rule.assertion))
+
+
 def dependent(rule: Rule, call: Call) -> bool:
     needs = reads(rule)
     if call.key in TYPE_LEVEL:
@@ -122,7 +126,13 @@ def _check(account: Any, call: Call, kind: str, retry_mode: str = "adaptive") ->
     for rule in rules:
         got = by_rule.get(rule.id, {})
         if dependent(rule, call):
-            assert got and set(got.values()) == {"ERROR"}, (rule.id, got)
+            assert got, rule.id
+            clean_rule = {k: v for k, v in clean.items() if k[0] == rule.id}
+            for key, status in got.items():
+                # An `any` may be decided by a branch that does not need the failed call: a PASS
+                # that was a PASS may stand. Nothing else: never a PASS or FAIL from missing evidence.
+                decided = has_any(rule) and status == "PASS" and clean_rule.get(key) == "PASS"
+                assert status == "ERROR" or decided, (rule.id, key, status)
             hit.add(rule.id)
         else:
             assert got == {k: v for k, v in clean.items() if k[0] == rule.id}, rule.id
