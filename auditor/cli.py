@@ -11,15 +11,18 @@ from typing import Annotated, Any
 import click
 import typer
 
-try:  # typer >= 0.16 vendors its own click
-    from typer._click import exceptions as _typer_click
-except ImportError:  # pragma: no cover - older typer uses click itself
-    _typer_click = click.exceptions
-
 from auditor import __version__
 from auditor.config import AuditConfig, load_config, parse_override
 from auditor.engine.findings import Severity, failing
 from auditor.errors import InputError
+
+_USAGE_ERRORS: tuple[type[Exception], ...] = (click.exceptions.UsageError,)
+try:  # typer >= 0.16 vendors its own click
+    from typer._click import exceptions as _typer_click
+
+    _USAGE_ERRORS = (*_USAGE_ERRORS, _typer_click.UsageError)
+except ImportError:  # pragma: no cover - older typer uses click itself
+    pass
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -240,9 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         sys.stderr.write(f"ccme-audit: error: {exc.line()}\n")
         return 2
-    except (click.exceptions.UsageError, _typer_click.UsageError) as exc:
-        path = exc.ctx.command_path if exc.ctx else "ccme-audit"
-        sys.stderr.write(f"ccme-audit: error: {exc.format_message()} (see: {path} --help)\n")
+    except _USAGE_ERRORS as exc:
+        ctx = getattr(exc, "ctx", None)
+        path = ctx.command_path if ctx else "ccme-audit"
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        sys.stderr.write(f"ccme-audit: error: {message} (see: {path} --help)\n")
         return 2
     except (click.exceptions.Exit, typer.Exit) as exc:
         return int(exc.exit_code)

@@ -6,7 +6,8 @@ Two shapes per size:
 - "account": the CCME environment plus N unrelated resources (keys, aliases, buckets, subnets...):
   what a real scan evaluates; scoped rules must not pay for unrelated resources.
 - "all-in-scope": the shipped rules with their scopes removed, so every rule evaluates every
-  resource of its type: the per-resource cost of the engine.
+  resource of its type: the per-resource cost of the engine (rules using the `policy` operator are
+  left out here and measured apart: each policy check enumerates hundreds of requests).
 Prints wall time, resources per second and peak memory (tracemalloc) for each.
 """
 
@@ -25,7 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from auditor.config import load_config
 from auditor.engine.evaluate import evaluate
+from auditor.engine.operators import walk
 from auditor.engine.rules import Scope, load_rules
+from auditor.policy import RequirementContext, check_document
 from auditor.snapshot import snapshot_from_json
 from tests.fixtures import ccme
 
@@ -78,15 +81,38 @@ def measure(label: str, snapshot, rules, config) -> None:  # type: ignore[no-unt
           f"wall={elapsed:7.3f}s  {n / elapsed:>10.0f} resources/s  peak_mem={peak / 2**20:7.1f} MiB")
 
 
+def policy_checks(_: str) -> None:
+    """Seed policies judged by each requirement, uncached: checks per second."""
+    cases = [
+        (ccme.bucket_policy("b"), "s3-deny-insecure-transport", {"bucket": "b"}),
+        (ccme.bucket_policy("b"), "s3-deny-tls-below-1.2", {"bucket": "b"}),
+        (ccme.key_policy("dcv_proxy_ebs"), "kms-dcv-proxy-autoscaling", {}),
+        (ccme.key_policy("cloudWatch"), "kms-cloudwatch-logs", {}),
+        (ccme.key_policy("s3"), "kms-root-full-access", {}),
+    ]
+    for document, requirement, extra in cases:
+        ctx = RequirementContext(account=ccme.ACCOUNT, region=ccme.REGION, **extra)
+        start = time.perf_counter()
+        runs = 0
+        while time.perf_counter() - start < 0.5:
+            result = check_document(document, requirement, ctx)
+            runs += 1
+        elapsed = (time.perf_counter() - start) / runs
+        print(f"policy check   {requirement:<28} {result.requests_evaluated:>4} requests  "
+              f"{elapsed * 1000:7.2f} ms/check  ok={result.ok}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
     args = parser.parse_args()
     rules = load_rules()
-    unscoped = [dataclasses.replace(r, scope=Scope()) for r in rules]
+    unscoped = [dataclasses.replace(r, scope=Scope()) for r in rules
+                if "policy" not in {name for name, _ in walk(r.assertion)}]
     config = load_config(None, [])
     print(f"python {sys.version.split()[0]}, {len(rules)} shipped rules "
           f"({', '.join(sorted({r.pack for r in rules}))})")
+    policy_checks(args.sizes)
     for size in (int(s) for s in args.sizes.split(",")):
         doc = synthetic(size)
         start = time.perf_counter()

@@ -97,6 +97,32 @@ class Topology:
 class _View:
     """Resources by type with per-resource collection errors applied, and type-level errors."""
 
+    def gateway_endpoints(self, vpc_id: str) -> dict[Any, list[dict[str, Any]]]:
+        """The VPC's gateway endpoints by route table id, built once per VPC (linear, not per subnet)."""
+        cached = self._gateway_cache.get(vpc_id)
+        if cached is None:
+            try:
+                table_map: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+                for endpoint in self.endpoints_by_vpc.get(vpc_id, []):
+                    kind = _value(endpoint, "vpc_endpoint_type")
+                    if kind is not None and str(kind).lower() != "gateway":
+                        continue
+                    entry = {
+                        "vpc_endpoint_id": _ident(endpoint, "vpc_endpoint_id"),
+                        "service_name": _value(endpoint, "service_name"),
+                        "state": _value(endpoint, "state"),
+                    }
+                    for table in _value(endpoint, "route_table_ids") or []:
+                        if isinstance(table, str):
+                            table_map[table].append(entry)
+                cached = table_map
+            except _Unknown as exc:
+                cached = exc
+            self._gateway_cache[vpc_id] = cached
+        if isinstance(cached, _Unknown):
+            raise cached
+        return cached
+
     def __init__(self, snapshot: Snapshot):
         self.snapshot = snapshot
         self.by_type: dict[str, list[Resource]] = defaultdict(list)
@@ -146,6 +172,7 @@ class _View:
         self.endpoints_by_vpc: dict[Any, list[Resource]] = defaultdict(list)
         for endpoint in self.by_type["ec2.vpc_endpoint"]:
             self.endpoints_by_vpc[str(endpoint.attributes.get("vpc_id"))].append(endpoint)
+        self._gateway_cache: dict[str, dict[Any, list[dict[str, Any]]] | _Unknown] = {}
         self._explicit: dict[str, dict[str, Any]] | None = None
 
     def explicit(self, vpc_id: str) -> dict[str, Any]:
@@ -860,20 +887,8 @@ def _gateway_endpoints(view: _View, subnet: Resource, table: Any, routing: Routi
             raise _Unknown(f"the route table of {subnet.id} is unknown: {routing.reason}")
         if is_unknown(table):
             raise _Unknown(f"the route table of {subnet.id} is unknown")
-        found = []
-        for endpoint in view.endpoints_by_vpc.get(str(subnet.attributes.get("vpc_id")), []):
-            kind = _value(endpoint, "vpc_endpoint_type")
-            if kind is not None and str(kind).lower() != "gateway":
-                continue
-            tables = _value(endpoint, "route_table_ids") or []
-            if table is not None and table in tables:
-                found.append(
-                    {
-                        "vpc_endpoint_id": _ident(endpoint, "vpc_endpoint_id"),
-                        "service_name": _value(endpoint, "service_name"),
-                        "state": _value(endpoint, "state"),
-                    }
-                )
+        by_table = view.gateway_endpoints(str(subnet.attributes.get("vpc_id")))
+        found = list(by_table.get(table, ())) if table is not None and not isinstance(table, dict) else []
         return sorted(found, key=lambda e: str(e["vpc_endpoint_id"]))
     except _Unknown as exc:
         return unknown(exc.reason)

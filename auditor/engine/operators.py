@@ -8,6 +8,7 @@ element inside `each`/`count`); a path starting with `@` reads the resource enve
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -411,8 +412,6 @@ register(Operator(
 
 def _policy(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
     """A resource policy at path meets a requirement of auditor.policy (see `ccme-audit policy requirements`)."""
-    from auditor.policy import RequirementContext, check_document
-
     document = get(current, args["path"], ctx)
     requirement = args["requirement"]
     if document is None or document == "":
@@ -430,7 +429,7 @@ def _policy(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
                 context[name] = None
             if context[name] is None and name == "key_arn":
                 del context[name]  # optional: the requirement then speaks of "this key"
-    result = check_document(document, requirement, RequirementContext(**context))
+    result = _check_cached(document, requirement, tuple(sorted(context.items())))
     if result.error is not None:
         # A malformed policy, or one that cannot be judged, is missing evidence: ERROR, never PASS.
         raise UnknownValue(f"the policy cannot be evaluated: {result.error}", args["path"])
@@ -440,6 +439,24 @@ def _policy(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
                                     for line in judged[:5]))
     summary = f"{requirement} holds over {result.requests_evaluated} evaluated requests"
     return Outcome(True, (_ev(summary, args["path"], "met"),))
+
+
+_POLICY_CACHE: dict[tuple[str, str, tuple[tuple[str, Any], ...]], Any] = {}
+
+
+def _check_cached(document: Any, requirement: str, context: tuple[tuple[str, Any], ...]) -> Any:
+    """check_document, memoised: accounts repeat the same policy (the KMS default) on many resources."""
+    from auditor.policy import RequirementContext, check_document
+
+    text = document if isinstance(document, str) else json.dumps(document, sort_keys=True, default=str)
+    key = (text, requirement, context)
+    result = _POLICY_CACHE.get(key)
+    if result is None:
+        if len(_POLICY_CACHE) > 4096:
+            _POLICY_CACHE.clear()
+        result = check_document(document, requirement, RequirementContext(**dict(context)))
+        _POLICY_CACHE[key] = result
+    return result
 
 
 def _check_policy(args: Mapping[str, Any]) -> list[str]:
