@@ -115,7 +115,7 @@ def run_demo(
     from auditor.engine.rules import load_rules
     from auditor.report import Format, parse_formats, render, write_reports
 
-    chosen = parse_formats(formats or ["text", "json"])
+    chosen = parse_formats(formats or ["text", "json", "html", "junit", "sarif", "markdown"])
     with offline_account(region) as session:
         sys.stderr.write(f"demo: seeding a CCME environment in an in-process moto account ({region})...\n")
         seeded = seed_ccme_account(session, region, faults=True)
