@@ -263,10 +263,13 @@ class _RuleRun:
                             evidence=outcome.evidence)
 
     def _fail_message(self, ctx: _Ctx, outcome: operators.Outcome) -> str:
-        details = "; ".join(
-            e["violation"] if "violation" in e else f"expected {e['check']}, observed {_short(e.get('observed'))}"
-            for e in outcome.evidence[:3]
-        )
+        violations = [e["violation"] for e in outcome.evidence if "violation" in e]
+        if violations:  # a policy verdict: the first breaking request says it; the evidence lists the rest
+            details = violations[0] + (f" (+{len(violations) - 1} more in the evidence)" if len(violations) > 1 else "")
+        else:
+            details = "; ".join(
+                f"expected {e['check']}, observed {_short(e.get('observed'))}" for e in outcome.evidence[:3]
+            )
         if self.rule.message:
             try:
                 head = render(self.rule.message, {**self.params, **{
