@@ -210,6 +210,8 @@ COMMAND_MODULES = (
     "auditor.collect.cli",     # ccme-audit scan|collect|iam-policy|demo
     "auditor.report.cli",      # ccme-audit report|remediate
     "auditor.iac.cli",         # ccme-audit iac
+    "auditor.egress.cli",      # ccme-audit egress probe|list
+    "auditor.packages.cli",    # ccme-audit packages check
 )
 _registered = False
 

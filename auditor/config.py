@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "certificate_min_days": 30,
     "packs": ["ccme"],
     "options": {"read_secret_values": False, "probe_cost_explorer": False},
+    "egress": {"extra_endpoints": [], "remove": []},
     "waivers": [],
 }
 

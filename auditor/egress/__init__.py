@@ -1,0 +1,1 @@
+"""Egress allowlist: required endpoints as data, the probe."""
