@@ -40,6 +40,21 @@ CostExplorerOpt = Annotated[
 ]
 StatsOpt = Annotated[bool, typer.Option("--stats", help="Print API calls by operation on stderr.")]
 SnapshotOutOpt = Annotated[Path | None, typer.Option("--snapshot-out", help="Also save the collected snapshot here.")]
+RegionsOpt = Annotated[
+    list[str] | None, typer.Option("--regions", help="Regions to scan, comma-separated (adds to --region).")
+]
+AccountsOpt = Annotated[
+    Path | None,
+    typer.Option("--accounts", help="Scan these accounts (YAML/JSON list of account ids) by assuming --role-name."),
+]
+OrganizationOpt = Annotated[
+    bool,
+    typer.Option("--organization", help="Scan every ACTIVE account of the organization (organizations:ListAccounts)."),
+]
+RoleNameOpt = Annotated[
+    str | None, typer.Option("--role-name", help="The role to assume in each account (with --accounts/--organization).")
+]
+ExternalIdOpt = Annotated[str | None, typer.Option("--external-id", help="ExternalId for sts:AssumeRole.")]
 
 
 def _options(read_secret_values: bool, probe_cost_explorer: bool) -> dict[str, Any]:
@@ -88,12 +103,39 @@ def scan(
     read_secret_values: ReadSecretsOpt = False,
     probe_cost_explorer: CostExplorerOpt = False,
     stats: StatsOpt = False,
+    regions: RegionsOpt = None,
+    accounts: AccountsOpt = None,
+    organization: OrganizationOpt = False,
+    role_name: RoleNameOpt = None,
+    external_id: ExternalIdOpt = None,
 ) -> None:
     """Collect what the selected rules need from the live account, evaluate, report."""
     from auditor.engine.evaluate import evaluate as run
     from auditor.report import parse_formats, write_reports
 
     formats = parse_formats(fmt or ["text"])
+    if regions:
+        from auditor.multi.targets import parse_regions
+
+        region = parse_regions([*(region or []), *regions])
+    if accounts is not None or organization or role_name or external_id:
+        from auditor.multi.cli import scan_many
+
+        evaluation = scan_many(
+            config,
+            pack,
+            set_,
+            region,
+            kms_prefix,
+            rules_dir,
+            profile,
+            _options(read_secret_values, probe_cost_explorer),
+            accounts=accounts, organization=organization, role_name=role_name, external_id=external_id,
+            snapshot_out=snapshot_out, stats=stats,
+        )
+        write_reports(evaluation, formats, output=output, output_dir=output_dir)
+        exit_for(evaluation.findings, fail_on)
+        return
     cfg, rules, result = _collect(
         config,
         pack,

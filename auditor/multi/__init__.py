@@ -1,0 +1,1 @@
+"""Multi-account, multi-region scans: role assumption, bounded concurrency, merged findings."""

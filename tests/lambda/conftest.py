@@ -1,0 +1,1 @@
+from .helpers import world  # noqa: F401 - the fixture
