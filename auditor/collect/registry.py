@@ -6,10 +6,29 @@ from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
-from auditor.collect import acm, ec2, elbv2, iam, kms, probes, s3, secrets
+from auditor.collect import (
+    acm,
+    apigateway,
+    ec2,
+    ec2net,
+    efs,
+    elbv2,
+    fsx,
+    iam,
+    kms,
+    lambdafn,
+    logs,
+    probes,
+    rds,
+    s3,
+    secrets,
+    ssm,
+)
 from auditor.collect.base import STS_CALLS, Call
 
 COLLECTORS: tuple[ModuleType, ...] = (kms, s3, ec2, secrets, acm, elbv2, iam, probes)
+# Seed 003 provisioner (pack bbp).
+COLLECTORS += (ec2net, efs, fsx, rds, logs, ssm, lambdafn, apigateway)
 
 
 def listed_attributes() -> dict[str, set[str]]:
