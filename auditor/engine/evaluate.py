@@ -18,6 +18,10 @@ from auditor.resources import resource_types
 from auditor.snapshot import CollectionError, Resource, Snapshot, unknown
 
 WILDCARD_RESOURCE = "*"
+CONTEXT_PARAMS = frozenset({
+    "region", "account", "kms_prefix", "buckets.logging", "buckets.internals", "buckets.userdata", "buckets.logged",
+    "dhcp_domain_name", "network.vpc_id", "network.vpc_name", "secret_name", "certificate_domain",
+})
 
 
 class SnapshotIndex:
@@ -161,7 +165,10 @@ class _RuleRun:
         self.params = params
         self.region = region
         self.account = account
-        self.context = {"params": params}
+        # The parameters a remediation may need: those the rule reads, and the account's identity.
+        keep = CONTEXT_PARAMS | rule.parameters
+        self.context_params = {k: v for k, v in params.items() if k in keep}
+        self.context = {"params": self.context_params}
         try:
             self.title = str(render(rule.title, params))
         except MissingParameter:
@@ -172,7 +179,7 @@ class _RuleRun:
         rule = self.rule
         context: Mapping[str, Any] = self.context
         if resource is not None:
-            context = {"params": self.params, "attributes": resource.attributes}
+            context = {"params": self.context_params, "attributes": resource.attributes}
         return Finding(
             rule_id=rule.id, title=self.title, pack=rule.pack, area=rule.area, resource_type=rule.resource_type,
             resource_id=resource_id, status=status, severity=rule.severity, message=message, source=rule.source,

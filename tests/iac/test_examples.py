@@ -79,8 +79,9 @@ def test_compliant_example_passes_every_iac_rule(path: Path) -> None:
         "CCME-S3-ACCESS-LOGGING-INTERNALS",
     } <= passed
     skipped = {f.rule_id for f in result.findings if f.status is Status.SKIPPED}
-    # An account-level setting no template describes, and the opt-in secret check.
-    assert skipped == {"CCME-S3-ACCOUNT-PAB", "CCME-SM-PLAINTEXT"}
+    # The opt-in secret check. (The account-level Block Public Access rule applies to live scans only.)
+    assert skipped == {"CCME-SM-PLAINTEXT"}
+    assert "CCME-S3-ACCOUNT-PAB" not in {f.rule_id for f in result.findings}
 
 
 EXPECTED_BROKEN = {
