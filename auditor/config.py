@@ -38,6 +38,15 @@ DEFAULTS: dict[str, Any] = {
         "cluster_vpc_id": None,
         "cluster_subnets": [],
     },
+    # Seed 003 provisioner (pack bbp); hpc-resource-provisioner is the public provisioner's repository name.
+    "bbp": {
+        "main_vpc_id": None,
+        "provisioner_function": "hpc-resource-provisioner",
+        "slurm_log_group": None,
+        "slurm_db_instance": None,
+        "slurm_db_secret": "",
+        "key_pair_pattern": ".+",
+    },
     "secret_name": None,
     "certificate_domain": None,
     "certificate_min_days": 30,

@@ -116,22 +116,32 @@ def run_demo(
     from auditor.report import Format, parse_formats, render, write_reports
 
     chosen = parse_formats(formats or ["text", "json", "html", "junit", "sarif", "markdown"])
+    hooks: list[Any] = [_stub_not_mocked, offline_guard]
+    faults: dict[str, str] = FAULTS
     with offline_account(region) as session:
-        sys.stderr.write(f"demo: seeding a CCME environment in an in-process moto account ({region})...\n")
-        seeded = seed_ccme_account(session, region, faults=True)
-        overrides: list[tuple[str, Any]] = seeded.config_overrides()
+        if list(packs or []) == ["bbp"]:  # the seed 003 provisioner account (auditor/demo/bbp.py)
+            from auditor.demo.bbp import seed_bbp_account, stub_associations
+
+            sys.stderr.write(f"demo: seeding a ParallelCluster provisioner account in moto ({region})...\n")
+            provisioner = seed_bbp_account(session, region, faults=True)
+            overrides: list[tuple[str, Any]] = provisioner.config_overrides()
+            hooks.insert(0, stub_associations(provisioner.associations))
+            faults = provisioner.faults
+        else:
+            sys.stderr.write(f"demo: seeding a CCME environment in an in-process moto account ({region})...\n")
+            overrides = seed_ccme_account(session, region, faults=True).config_overrides()
         if packs:
             overrides.append(("packs", list(packs)))
         config = load_config(Path(os.devnull), overrides)
         rules = load_rules(None, config.packs)
-        result = scan(config, rules, session=session, client_hooks=[_stub_not_mocked, offline_guard], progress=False)
+        result = scan(config, rules, session=session, client_hooks=hooks, progress=False)
     if stats:
         sys.stderr.write("\n".join(result.stats.lines()) + "\n")
     evaluation = evaluate(result.snapshot, rules, config)
     result.snapshot.dump(Path(output_dir) / "snapshot.json")
     written = write_reports(evaluation, chosen, output_dir=Path(output_dir))
     sys.stdout.write(render(evaluation, Format.TEXT, color=sys.stdout.isatty()))
-    sys.stdout.write("\nplanted faults:\n" + "".join(f"  - {text}\n" for text in FAULTS.values()))
+    sys.stdout.write("\nplanted faults:\n" + "".join(f"  - {text}\n" for text in faults.values()))
     stubbed = ", ".join(f"{s}:{o}" for s, o in NOT_MOCKED)
     sys.stdout.write(f"(moto does not implement {stubbed}: the demo answers them with an empty response)\n")
     sys.stdout.write("reports: " + ", ".join(str(p) for p in [Path(output_dir) / "snapshot.json", *written]) + "\n")
