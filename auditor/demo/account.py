@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor import seed
+
 SUFFIXES = (
     "cmh_ebs",
     "dcv_proxy_ebs",
@@ -27,7 +29,7 @@ SUFFIXES = (
     "cloudWatch",
     "lambda",
 )
-ASG_ROLE = "arn:aws:iam::{account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+ASG_ROLE = seed.ASG_ROLE
 PREFIX = "ccme"
 DOMAIN = "hpc.example.com"
 SECRET_NAME = "ccme/directory-reader"  # noqa: S105 - a name, not a value
@@ -74,104 +76,9 @@ class SeededAccount:
         ]
 
 
-def key_policy(suffix: str, account: str, region: str) -> dict[str, Any]:
-    """Seed 000's key policies (DCV proxy, CloudWatch); the KMS default policy for the others."""
-    root = {
-        "Sid": "Enable IAM User Permissions",
-        "Effect": "Allow",
-        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-        "Action": "kms:*",
-        "Resource": "*",
-    }
-    if suffix == "dcv_proxy_ebs":
-        role = ASG_ROLE.format(account=account)
-        return {
-            "Id": "KMS DCV Proxy Policy",
-            "Version": "2012-10-17",
-            "Statement": [
-                root,
-                {
-                    "Sid": "Allow use of the key",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": role},
-                    "Action": [
-                        "kms:Encrypt",
-                        "kms:Decrypt",
-                        "kms:ReEncrypt*",
-                        "kms:GenerateDataKey*",
-                        "kms:DescribeKey",
-                    ],
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "Allow attachment of persistent resources",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": role},
-                    "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
-                    "Resource": "*",
-                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
-                },
-            ],
-        }
-    if suffix == "cloudWatch":
-        return {
-            "Version": "2012-10-17",
-            "Id": "KMS CloudWatch Policy",
-            "Statement": [
-                root,
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                    "Action": [
-                        "kms:Encrypt*",
-                        "kms:Decrypt*",
-                        "kms:ReEncrypt*",
-                        "kms:GenerateDataKey*",
-                        "kms:Describe*",
-                    ],
-                    "Resource": "*",
-                },
-            ],
-        }
-    return {"Version": "2012-10-17", "Id": "key-default-1", "Statement": [root]}
-
-
-def tls_policy(bucket: str, *, objects_only: bool = False) -> dict[str, Any]:
-    """Seed 000's bucket policy: deny TLS < 1.2 and plain HTTP, on the bucket and its objects."""
-    resources = [f"arn:aws:s3:::{bucket}/*"] if objects_only else [f"arn:aws:s3:::{bucket}/*", f"arn:aws:s3:::{bucket}"]
-    return {
-        "Version": "2012-10-17",
-        "Id": "CCMEBucketPolicy",
-        "Statement": [
-            {
-                "Sid": "enforce-tls-12-requests-only",
-                "Effect": "Deny",
-                "Principal": {"AWS": "*"},
-                "Action": "*",
-                "Resource": resources,
-                "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
-            },
-            {
-                "Sid": "enforce-tls-requests-only",
-                "Effect": "Deny",
-                "Principal": {"AWS": "*"},
-                "Action": "*",
-                "Resource": resources,
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
-        ],
-    }
-
-
-def log_delivery_statement(bucket: str, account: str) -> dict[str, Any]:
-    return {
-        "Sid": "S3ServerAccessLogsPolicy",
-        "Effect": "Allow",
-        "Principal": {"Service": "logging.s3.amazonaws.com"},
-        "Action": "s3:PutObject",
-        "Resource": f"arn:aws:s3:::{bucket}/*",
-        "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-    }
+key_policy = seed.key_policy
+tls_policy = seed.tls_policy
+log_delivery_statement = seed.log_delivery_statement
 
 
 def self_signed_certificate(domain: str, days: int = 365) -> tuple[bytes, bytes]:

@@ -21,6 +21,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from auditor import seed
 from auditor.data import data_dir
 from auditor.engine.findings import Finding, Status
 from auditor.errors import InputError
@@ -63,8 +64,8 @@ KMS_LABELS = {
     "lambda": "Lambda",
 }
 MULTI_REGION_SUFFIXES = frozenset({"clusters_ebs"})
-ASG_ROLE = "arn:aws:iam::{account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-POLICY_VERSION = "2012-10-17"
+ASG_ROLE = seed.ASG_ROLE
+POLICY_VERSION = seed.POLICY_VERSION
 
 
 class RemediationError(Exception):
@@ -236,104 +237,15 @@ def merge_policy(existing: Any, required: Sequence[Mapping[str, Any]]) -> dict[s
     return document
 
 
-def kms_root_statement(account: str) -> dict[str, Any]:
-    return {
-        "Sid": "Enable IAM User Permissions",
-        "Effect": "Allow",
-        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-        "Action": "kms:*",
-        "Resource": "*",
-    }
-
-
-def kms_key_policy(suffix: str, account: str, region: str) -> dict[str, Any]:
-    """Seed 000's key policies (DCV proxy, CloudWatch) with the real account and region; else root only."""
-    if suffix == "dcv_proxy_ebs":
-        role = ASG_ROLE.format(account=account)
-        return {
-            "Id": "KMS DCV Proxy Policy",
-            "Version": POLICY_VERSION,
-            "Statement": [
-                kms_root_statement(account),
-                {
-                    "Sid": "Allow use of the key",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": role},
-                    "Action": [
-                        "kms:Encrypt",
-                        "kms:Decrypt",
-                        "kms:ReEncrypt*",
-                        "kms:GenerateDataKey*",
-                        "kms:DescribeKey",
-                    ],
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "Allow attachment of persistent resources",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": role},
-                    "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
-                    "Resource": "*",
-                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
-                },
-            ],
-        }
-    if suffix == "cloudWatch":
-        return {
-            "Version": POLICY_VERSION,
-            "Id": "KMS CloudWatch Policy",
-            "Statement": [
-                kms_root_statement(account),
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                    "Action": [
-                        "kms:Encrypt*",
-                        "kms:Decrypt*",
-                        "kms:ReEncrypt*",
-                        "kms:GenerateDataKey*",
-                        "kms:Describe*",
-                    ],
-                    "Resource": "*",
-                },
-            ],
-        }
-    return {"Version": POLICY_VERSION, "Id": "key-default-1", "Statement": [kms_root_statement(account)]}
+kms_root_statement = seed.root_statement
+kms_key_policy = seed.key_policy
 
 
 def bucket_policy_statements(bucket: str, *, logging_target: bool, account: str) -> list[dict[str, Any]]:
     """Seed 000's TLS statements for a bucket; the logging bucket also lets S3 deliver access logs."""
-    resources = [f"arn:aws:s3:::{bucket}/*", f"arn:aws:s3:::{bucket}"]
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "enforce-tls-12-requests-only",
-            "Effect": "Deny",
-            "Principal": {"AWS": "*"},
-            "Action": "*",
-            "Resource": resources,
-            "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
-        },
-        {
-            "Sid": "enforce-tls-requests-only",
-            "Effect": "Deny",
-            "Principal": {"AWS": "*"},
-            "Action": "*",
-            "Resource": resources,
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
-    ]
+    statements = seed.tls_statements(bucket)
     if logging_target:
-        statements.insert(
-            0,
-            {
-                "Sid": "S3ServerAccessLogsPolicy",
-                "Effect": "Allow",
-                "Principal": {"Service": "logging.s3.amazonaws.com"},
-                "Action": "s3:PutObject",
-                "Resource": f"arn:aws:s3:::{bucket}/*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-            },
-        )
+        statements.insert(0, seed.log_delivery_statement(bucket, account))
     return statements
 
 
