@@ -83,7 +83,8 @@ def faulted_cloudformation(tmp: Path) -> Path:
     head, tail = text.split("Description: CCME sns", 1)
     tail = replace_once(tail, "MultiRegion: false", "MultiRegion: true")
     text = head + "Description: CCME sns" + tail
-    text = replace_once(text, 'LogFilePrefix: !Sub "ucit-${KmsPrefix}-internals-${AWS::Region}/"', "LogFilePrefix: logs/")
+    text = replace_once(text, 'LogFilePrefix: !Sub "ucit-${KmsPrefix}-internals-${AWS::Region}/"',
+                        "LogFilePrefix: logs/")
     text = replace_once(text, '[!Sub "${UserdataBucket.Arn}/*", !GetAtt UserdataBucket.Arn]',
                         '!Sub "${UserdataBucket.Arn}/*"', count=2)
     text = replace_once(text, 'DomainName: !Sub "${AWS::Region}.compute.internal"', "DomainName: ec2.internal")
