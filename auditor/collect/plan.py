@@ -35,6 +35,15 @@ _NETWORK_INPUTS = (
 DERIVED_INPUTS: dict[str, tuple[str, ...]] = {
     "ec2.subnet": _NETWORK_INPUTS,
     "ec2.topology": _NETWORK_INPUTS,
+    # auditor/derive/egress.py: the VPC's firewalls, DNS Firewall rules and endpoints.
+    "egress.vpc_allowlist": (
+        *_NETWORK_INPUTS,
+        "networkfirewall.firewall",
+        "networkfirewall.rule_group",
+        "route53resolver.firewall_association",
+        "route53resolver.firewall_rule_group",
+        "route53resolver.firewall_domain_list",
+    ),
 }
 
 

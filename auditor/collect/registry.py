@@ -18,6 +18,7 @@ from auditor.collect import (
     kms,
     lambdafn,
     logs,
+    netfw,
     probes,
     rds,
     s3,
@@ -29,6 +30,8 @@ from auditor.collect.base import STS_CALLS, Call
 COLLECTORS: tuple[ModuleType, ...] = (kms, s3, ec2, secrets, acm, elbv2, iam, probes)
 # Seed 003 provisioner (pack bbp).
 COLLECTORS += (ec2net, efs, fsx, rds, logs, ssm, lambdafn, apigateway)
+# Egress filters (Network Firewall, DNS Firewall) for the static allowlist checks.
+COLLECTORS += (netfw,)
 
 
 def listed_attributes() -> dict[str, set[str]]:
