@@ -77,7 +77,7 @@ class _View:
 
 def _known(value: Any, what: str) -> Any:
     if is_unknown(value):
-        raise _Unknown(f"{what} is unknown: {unknown_reason(value)}")
+        raise _Unknown(f"{what} could not be read: {unknown_reason(value)}")
     return value
 
 
@@ -128,7 +128,7 @@ def _network_firewall(view: _View, vpc_id: str, region: str | None, endpoints: S
         return {"network_firewalls": [], "network_firewall_filtered": False,
                 "network_firewall_verdict": f"not filtered: no Network Firewall is deployed in {vpc_id} (a firewall "
                                             "in another VPC, reached through a transit gateway, is not analysed)",
-                "network_firewall_first_blocked": None, "network_firewall_blocked": []}
+                "network_firewall_first_blocked": None, "network_firewall_blocked": [], "network_firewall_fixes": []}
     decided: list[tuple[Resource, list[NfwGroup], bool, str | None, bool]] = []
     for firewall in firewalls:
         groups, strict, short = _nfw_groups(view, firewall, region)
@@ -151,8 +151,36 @@ def _network_firewall(view: _View, vpc_id: str, region: str | None, endpoints: S
             if decision.verdict is Verdict.UNKNOWN:
                 undecided.append(decision.reason)
                 break
+    groups_by_arn = {r.id: r.attributes for r in view.by_type.get(RULE_GROUP, [])}
     return _summary("network_firewall", "Network Firewall", names, blocked, undecided, len(endpoints),
-                    {"network_firewalls": names, "network_firewall_filtered": True})
+                    {"network_firewalls": names, "network_firewall_filtered": True,
+                     "network_firewall_fixes": _nfw_fixes(blocked, groups_by_arn)})
+
+
+def _nfw_fixes(blocked: Sequence[Mapping[str, Any]], groups: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per rule group to change: its new target list (missing hosts added to an ALLOWLIST, matching entries
+    removed from a DENYLIST) and what the update must keep (types, capacity, variables, options)."""
+    out: dict[str, dict[str, Any]] = {}
+    for entry in blocked:
+        fix = entry.get("fix") or {}
+        arn = fix.get("rule_group_arn")
+        if not arn or arn not in groups:
+            continue
+        g = groups[arn]
+        plan = out.setdefault(arn, {
+            "rule_group_arn": arn, "rule_group_name": fix.get("rule_group_name"),
+            "generated_rules_type": g.get("generated_rules_type"), "targets": list(g.get("targets") or []),
+            "target_types": list(g.get("target_types") or []), "capacity": g.get("capacity"),
+            "rule_variables": g.get("rule_variables"), "stateful_rule_options": g.get("stateful_rule_options"),
+            "added": [], "removed": [],
+        })
+        if fix.get("add") and fix["add"] not in plan["targets"]:
+            plan["targets"].append(fix["add"])
+            plan["added"].append(fix["add"])
+        if fix.get("remove") and fix["remove"] in plan["targets"]:
+            plan["targets"].remove(fix["remove"])
+            plan["removed"].append(fix["remove"])
+    return [out[arn] for arn in sorted(out)]
 
 
 def _entry(endpoint: Endpoint, decision: Decision) -> dict[str, Any]:
@@ -186,7 +214,7 @@ def _dns_firewall(view: _View, vpc_id: str, region: str | None, endpoints: Seque
     if not associations:
         return {"dns_firewall_rule_groups": [], "dns_firewall_filtered": False,
                 "dns_firewall_verdict": f"not filtered: no DNS Firewall rule group is associated with {vpc_id}",
-                "dns_firewall_first_blocked": None, "dns_firewall_blocked": []}
+                "dns_firewall_first_blocked": None, "dns_firewall_blocked": [], "dns_firewall_fixes": []}
     rule_groups = {r.id: r for r in view.resources(DNS_RULE_GROUP, region)}
     lists = {r.id: r for r in view.resources(DOMAIN_LIST, region)}
     groups: list[DnsGroup] = []
@@ -216,7 +244,25 @@ def _dns_firewall(view: _View, vpc_id: str, region: str | None, endpoints: Seque
         elif decision.verdict is Verdict.UNKNOWN:
             undecided.append(decision.reason)
     return _summary("dns_firewall", "DNS Firewall", names, blocked, undecided, len(endpoints),
-                    {"dns_firewall_rule_groups": names, "dns_firewall_filtered": True})
+                    {"dns_firewall_rule_groups": names, "dns_firewall_filtered": True,
+                     "dns_firewall_fixes": _dns_fixes(blocked)})
+
+
+def _dns_fixes(blocked: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per blocking rule: the domains to add to the domain list of an ALLOW rule evaluated before it (in the same
+    rule group), or, when there is none, the rule group and priority where such a rule must be created."""
+    out: dict[tuple[str, int], dict[str, Any]] = {}
+    for entry in blocked:
+        fix = entry.get("fix") or {}
+        if not fix.get("rule_group_id"):
+            continue
+        key = (str(fix["rule_group_id"]), int(fix.get("blocking_priority", 0)))
+        plan = out.setdefault(key, {"rule_group_id": key[0], "blocking_priority": key[1],
+                                    "blocking_domain_list_id": fix.get("blocking_domain_list_id"),
+                                    "domain_list_id": fix.get("domain_list_id"), "add": []})
+        if fix.get("add") and fix["add"] not in plan["add"]:
+            plan["add"].append(fix["add"])
+    return [out[k] for k in sorted(out)]
 
 
 # --- VPC endpoints for a VPC without internet ------------------------------------------------------
@@ -226,15 +272,13 @@ def _internet_path(view: _View, vpc_id: str, region: str | None, topology: Resou
     subnets = [s for s in view.resources("ec2.subnet", region) if s.attributes.get("vpc_id") == vpc_id]
     if not subnets:
         raise _Unknown(f"{vpc_id} has no subnet in the snapshot: its internet path cannot be told")
-    classes = {}
-    for subnet in subnets:
-        value = subnet.attributes.get("classification")
-        if value is None or is_unknown(value):
-            raise _Unknown(f"the routing class of subnet {subnet.id} is unknown")
-        classes[subnet.id] = value
-    open_subnets = sorted(sid for sid, value in classes.items() if value != "isolated")
-    if open_subnets:
+    classes = {s.id: s.attributes.get("classification") for s in subnets}
+    open_subnets = sorted(sid for sid, value in classes.items() if isinstance(value, str) and value != "isolated")
+    if open_subnets:  # one known way out is enough, whatever the other subnets are
         return True, f"subnet {open_subnets[0]} is {classes[open_subnets[0]]}"
+    undecided = sorted(sid for sid, value in classes.items() if value != "isolated")
+    if undecided:
+        raise _Unknown(f"the routing class of subnet {undecided[0]} is unknown")
     igws = topology.attributes.get("internet_gateway_ids") if topology is not None else None
     if igws is None or is_unknown(igws):
         raise _Unknown(f"the internet gateways of {vpc_id} are unknown")
@@ -291,9 +335,9 @@ def _part(fn: Any, *args: Any, keys: Sequence[str]) -> dict[str, Any]:
 
 
 _NFW_KEYS = ("network_firewalls", "network_firewall_filtered", "network_firewall_verdict",
-             "network_firewall_first_blocked", "network_firewall_blocked")
+             "network_firewall_first_blocked", "network_firewall_blocked", "network_firewall_fixes")
 _DNS_KEYS = ("dns_firewall_rule_groups", "dns_firewall_filtered", "dns_firewall_verdict",
-             "dns_firewall_first_blocked", "dns_firewall_blocked")
+             "dns_firewall_first_blocked", "dns_firewall_blocked", "dns_firewall_fixes")
 _VPCE_KEYS = ("internet_path", "endpoints_missing", "endpoint_first_missing", "endpoint_verdict")
 
 
