@@ -95,6 +95,10 @@ def samples(ref: str) -> list[dict[str, Any]]:
     }
     topology = {"vpc_id": "vpc-0123", "role": "ccme", "topology": None, "frontend_azs": ["eu-west-1a"]}
     family = ref.split("/")[0]
+    from tests.egress_static import samples as egress_samples
+
+    if ref in egress_samples.REFS:  # the derived egress.vpc_allowlist of the blocked egress fixture
+        return egress_samples.failing(ref)
     if ref == "vpc/create-vpc":
         return [finding("CCME-VPC-EXISTS", "ec2.vpc", "ccme-vpc", [ref])]
     if ref in ("vpc/create-route", "vpc/modify-vpc-endpoint-route-tables"):
