@@ -8,9 +8,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from xml.etree.ElementTree import ParseError
 
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from auditor.collect.plan import Plan
 from auditor.config import AuditConfig
@@ -89,10 +91,17 @@ def classify(exc: Exception, action: str) -> Failed:
         return Failed(code=code, message=" ".join(message.split())[:500], action=action, status=status)
     if isinstance(exc, BotoCoreError):
         return Failed(code=type(exc).__name__, message=str(exc)[:500], action=action)
+    if isinstance(exc, MALFORMED):
+        # botocore's XML parser appends the body after a newline: keep the first line only.
+        first = (str(exc).splitlines() or [""])[0]
+        return Failed(code="MalformedResponse", message=first[:500], action=action)
     raise exc
 
 
 ClientFactory = Callable[[str, "str | None"], Any]
+# A response botocore (or one of its handlers, e.g. S3 GetBucketLocation's) could not parse.
+MALFORMED = (ResponseParserError, ParseError)
+CALL_ERRORS = (ClientError, BotoCoreError, *MALFORMED)
 
 
 @dataclass
@@ -137,7 +146,7 @@ class CollectContext:
         method = getattr(client, _snake(operation))
         try:
             return method(**params)
-        except (ClientError, BotoCoreError) as exc:
+        except CALL_ERRORS as exc:
             failed = classify(exc, call.action)
             if failed.code in set(absent):
                 return None
@@ -153,7 +162,7 @@ class CollectContext:
         try:
             for page in client.get_paginator(_snake(operation)).paginate(**params):
                 items.extend(page.get(key) or [])
-        except (ClientError, BotoCoreError) as exc:
+        except CALL_ERRORS as exc:
             return classify(exc, call.action)
         return items
 

@@ -9,6 +9,7 @@ error on each type it yields, so its rules report ERROR instead of passing.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import sys
@@ -31,6 +32,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
     ProfileNotFound,
 )
+from botocore.parsers import ResponseParserError
 
 from auditor.collect import registry
 from auditor.collect.base import STS_CALLS, CallCounter, CollectContext
@@ -139,10 +141,42 @@ class ClientFactory:
                 if service == "s3control" and self.custom_endpoint:
                     local_s3control(client)
                 self.counter.attach(client, service)
+                strict_json(client)
                 for hook in self.hooks:
                     hook(client, service)
                 self._clients[key] = client
         return client
+
+
+def strict_json(client: Any) -> Any:
+    """Refuse a 2xx JSON answer whose body is not a JSON object.
+
+    botocore reads an unparsable JSON body as {"message": <body>}: a truncated or garbled answer
+    would look like an empty one (no keys, no policy, no certificate). The XML parsers raise
+    instead; this makes the JSON protocols do the same, so the call is recorded as failed.
+    """
+    model = client.meta.service_model
+    if model.resolved_protocol not in ("json", "rest-json"):
+        return client
+
+    def check(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+        status, body = response_dict.get("status_code", 0), response_dict.get("body")
+        if not 200 <= status < 300 or not isinstance(body, bytes) or not body.strip():
+            return
+        shape = operation_model.output_shape
+        payload = shape.serialization.get("payload") if shape is not None else None
+        if operation_model.has_streaming_output or (payload and shape.members[payload].type_name != "structure"):
+            return
+        try:
+            document = json.loads(body)
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):  # never quote the body: it may hold a secret
+            raise ResponseParserError(f"the {status} answer to {operation_model.name} is not a JSON object "
+                                      f"({len(body)} bytes)")
+
+    client.meta.events.register(f"before-parse.{model.service_id.hyphenize()}", check)
+    return client
 
 
 _ACCOUNT_LABEL = re.compile(r"^(https?://)\d{12}\.")
@@ -175,9 +209,9 @@ def caller_account(factory: ClientFactory) -> str:
             place="sts:GetCallerIdentity",
             fix=CREDENTIALS_FIX,
         ) from None
-    except BotoCoreError as exc:
+    except (BotoCoreError, ResponseParserError) as exc:
         raise InputError(
-            f"cannot reach AWS STS: {exc}",
+            f"cannot reach AWS STS: {(str(exc).splitlines() or [''])[0]}",
             place="sts:GetCallerIdentity",
             fix="check the network, --region and AWS_ENDPOINT_URL",
         ) from None

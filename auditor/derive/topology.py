@@ -518,6 +518,8 @@ def _topology(
         igws = unknown(exc.reason)
     result = Topology(vpc_id, None, "", fe_map, be_map, cl_map, igws)
     try:
+        if not view.subnets_by_vpc.get(vpc_id):
+            view.require("ec2.subnet", region)  # no subnet seen: unknown when the subnets could not be listed
         if not frontend and not backend:
             name, reason = _isolated_shape(vpc_id, members, routing, igws)
         else:
@@ -683,6 +685,9 @@ def _inside(cidr: str, cidrs: Sequence[str]) -> bool:
 
 def _public_azs(view: _View, vpc_id: str, routing: Mapping[str, Routing]) -> Any:
     azs: set[str] = set()
+    vpc = view.vpcs.get(vpc_id)
+    if not view.subnets_by_vpc.get(vpc_id) and view.errors_for("ec2.subnet", vpc.region if vpc else None):
+        return unknown(f"the subnets of {vpc_id} could not be listed")
     for sid in view.subnets_by_vpc.get(vpc_id, []):
         subnet = view.subnets[sid]
         r = routing[sid]
