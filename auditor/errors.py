@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+MAX_WHAT = 600
+
 
 class InputError(Exception):
     """Bad input: a file, config, snapshot, rule or flag that cannot be used.
@@ -23,7 +25,10 @@ class InputError(Exception):
         if self.place:
             parts.append(self.place)
         head = ": ".join(parts)
-        text = f"{head}: {self.what}" if head else self.what
+        what = " ".join(self.what.split())
+        if len(what) > MAX_WHAT:  # a schema message may quote a whole (hostile, huge) input value
+            what = what[: MAX_WHAT // 2] + " ... " + what[-MAX_WHAT // 4 :]
+        text = f"{head}: {what}" if head else what
         if self.fix:
             text += f" (fix: {self.fix})"
         return " ".join(text.split())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,6 +79,25 @@ def read_text(path: Path, *, limit: int = MAX_INPUT_BYTES) -> str:
         ) from None
 
 
+_FLOW = re.compile(r"[\[\]{}]")
+MAX_FLOW_DEPTH = 1000
+
+
+def flow_depth_exceeds(text: str, limit: int = MAX_FLOW_DEPTH) -> bool:
+    """Whether `[`/`{` nest deeper than `limit` in the text, before any parser sees it.
+
+    libyaml's composer (used by cfn-lint's loader) recurses in C on flow collections: fifty
+    thousand `[` overflow the C stack and kill the process (SIGSEGV) before Python can raise a
+    RecursionError. Brackets inside strings count too, so the limit is far above any real document.
+    """
+    depth = 0
+    for match in _FLOW.finditer(text):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
 def check_depth(value: Any, *, file: str, limit: int = MAX_DEPTH) -> None:
     """Reject documents nested deeper than `limit` (iteratively: no recursion error)."""
     stack: list[tuple[Any, int]] = [(value, 0)]
@@ -85,10 +105,10 @@ def check_depth(value: Any, *, file: str, limit: int = MAX_DEPTH) -> None:
         item, depth = stack.pop()
         if depth > limit:
             raise InputError(f"nested deeper than {limit} levels", file=file, fix="flatten the document")
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
+        if isinstance(item, dict):  # scalars are never deeper: push containers only (bounded memory)
+            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, dict | list))
         elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+            stack.extend((v, depth + 1) for v in item if isinstance(v, dict | list))
 
 
 def parse_yaml(text: str, *, file: str) -> Any:

@@ -210,6 +210,9 @@ def snapshot_from_json(data: Any, *, file: str) -> Snapshot:
             f"snapshot schema version {data.get('schema_version')!r} is not supported", file=file,
             place="/schema_version", fix=f"collect it again with this version (schema {SCHEMA_VERSION})",
         )
+    if not isinstance(data, dict):  # before jsonschema, whose message would quote the whole document
+        raise InputError(f"the snapshot is a JSON {type(data).__name__}, not an object", file=file, place="/",
+                         fix="follow schemas/snapshot.json")
     fast = _fast_check(None)
     error = None if fast is not None and fast(data) else jsonschema.exceptions.best_match(
         _envelope_validator().iter_errors(data))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
-from auditor.fileio import MAX_EXPANDED_NODES, check_depth, expanded_size, read_text
+from auditor.fileio import MAX_EXPANDED_NODES, MAX_FLOW_DEPTH, check_depth, expanded_size, flow_depth_exceeds, read_text
 from auditor.iac import canonical as C
 from auditor.iac.model import Link, ParseProblem, TemplateResource, text_or_unknown
 from auditor.iac.suppress import inline_suppressions, metadata_suppressions
@@ -69,12 +69,45 @@ def is_cloudformation(doc: Any) -> bool:
     )
 
 
+_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s,\[\]{}]+", re.MULTILINE)
+
+
+def _alias_expansion(text: str) -> int:
+    """Node count of the YAML with its aliases expanded, from the composed graph (aliases share
+    nodes, so this stays cheap). cfn-lint's loader copies aliased nodes: an alias bomb takes
+    minutes and gigabytes there, so it is refused before."""
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return 0  # not YAML: cfn-lint reports it
+    memo: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if node is None or id(node) in memo:
+            continue
+        children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else (
+            node.value if isinstance(node, yaml.SequenceNode) else [])
+        if done or not children:
+            memo[id(node)] = min(1 + sum(memo.get(id(c), 1) for c in children), MAX_EXPANDED_NODES + 1)
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in memo)
+    return memo.get(id(root), 0)
+
+
 def decode(path: Path) -> tuple[Any, ParseProblem | None]:
     """Decode a template with cfn-lint's decoder; a problem names the file and line."""
     try:
         text = read_text(path)
     except InputError as exc:
         return None, ParseProblem(str(path), exc.what)
+    if flow_depth_exceeds(text):
+        return None, ParseProblem(str(path), f"nested deeper than {MAX_FLOW_DEPTH} levels")
+    if _ANCHOR.search(text) and _alias_expansion(text) > MAX_EXPANDED_NODES:
+        return None, ParseProblem(str(path), f"expands to more than {MAX_EXPANDED_NODES} nodes (alias bomb?)")
     from cfnlint.decode import decode_str
 
     logging.getLogger("cfnlint").setLevel(logging.CRITICAL)
