@@ -8,7 +8,9 @@ expected, a symlink loop.
 
 Every case ends in a clear one-line error (exit 2, `ccme-audit: error: ...`) or, for the IaC gate, an
 IAC-PARSE ERROR finding (exit 1) as the gate's design says; never a traceback or an internal error.
-Run as a subprocess, each case's peak RSS (os.wait4) stays under RSS_LIMIT and its wall time under
+Run as a subprocess, each case's peak RSS (the child's own VmHWM, written at exit: ru_maxrss from
+wait4 inherits the parent's high-water mark across fork and exec on Linux, so a pytest process at
+870 MiB made every child look that big) stays under RSS_LIMIT and its wall time under
 TIME_LIMIT. Default run: every case in-process (exit code, stderr) except the 30 MB ones, plus four
 memory-heavy cases as subprocesses (DEFAULT_SUBPROCESS); --runslow: the whole matrix as subprocesses.
 Hypothesis adds random bytes to every door in-process.
@@ -125,20 +127,33 @@ def in_process(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int
     return code, capsys.readouterr().err
 
 
+# Runs the CLI and, at exit (SystemExit included), writes this process's own peak RSS in kB.
+_MEASURED = (
+    "import atexit, runpy, sys\n"
+    "def _hwm(path=sys.argv[1]):\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            open(path, 'w').write(line.split()[1])\n"
+    "atexit.register(_hwm)\n"
+    "sys.argv = ['ccme-audit', *sys.argv[2:]]\n"
+    "runpy.run_module('auditor', run_name='__main__', alter_sys=True)\n"
+)
+
+
 def subprocess_run(argv: list[str], tmp: Path) -> tuple[int, str, float, float]:
     """Exit code, stderr, peak RSS (MiB) and wall time of `python -m auditor ARGV`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))  # this checkout
     err_path = tmp / "stderr.txt"
+    hwm_path = tmp.parent / f"{tmp.name}.hwm"  # outside the case directory: judge() checks it for leftovers
     started = time.monotonic()
     with open(err_path, "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "auditor", *argv], stdout=subprocess.DEVNULL, stderr=err,
-                                cwd=tmp, env=env)
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            proc.returncode = -1  # reaped by wait4: keep Popen from waiting again
+        proc = subprocess.run([sys.executable, "-c", _MEASURED, str(hwm_path), *argv], stdout=subprocess.DEVNULL,
+                              stderr=err, cwd=tmp, env=env, check=False)
     elapsed = time.monotonic() - started
-    return os.waitstatus_to_exitcode(status), err_path.read_text(errors="replace"), usage.ru_maxrss / 1024, elapsed
+    rss_kb = float(hwm_path.read_text()) if hwm_path.exists() else 0.0
+    assert hwm_path.exists() or proc.returncode < 0, "the child did not report its peak RSS"
+    return proc.returncode, err_path.read_text(errors="replace"), rss_kb / 1024, elapsed
 
 
 CASES = [(d, p) for d in DOORS for p in PATHOLOGIES]
