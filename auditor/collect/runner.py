@@ -37,6 +37,7 @@ from botocore.parsers import ResponseParserError
 from auditor.collect import registry
 from auditor.collect.base import STS_CALLS, CallCounter, CollectContext
 from auditor.collect.plan import Plan, build_plan
+from auditor.collect.redact import withhold_sensitive_bodies
 from auditor.config import AuditConfig
 from auditor.engine.rules import Rule
 from auditor.errors import InputError
@@ -142,6 +143,7 @@ class ClientFactory:
                     local_s3control(client)
                 self.counter.attach(client, service)
                 strict_json(client)
+                withhold_sensitive_bodies(client)  # no secret value in botocore's debug log
                 for hook in self.hooks:
                     hook(client, service)
                 self._clients[key] = client
