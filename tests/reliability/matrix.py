@@ -24,6 +24,7 @@ from auditor.demo.account import seed_ccme_account
 from auditor.engine.evaluate import evaluate
 from auditor.engine.rules import Rule, load_rules
 from tests.collect.helpers import REGION, moto_account, run_scan
+from tests.reliability import record
 from tests.reliability.faults import KINDS, Fault
 
 OPTIONS = (("options.read_secret_values", True), ("options.probe_cost_explorer", True))
@@ -174,6 +175,8 @@ def check(account: Account, key: str, kind: str) -> None:
     garbled = kind == "malformed" and key in PAYLOAD
     assert recorded or probe_answer or garbled, f"{key} {kind}: no collection error names {call.action}"
     faulty = statuses(result, account.rules, account.cfg)
+    if record.enabled():
+        _record(account, key, kind, result, faulty, recorded)
     by_rule: dict[str, dict[Key, str]] = defaultdict(dict)
     for fkey, status in faulty.items():
         by_rule[fkey[0]][fkey] = status
@@ -196,6 +199,21 @@ def check(account: Account, key: str, kind: str) -> None:
         assert errored, f"{key} {kind}: no rule became ERROR"
 
 
+
+
+def _record(account: Account, key: str, kind: str, result: Any, faulty: dict[Key, str], recorded: list[Any]) -> None:
+    """For bench/reliability.py: the rules that became ERROR, the unchanged findings, the exit code."""
+    from auditor.engine.findings import Severity, failing
+
+    changed = {k for k, v in faulty.items() if account.clean.get(k) != v}
+    errored = sorted({k[0] for k in changed if faulty[k] == "ERROR"})
+    evaluation = evaluate(result.snapshot, account.rules, account.cfg)
+    record.record("fault", account=account.name, key=key, kind=kind, errored_rules=errored,
+                  changed=len(changed), unchanged=len(faulty) - len(changed),
+                  other=sorted({f"{k[0]} {account.clean.get(k)}->{v}" for k in changed if (v := faulty[k]) != "ERROR"}),
+                  errors=sorted({f"{e.operation} {e.code}" for e in recorded}),
+                  crashed=sum(1 for e in result.snapshot.errors if e.code == "CollectorCrashed"),
+                  exit_code=1 if failing(evaluation.findings, Severity.LOW) else 0)
 
 
 def planned_calls(packs: list[str]) -> set[str]:

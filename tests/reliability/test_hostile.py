@@ -32,6 +32,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.reliability import record
+
 ROOT = Path(__file__).resolve().parents[2]
 RSS_LIMIT_MB = 500
 TIME_LIMIT_S = 60
@@ -187,6 +189,8 @@ def _subprocess_cases() -> list[Any]:
 def test_subprocess_bounded(door: Door, pathology: str, tmp_path: Path) -> None:
     argv = make(door, pathology, tmp_path)
     code, err, rss, elapsed = subprocess_run(argv, tmp_path)
+    record.record("hostile", door=door.name, pathology=pathology, exit_code=code, rss_mib=round(rss, 1),
+                  seconds=round(elapsed, 2), error_line=next(iter(err.strip().splitlines()), "")[:300])
     judge(door, code, err, tmp_path)
     assert rss < RSS_LIMIT_MB, f"peak RSS {rss:.0f} MiB"
     assert elapsed < TIME_LIMIT_S, f"{elapsed:.1f} s"
