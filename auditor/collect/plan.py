@@ -35,6 +35,10 @@ _NETWORK_INPUTS = (
 DERIVED_INPUTS: dict[str, tuple[str, ...]] = {
     "ec2.subnet": _NETWORK_INPUTS,
     "ec2.topology": _NETWORK_INPUTS,
+    # auditor/derive/bbp.py: endpoint AZs and 443 sources, RDS port sources, peering routes.
+    "ec2.vpc_endpoint": (*_NETWORK_INPUTS, "ec2.security_group"),
+    "rds.db_instance": (*_NETWORK_INPUTS, "ec2.security_group"),
+    "ec2.vpc_peering_connection": _NETWORK_INPUTS,
     # auditor/derive/egress.py: the VPC's firewalls, DNS Firewall rules and endpoints.
     "egress.vpc_allowlist": (
         *_NETWORK_INPUTS,

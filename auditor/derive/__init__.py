@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from auditor.derive import topology
+from auditor.derive import bbp, topology
 
 if TYPE_CHECKING:
     from auditor.config import AuditConfig
@@ -21,6 +21,7 @@ def derive(snapshot: Snapshot, config: AuditConfig | None = None, *, today: dt.d
     derived = topology.derive(snapshot, config, today=today)
     if config is None:
         return derived
+    derived = bbp.derive(derived, config)  # cluster reachability facts (pack bbp), after the subnet roles
     from auditor.derive.egress import TYPE, vpc_allowlists
 
     allowlists = vpc_allowlists(derived, config)

@@ -1,0 +1,267 @@
+"""Reachability facts of the seed 003 cluster network (pack bbp), derived after auditor.derive.topology.
+
+Pure functions over a snapshot whose subnets already carry `roles` and `classification`:
+
+- ec2.vpc_endpoint (Interface, in network.cluster_vpc_id): `cluster_azs_uncovered`, the AZs of the cluster
+  subnets where the endpoint has no subnet; `cluster_https_uncovered`, the cluster subnets whose CIDR no
+  TCP 443 ingress source of the endpoint's security groups covers;
+- rds.db_instance: `cluster_port_uncovered`, the cluster subnets its security groups do not admit on its
+  port (3306 when unknown); `world_port_ingress`, the rules admitting that port from 0.0.0.0/0 or ::/0;
+- ec2.vpc_peering_connection: `route_gaps`, each side (requester, accepter) without an active route through
+  the peering whose destination covers the other side's CIDR.
+
+The cluster subnets are network.cluster_subnets (role 'cluster'); when none is configured, the isolated
+subnets of the cluster VPC. An ingress source covers a cluster subnet when its IPv4 CIDR contains the
+subnet's CIDR, or when it references a security group of the cluster VPC (the groups the cluster's
+instances carry are not known before deployment: any group of the dedicated cluster VPC counts).
+Anything these facts rest on that the snapshot lacks makes them unknown (rules reading them are ERROR).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from auditor.snapshot import Resource, Snapshot, is_unknown, unknown, unknown_reason
+
+if TYPE_CHECKING:
+    from auditor.config import AuditConfig
+
+__all__ = ["covers", "derive", "port_admits"]
+
+WORLD = ("0.0.0.0/0", "::/0")
+MYSQL_PORT = 3306
+HTTPS_PORT = 443
+
+
+class Unknown(Exception):
+    """A fact rests on evidence the snapshot lacks."""
+
+
+@dataclass(frozen=True)
+class ClusterSubnet:
+    subnet_id: str
+    availability_zone: str
+    cidr: str
+
+
+def covers(outer: str, inner: str) -> bool:
+    """Whether CIDR `outer` contains CIDR `inner` (False for malformed or mixed-family values)."""
+    try:
+        a, b = ipaddress.ip_network(outer, strict=False), ipaddress.ip_network(inner, strict=False)
+    except ValueError:
+        return False
+    return a.version == b.version and b.subnet_of(a)  # type: ignore[arg-type]
+
+
+def port_admits(rule: Mapping[str, Any], port: int) -> bool:
+    """Whether a security group ingress rule admits TCP `port` (all traffic included)."""
+    protocol = str(rule.get("protocol"))
+    if protocol in ("-1", "all"):
+        return True
+    if protocol not in ("tcp", "6"):
+        return False
+    low, high = rule.get("from_port"), rule.get("to_port")
+    if low is None and high is None:
+        return True
+    if not isinstance(low, int) or not isinstance(high, int):
+        return False
+    return low <= port <= high
+
+
+class _View:
+    def __init__(self, snapshot: Snapshot):
+        self.by_type: dict[str, dict[str, Resource]] = {}
+        for resource in snapshot.resources:
+            self.by_type.setdefault(resource.type, {})[resource.id] = resource
+        self.type_errors = {e.resource_type for e in snapshot.errors if e.resource_id is None}
+        self.resource_errors = {(e.resource_type, e.resource_id) for e in snapshot.errors if e.resource_id}
+
+    def all(self, rtype: str) -> list[Resource]:
+        if rtype in self.type_errors:
+            raise Unknown(f"{rtype} could not be collected")
+        return list(self.by_type.get(rtype, {}).values())
+
+    def one(self, rtype: str, rid: str) -> Resource:
+        found = self.by_type.get(rtype, {}).get(rid)
+        if found is None:
+            if rtype in self.type_errors:
+                raise Unknown(f"{rtype} could not be collected")
+            raise Unknown(f"{rtype} {rid} is not in the snapshot")
+        if (rtype, rid) in self.resource_errors:
+            raise Unknown(f"{rtype} {rid} could not be read completely")
+        return found
+
+
+def _known(value: Any, what: str) -> Any:
+    if is_unknown(value):
+        raise Unknown(f"{what} is unknown: {unknown_reason(value)}")
+    return value
+
+
+def cluster_subnets(view: _View, cluster_vpc: str) -> list[ClusterSubnet]:
+    """The cluster subnets (role 'cluster', else the isolated subnets of the cluster VPC), with AZ and CIDR."""
+    subnets = view.all("ec2.subnet")
+    chosen = [s for s in subnets if isinstance(s.attributes.get("roles"), list) and "cluster" in s.attributes["roles"]]
+    if not chosen:
+        in_vpc = [s for s in subnets if s.attributes.get("vpc_id") == cluster_vpc]
+        for s in in_vpc:
+            _known(s.attributes.get("classification"), f"the classification of {s.id}")
+        chosen = [s for s in in_vpc if s.attributes.get("classification") == "isolated"]
+    if not chosen:
+        raise Unknown(f"no cluster subnet: network.cluster_subnets is empty and {cluster_vpc} has no isolated subnet")
+    out = []
+    for s in chosen:
+        az = _known(s.attributes.get("availability_zone"), f"the availability zone of {s.id}")
+        cidr = _known(s.attributes.get("cidr_block"), f"the CIDR of {s.id}")
+        if not az or not cidr:
+            raise Unknown(f"the availability zone or CIDR of {s.id} is not recorded")
+        out.append(ClusterSubnet(s.id, str(az), str(cidr)))
+    return sorted(out, key=lambda c: c.subnet_id)
+
+
+def _cluster_groups(view: _View, cluster_vpc: str) -> set[str]:
+    return {g.id for g in view.all("ec2.security_group") if g.attributes.get("vpc_id") == cluster_vpc}
+
+
+def _ingress(view: _View, group_ids: Sequence[str]) -> list[tuple[str, Mapping[str, Any]]]:
+    rules: list[tuple[str, Mapping[str, Any]]] = []
+    for gid in group_ids:
+        group = view.one("ec2.security_group", gid)
+        ingress = _known(group.attributes.get("ingress"), f"the ingress rules of {gid}")
+        if not isinstance(ingress, list):
+            raise Unknown(f"the ingress rules of {gid} are not recorded")
+        rules.extend((gid, r) for r in ingress if isinstance(r, Mapping))
+    return rules
+
+
+def uncovered_subnets(
+    view: _View, group_ids: Any, port: int, subnets: Sequence[ClusterSubnet], cluster_vpc: str
+) -> list[str]:
+    """The cluster subnets that no ingress rule of `group_ids` admits on TCP `port`."""
+    groups = _known(group_ids, "the security groups")
+    if not isinstance(groups, list):
+        raise Unknown("the security groups are not recorded")
+    rules = [r for _, r in _ingress(view, [str(g) for g in groups]) if port_admits(r, port)]
+    if any(r.get("referenced_group_id") for r in rules):
+        cluster_groups = _cluster_groups(view, cluster_vpc)
+        if any(r.get("referenced_group_id") in cluster_groups for r in rules):
+            return []
+    return [s.subnet_id for s in subnets
+            if not any(isinstance(r.get("cidr_ipv4"), str) and covers(r["cidr_ipv4"], s.cidr) for r in rules)]
+
+
+def world_ingress(view: _View, group_ids: Any, port: int) -> list[str]:
+    groups = _known(group_ids, "the security groups")
+    if not isinstance(groups, list):
+        raise Unknown("the security groups are not recorded")
+    found = []
+    for gid, rule in _ingress(view, [str(g) for g in groups]):
+        source = rule.get("cidr_ipv4") or rule.get("cidr_ipv6")
+        if source in WORLD and port_admits(rule, port):
+            found.append(f"{gid} admits {rule.get('protocol')} {rule.get('from_port')}-{rule.get('to_port')} "
+                         f"from {source}")
+    return found
+
+
+def _endpoint_facts(view: _View, endpoint: Resource, cluster_vpc: str) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    try:
+        subnets = cluster_subnets(view, cluster_vpc)
+    except Unknown as exc:
+        return {"cluster_azs_uncovered": unknown(str(exc)), "cluster_https_uncovered": unknown(str(exc))}
+    try:
+        ids = _known(endpoint.attributes.get("subnet_ids"), f"the subnets of {endpoint.id}") or []
+        azs = {str(_known(view.one("ec2.subnet", sid).attributes.get("availability_zone"),
+                          f"the availability zone of {sid}")) for sid in ids}
+        facts["cluster_azs_uncovered"] = sorted({s.availability_zone for s in subnets} - azs)
+    except Unknown as exc:
+        facts["cluster_azs_uncovered"] = unknown(str(exc))
+    try:
+        facts["cluster_https_uncovered"] = uncovered_subnets(
+            view, endpoint.attributes.get("security_group_ids"), HTTPS_PORT, subnets, cluster_vpc)
+    except Unknown as exc:
+        facts["cluster_https_uncovered"] = unknown(str(exc))
+    return facts
+
+
+def _rds_facts(view: _View, db: Resource, cluster_vpc: str | None) -> dict[str, Any]:
+    port = db.attributes.get("endpoint_port")
+    port = port if isinstance(port, int) else MYSQL_PORT
+    groups = db.attributes.get("vpc_security_group_ids")
+    facts: dict[str, Any] = {}
+    try:
+        facts["world_port_ingress"] = world_ingress(view, groups, port)
+    except Unknown as exc:
+        facts["world_port_ingress"] = unknown(str(exc))
+    try:
+        if not cluster_vpc:
+            raise Unknown("network.cluster_vpc_id is not set")
+        facts["cluster_port_uncovered"] = uncovered_subnets(
+            view, groups, port, cluster_subnets(view, cluster_vpc), cluster_vpc)
+    except Unknown as exc:
+        facts["cluster_port_uncovered"] = unknown(str(exc))
+    return facts
+
+
+def _vpc_cidrs(view: _View, vpc_id: str) -> list[str]:
+    vpc = view.one("ec2.vpc", vpc_id)
+    blocks = _known(vpc.attributes.get("cidr_blocks"), f"the CIDR blocks of {vpc_id}") or []
+    main = _known(vpc.attributes.get("cidr_block"), f"the CIDR of {vpc_id}")
+    return sorted({*(str(b) for b in blocks), *([str(main)] if main else [])})
+
+
+def _route_gaps(view: _View, pcx: Resource) -> list[str]:
+    a = pcx.attributes
+    gaps = []
+    for side, other in (("requester", "accepter"), ("accepter", "requester")):
+        vpc_id, peer_vpc = a.get(f"{side}_vpc_id"), a.get(f"{other}_vpc_id")
+        if not vpc_id or not peer_vpc:
+            raise Unknown(f"the {side} or {other} VPC of {pcx.id} is not recorded")
+        peer_cidrs = _known(a.get(f"{other}_cidr_blocks"), f"the {other} CIDR blocks of {pcx.id}") or \
+            _vpc_cidrs(view, str(peer_vpc))
+        if not peer_cidrs:
+            raise Unknown(f"the CIDR of the {other} VPC {peer_vpc} is not recorded")
+        destinations: list[str] = []
+        for table in view.all("ec2.route_table"):
+            if table.attributes.get("vpc_id") != vpc_id:
+                continue
+            routes = _known(table.attributes.get("routes"), f"the routes of {table.id}") or []
+            destinations += [str(r["destination_cidr_block"]) for r in routes
+                             if isinstance(r, Mapping) and r.get("vpc_peering_connection_id") == pcx.id
+                             and r.get("state") in ("active", None) and r.get("destination_cidr_block")]
+        for cidr in peer_cidrs:
+            if not any(covers(dest, str(cidr)) for dest in destinations):
+                seen = f" (routes through it: {', '.join(sorted(destinations))})" if destinations else ""
+                gaps.append(f"{side} {vpc_id} has no active route to {other} {cidr} through {pcx.id}{seen}")
+    return gaps
+
+
+def _with(resource: Resource, extra: Mapping[str, Any]) -> Resource:
+    return replace(resource, attributes={**resource.attributes, **extra})
+
+
+def derive(snapshot: Snapshot, config: AuditConfig | None) -> Snapshot:
+    """The snapshot with the reachability facts above; unchanged without a configuration."""
+    if config is None:
+        return snapshot
+    network = config.data.get("network") or {}
+    cluster_vpc = network.get("cluster_vpc_id") if isinstance(network, Mapping) else None
+    view = _View(snapshot)
+    out: list[Resource] = []
+    for resource in snapshot.resources:
+        if (resource.type == "ec2.vpc_endpoint" and cluster_vpc and resource.attributes.get("vpc_id") == cluster_vpc
+                and resource.attributes.get("vpc_endpoint_type") == "Interface"):
+            resource = _with(resource, _endpoint_facts(view, resource, cluster_vpc))
+        elif resource.type == "rds.db_instance":
+            resource = _with(resource, _rds_facts(view, resource, cluster_vpc))
+        elif resource.type == "ec2.vpc_peering_connection":
+            try:
+                gaps: Any = _route_gaps(view, resource)
+            except Unknown as exc:
+                gaps = unknown(str(exc))
+            resource = _with(resource, {"route_gaps": gaps})
+        out.append(resource)
+    return replace(snapshot, resources=tuple(out))
