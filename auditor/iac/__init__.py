@@ -52,12 +52,26 @@ class LoadResult:
     kinds: set[str] = field(default_factory=set)
 
 
+def _no_template(directory: Path) -> InputError:
+    return InputError(
+        "the directory holds no template",
+        file=str(directory),
+        fix="point at a template, or at a directory with CloudFormation or ParallelCluster *.yaml/*.json, "
+        "Terraform *.tf or a plan JSON",
+    )
+
+
 def _units(paths: Sequence[Path]) -> tuple[list[tuple[str, Path, bool]], list[ParseProblem]]:
-    """(kind-hint, path, named) work units: 'tfdir' for Terraform directories, 'file' otherwise."""
+    """(kind-hint, path, named) work units: 'tfdir' for Terraform directories, 'file' otherwise.
+
+    A directory argument without a single candidate file is bad input (InputError), not an empty
+    pass: a mistyped path must not pass a CI gate.
+    """
     units: list[tuple[str, Path, bool]] = []
     problems: list[ParseProblem] = []
     for path in paths:
         path = Path(path)
+        before = len(units)
         if not path.exists():
             problems.append(ParseProblem(str(path), "no such file or directory"))
             continue
@@ -83,6 +97,8 @@ def _units(paths: Sequence[Path]) -> tuple[list[tuple[str, Path, bool]], list[Pa
                     and not file.name.startswith(".")
                 ):
                     units.append(("file", file, False))
+        if path.is_dir() and len(units) == before:
+            raise _no_template(path)
     seen: set[tuple[str, Path]] = set()
     unique = []
     for kind, p, named in units:
@@ -264,7 +280,14 @@ def load_paths(
     used: set[str] = set()
     clusters: list[TemplateResource] = []
     jobs = [(kind, path, named, region, account, dict(params), read_secret_values) for kind, path, named in units]
-    for (_kind, path, _named), (unit_kind, items, found) in zip(units, _run_units(jobs), strict=True):
+    outcomes = _run_units(jobs)
+    used_units = {
+        p.resolve() for (_k, p, _n), (unit_kind, _i, found) in zip(units, outcomes, strict=True) if unit_kind or found
+    }
+    for path in (Path(p) for p in paths):
+        if path.is_dir() and not any(u == path.resolve() or path.resolve() in u.parents for u in used_units):
+            raise _no_template(path)  # only files that are not templates (a README, an unrelated YAML)
+    for (_kind, path, _named), (unit_kind, items, found) in zip(units, outcomes, strict=True):
         problems.extend(found)
         if unit_kind:
             kinds.add(unit_kind)

@@ -108,3 +108,18 @@ def test_checkov_second_opinion_merges_into_report(tmp_path: Path, capsys: pytes
     assert ours, err
     assert all(f["rule_id"].startswith("CKV") and f["location"]["line"] for f in ours)
     assert code == 1  # checkov fails some checks the CCME baseline does not ask for (e.g. KMS key policies)
+
+
+@pytest.mark.parametrize("content", [None, "README.md", "notes.yaml"])
+def test_a_directory_without_templates_is_bad_input(
+    tmp_path: Path, content: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped path must not pass the gate: no template found is exit 2 with one line, no report."""
+    if content:
+        (tmp_path / content).write_text("a: 1\n", encoding="utf-8")
+    out_file = tmp_path / "r.json"
+    code, _, err = run(["iac", str(tmp_path), "--pack", "ccme", *ACCOUNT, "-f", "json", "-o", str(out_file)], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and str(tmp_path) in lines[0]
+    assert "holds no template" in lines[0] and "*.tf" in lines[0]
+    assert not out_file.exists()

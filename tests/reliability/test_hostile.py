@@ -159,13 +159,10 @@ def subprocess_run(argv: list[str], tmp: Path) -> tuple[int, str, float, float]:
 
 
 CASES = [(d, p) for d in DOORS for p in PATHOLOGIES]
-# Open finding (docs/reliability.md): `ccme-audit iac` accepts directories, and an empty one (here a
-# directory named like the template) exits 0 with every rule SKIPPED: a mistyped path passes a CI gate.
-EMPTY_DIRECTORY_PASSES = pytest.mark.xfail(strict=True, reason="open: iac on an empty directory exits 0")
 
 
 def _marks(door: Door, pathology: str) -> tuple[Any, ...]:
-    return (EMPTY_DIRECTORY_PASSES,) if door.iac and door.name != "terraform" and pathology == "directory" else ()
+    return ()
 
 
 @pytest.mark.parametrize(("door", "pathology"), [pytest.param(d, p, id=f"{d.name}-{p}", marks=_marks(d, p))
