@@ -1,14 +1,19 @@
 """Engine throughput: evaluate the rule packs over synthetic snapshots of growing size.
 
-    python bench/engine.py [--sizes 10000,100000] [--repeat 1]
+    python bench/engine.py [--sizes 10000,100000] [--all-in-scope-max N] [--json FILE]
 
 Two shapes per size:
 - "account": the CCME environment plus N unrelated resources (keys, aliases, buckets, subnets...):
   what a real scan evaluates; scoped rules must not pay for unrelated resources.
 - "all-in-scope": the shipped rules with their scopes removed, so every rule evaluates every
   resource of its type: the per-resource cost of the engine (rules using the `policy` operator are
-  left out here and measured apart: each policy check enumerates hundreds of requests).
-Prints wall time, resources per second and peak memory (tracemalloc) for each.
+  left out here and measured apart: each policy check enumerates hundreds of requests; rules using
+  the `lookup` operator are left out too and measured apart as "lookup-unscoped": unscoped, each
+  resource looks up among all resources of the other type, so their cost grows with the square of N).
+Prints wall time, resources per second and peak memory (tracemalloc) for each; --json FILE also writes
+them as JSON (for bench/run_all.py). --all-in-scope-max N skips the all-in-scope shape above N resources,
+--lookup-max N (default 10000) the lookup-unscoped shape. --untraced times without tracemalloc (which
+slows allocation-heavy evaluation several times) and reports the process's resident high-water mark instead.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from auditor.engine.operators import walk
 from auditor.engine.rules import Scope, load_rules
 from auditor.policy import RequirementContext, check_document
 from auditor.snapshot import snapshot_from_json
+from bench._common import vm_hwm_mib, write_json
 from tests.fixtures import ccme
 
 TYPES = ["kms.key", "kms.alias", "s3.bucket", "ec2.subnet", "ec2.route_table", "ec2.vpc_endpoint"]
@@ -68,20 +74,25 @@ def synthetic(n: int) -> dict:
     return doc
 
 
-def measure(label: str, snapshot, rules, config) -> None:  # type: ignore[no-untyped-def]
+def measure(label: str, snapshot, rules, config, traced: bool = True) -> dict:  # type: ignore[no-untyped-def]
     gc.collect()
-    tracemalloc.start()
+    if traced:
+        tracemalloc.start()
     start = time.perf_counter()
     result = evaluate(snapshot, rules, config, today=dt.date(2026, 11, 22))
     elapsed = time.perf_counter() - start
-    _, peak = tracemalloc.get_traced_memory()
+    peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else None
     tracemalloc.stop()
+    rss = vm_hwm_mib()
     n = len(snapshot.resources)
+    memory = f"peak_mem={peak:7.1f} MiB" if peak is not None else f"process_peak_rss={rss or 0:7.1f} MiB"
     print(f"{label:<14} resources={n:>8} rules={len(rules):>4} findings={len(result.findings):>8} "
-          f"wall={elapsed:7.3f}s  {n / elapsed:>10.0f} resources/s  peak_mem={peak / 2**20:7.1f} MiB")
+          f"wall={elapsed:7.3f}s  {n / elapsed:>10.0f} resources/s  {memory}")
+    return {"shape": label, "resources": n, "rules": len(rules), "findings": len(result.findings),
+            "wall_s": elapsed, "resources_per_s": n / elapsed, "peak_traced_mib": peak, "process_peak_rss_mib": rss}
 
 
-def policy_checks(_: str) -> None:
+def policy_checks(_: str) -> list[dict]:
     """Seed policies judged by each requirement, uncached: checks per second."""
     cases = [
         (ccme.bucket_policy("b"), "s3-deny-insecure-transport", {"bucket": "b"}),
@@ -90,6 +101,7 @@ def policy_checks(_: str) -> None:
         (ccme.key_policy("cloudWatch"), "kms-cloudwatch-logs", {}),
         (ccme.key_policy("s3"), "kms-root-full-access", {}),
     ]
+    out = []
     for document, requirement, extra in cases:
         ctx = RequirementContext(account=ccme.ACCOUNT, region=ccme.REGION, **extra)
         start = time.perf_counter()
@@ -100,26 +112,53 @@ def policy_checks(_: str) -> None:
         elapsed = (time.perf_counter() - start) / runs
         print(f"policy check   {requirement:<28} {result.requests_evaluated:>4} requests  "
               f"{elapsed * 1000:7.2f} ms/check  ok={result.ok}")
+        out.append({"requirement": requirement, "requests": result.requests_evaluated,
+                    "ms_per_check": elapsed * 1000, "ok": result.ok})
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--all-in-scope-max", type=int, default=None,
+                        help="skip the all-in-scope shape for sizes above this (it costs ~1 s per 1,000 resources)")
+    parser.add_argument("--lookup-max", type=int, default=10_000,
+                        help="skip the lookup-unscoped shape for sizes above this (quadratic)")
+    parser.add_argument("--untraced", action="store_true", help="no tracemalloc: clean times, process peak RSS")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here as JSON")
     args = parser.parse_args()
+    traced = not args.untraced
     rules = load_rules()
+    operators = {r.id: {name for name, _ in walk(r.assertion)} for r in rules}
     unscoped = [dataclasses.replace(r, scope=Scope()) for r in rules
-                if "policy" not in {name for name, _ in walk(r.assertion)}]
+                if not {"policy", "lookup"} & operators[r.id]]
+    lookups = [dataclasses.replace(r, scope=Scope()) for r in rules
+               if "lookup" in operators[r.id] and "policy" not in operators[r.id]]
     config = load_config(None, [])
     print(f"python {sys.version.split()[0]}, {len(rules)} shipped rules "
           f"({', '.join(sorted({r.pack for r in rules}))})")
-    policy_checks(args.sizes)
+    figures: dict = {"rules": len(rules), "unscoped_rules": len(unscoped), "lookup_rules": len(lookups),
+                     "policy_checks": policy_checks(args.sizes), "runs": [], "loads": []}
     for size in (int(s) for s in args.sizes.split(",")):
         doc = synthetic(size)
         start = time.perf_counter()
         snapshot = snapshot_from_json(doc, file="synthetic")
-        print(f"load+validate  resources={len(snapshot.resources):>8} wall={time.perf_counter() - start:7.3f}s")
-        measure("account", snapshot, rules, config)
-        measure("all-in-scope", snapshot, unscoped, config)
+        loaded = time.perf_counter() - start
+        print(f"load+validate  resources={len(snapshot.resources):>8} wall={loaded:7.3f}s")
+        figures["loads"].append({"size": size, "resources": len(snapshot.resources), "wall_s": loaded})
+        figures["runs"].append({"size": size, **measure("account", snapshot, rules, config, traced)})
+        if args.all_in_scope_max is None or size <= args.all_in_scope_max:
+            figures["runs"].append({"size": size, **measure("all-in-scope", snapshot, unscoped, config, traced)})
+        else:
+            print(f"all-in-scope   resources={len(snapshot.resources):>8} skipped (--all-in-scope-max)")
+        if size <= args.lookup_max:
+            figures["runs"].append({"size": size, **measure("lookup-unscoped", snapshot, lookups, config, traced)})
+        else:
+            print(f"lookup-unscoped resources={len(snapshot.resources):>7} skipped (--lookup-max)")
+        del doc, snapshot
+        gc.collect()
+    figures["peak_rss_mib"] = vm_hwm_mib()
+    write_json(args.json, figures)
 
 
 if __name__ == "__main__":

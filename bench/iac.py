@@ -1,6 +1,6 @@
 """IaC gate speed: `ccme-audit iac` against checkov on the same generated corpus.
 
-    python bench/iac.py [--templates 200] [--tf-dirs 50] [--install-checkov] [--keep DIR]
+    python bench/iac.py [--templates 200] [--tf-dirs 50] [--install-checkov] [--keep DIR] [--json FILE]
 
 The corpus (in a temp dir unless --keep): N CloudFormation templates and M Terraform directories
 of about 25 resources each (KMS keys and aliases, buckets with their policies and settings, a VPC
@@ -9,7 +9,7 @@ with subnets, routes and an S3 endpoint). Times, as subprocesses with the same i
 - checkov -d <corpus> limited to its S3/KMS checks equivalent to the CCME ones (--check);
 - checkov -d <corpus> with every check.
 checkov is found on PATH, or in bench/out/checkov-venv (created with --install-checkov).
-Prints the wall times and the ratios.
+Prints the wall times and the ratios; --json FILE also writes them as JSON (for bench/run_all.py).
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._common import write_json  # noqa: E402
+
 # checkov checks that look at what the CCME S3/KMS rules look at (versioning, logging, encryption,
 # public access block, key rotation, key policy, secure transport is not a checkov CFN check).
 CHECKOV_EQUIVALENT = [
@@ -141,7 +145,9 @@ def main() -> None:
     parser.add_argument("--tf-dirs", type=int, default=50)
     parser.add_argument("--install-checkov", action="store_true")
     parser.add_argument("--keep", type=Path, default=None, help="build the corpus here and keep it")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here as JSON")
     args = parser.parse_args()
+    figures: dict = {"templates": args.templates, "tf_dirs": args.tf_dirs}
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp) / "corpus"
         count = build(root, args.templates, args.tf_dirs)
@@ -151,15 +157,23 @@ def main() -> None:
         ours, code = timed([sys.executable, "-m", "auditor", "iac", str(root), "--pack", "ccme",
                             "--set", "account=111122223333", "-f", "json", "-o", str(report)])
         print(f"ccme-audit iac:               {ours:8.2f} s (exit {code})")
+        figures.update(units=count, ccme_audit_s=ours, ccme_audit_exit=code)
         checkov = find_checkov(args.install_checkov)
         if checkov is None:
             print("checkov: not found (put it on PATH, or run with --install-checkov)")
+            figures["checkov"] = None
+            write_json(args.json, figures)
             return
         base = [checkov, "-d", str(root), "--skip-download", "-o", "json", "--quiet"]
-        limited, _ = timed([*base, "--check", ",".join(CHECKOV_EQUIVALENT)])
+        limited, limited_code = timed([*base, "--check", ",".join(CHECKOV_EQUIVALENT)])
         print(f"checkov -d (S3/KMS checks):   {limited:8.2f} s   ratio ccme-audit/checkov {ours / limited:.3f}")
-        full, _ = timed(base)
+        full, full_code = timed(base)
         print(f"checkov -d (every check):     {full:8.2f} s   ratio ccme-audit/checkov {ours / full:.3f}")
+        version = subprocess.run([checkov, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+        figures["checkov"] = {"version": version, "equivalent_checks": CHECKOV_EQUIVALENT,
+                              "limited_s": limited, "limited_exit": limited_code,
+                              "full_s": full, "full_exit": full_code}
+        write_json(args.json, figures)
 
 
 if __name__ == "__main__":

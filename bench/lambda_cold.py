@@ -6,9 +6,13 @@
    Lambda platform; needs the package index) and its zipped / unzipped size is printed
    (--no-build measures an existing zip);
 3. one handler run on the seeded demo account in in-process moto, every scan request delayed by
-   --latency-ms (standing in for AWS), S3/SNS/CloudWatch writes included: wall time, requests.
+   --latency-ms (standing in for AWS), S3/SNS/CloudWatch writes included: wall time, requests;
+4. peak memory: the resident high-water mark (VmHWM, read by the child itself at exit: a parent's
+   ru_maxrss for a child inherits the parent's mark across fork+exec) of a fresh interpreter after the
+   cold import, and of a fresh interpreter doing the two handler runs of 3 (an upper bound: the
+   in-process moto account and its seeding live in the same process).
 
-    python bench/lambda_cold.py [--runs 7] [--no-build] [--latency-ms 30]
+    python bench/lambda_cold.py [--runs 7] [--no-build] [--latency-ms 30] [--json FILE]
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zipfile
@@ -30,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def cold_import(runs: int) -> None:
+def cold_import(runs: int) -> dict[str, Any]:
     def timed(code: str) -> float:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
@@ -57,9 +62,15 @@ def cold_import(runs: int) -> None:
                              "{'checkov', 'cfnlint', 'hcl2', 'moto', 'typer', 'rich'}))"],
                             cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     print(f"  modules loaded, forbidden among them: {loaded}")
+    peak = subprocess.run([sys.executable, "-c", "import auditor.aws_lambda.handler; from bench._common import "
+                           "vm_hwm_mib; print(vm_hwm_mib())"], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    print(f"  peak resident memory after the cold import (VmHWM of the child): {float(peak):.1f} MiB")
+    return {"runs": runs, "cold_import_ms": 1000 * (full - bare), "interpreter_start_ms": 1000 * bare,
+            "importtime_ms": top / 1000, "modules": loaded, "import_peak_rss_mib": float(peak)}
 
 
-def package(build: bool) -> None:
+def package(build: bool) -> dict[str, Any]:
     spec = importlib.util.spec_from_file_location("deploy_build", ROOT / "deploy" / "build.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -71,7 +82,7 @@ def package(build: bool) -> None:
         print(f"package built in {time.perf_counter() - start:.1f} s")
     if not target.exists():
         print(f"package: {target} missing (run without --no-build)")
-        return
+        return {"built": build, "zip": None}
     with zipfile.ZipFile(target) as archive:
         infos = archive.infolist()
         unzipped = sum(i.file_size for i in infos)
@@ -83,9 +94,11 @@ def package(build: bool) -> None:
           f"{unzipped / 1e6:.2f} MB unzipped, {len(infos)} files (Lambda limits: 50 MB zipped, 250 MB unzipped)")
     for name, size in sorted(by_top.items(), key=lambda kv: -kv[1])[:8]:
         print(f"    {size / 1e6:6.2f} MB  {name}")
+    return {"built": build, "zip": str(target.relative_to(ROOT)), "zipped_mb": target.stat().st_size / 1e6,
+            "unzipped_mb": unzipped / 1e6, "files": len(infos)}
 
 
-def handler_run_moto(latency_ms: float) -> None:
+def handler_run_moto(latency_ms: float) -> dict[str, Any]:
     for key in list(os.environ):
         if key.startswith("AWS_ENDPOINT_URL") or key == "AWS_PROFILE":
             del os.environ[key]
@@ -134,6 +147,22 @@ def handler_run_moto(latency_ms: float) -> None:
               f"first {times[0]:.2f} s (changes {summaries[0]['changes']}), second {times[1]:.2f} s "
               f"(notified: {summaries[1]['notified']}), {requests // 2} scan requests per run, "
               f"{summaries[0]['metrics']} metric data points")
+    from bench._common import vm_hwm_mib
+
+    return {"latency_ms": latency_ms, "first_s": times[0], "second_s": times[1], "requests_per_run": requests // 2,
+            "metrics": summaries[0]["metrics"], "peak_rss_mib": vm_hwm_mib()}
+
+
+def handler_run_child(latency_ms: float) -> dict[str, Any]:
+    """Run handler_run_moto in a fresh interpreter, so its VmHWM is the handler run's own."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "handler.json"
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--handler-child", str(out),
+                        "--latency-ms", str(latency_ms)], cwd=ROOT, check=True)
+        result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    print(f"  peak resident memory of the process doing both handler runs, moto and seeding included "
+          f"(VmHWM): {result['peak_rss_mib']:.1f} MiB")
+    return result
 
 
 def main() -> None:
@@ -141,10 +170,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--latency-ms", type=float, default=30.0)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here as JSON")
+    parser.add_argument("--handler-child", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    cold_import(args.runs)
-    package(not args.no_build)
-    handler_run_moto(args.latency_ms)
+    from bench._common import write_json
+
+    if args.handler_child is not None:
+        write_json(args.handler_child, handler_run_moto(args.latency_ms))
+        return
+    figures = {"import": cold_import(args.runs), "package": package(not args.no_build),
+               "handler": handler_run_child(args.latency_ms)}
+    write_json(args.json, figures)
 
 
 if __name__ == "__main__":

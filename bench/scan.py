@@ -6,7 +6,9 @@ seeding ones) sleeps 30 ms first (a botocore before-send handler), standing in f
 Prints wall time, API calls by operation and peak traced memory per size: the detail calls must
 stay flat, only the paginated list calls may grow.
 
-    python bench/scan.py [--full] [--latency-ms 30]
+    python bench/scan.py [--full] [--latency-ms 30] [--json FILE]
+
+--json FILE also writes the figures as JSON (for bench/run_all.py).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from auditor.demo.account import seed_ccme_account  # noqa: E402
 from auditor.demo.run import _stub_not_mocked  # noqa: E402
 from auditor.engine.evaluate import evaluate  # noqa: E402
 from auditor.engine.rules import load_rules  # noqa: E402
+from bench._common import vm_hwm_mib, write_json  # noqa: E402
 
 REGION = "eu-west-1"
 # Calls moto does not implement (CUR, Price List, Cloud9, Snowball, Data Exports) are answered
@@ -133,6 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", action="store_true", help="also run the 3,000-bucket / 1,000-key size")
     parser.add_argument("--latency-ms", type=float, default=30.0)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here as JSON")
     args = parser.parse_args()
     for key in [k for k in os.environ if k.startswith("AWS_")]:
         del os.environ[key]
@@ -189,6 +193,8 @@ def main() -> None:
     for op in sorted({op for r in results for op in r["calls"]}):
         print(f"  {op:32}" + "".join(f"{r['calls'].get(op, 0):>30}" for r in results))
     print("findings by status: " + " | ".join(f"{r['label']}: {r['summary']}" for r in results))
+    write_json(args.json, {"latency_ms": args.latency_ms, "rules": len(rules), "region": REGION,
+                           "sizes": results, "peak_rss_mib": vm_hwm_mib()})
 
 
 if __name__ == "__main__":
