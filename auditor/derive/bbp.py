@@ -153,16 +153,16 @@ def uncovered_subnets(
             if not any(isinstance(r.get("cidr_ipv4"), str) and covers(r["cidr_ipv4"], s.cidr) for r in rules)]
 
 
-def world_ingress(view: _View, group_ids: Any, port: int) -> list[str]:
+def world_ingress(view: _View, group_ids: Any, port: int) -> list[dict[str, Any]]:
+    """The ingress rules of `group_ids` admitting TCP `port` from 0.0.0.0/0 or ::/0, with their group."""
     groups = _known(group_ids, "the security groups")
     if not isinstance(groups, list):
         raise Unknown("the security groups are not recorded")
     found = []
     for gid, rule in _ingress(view, [str(g) for g in groups]):
-        source = rule.get("cidr_ipv4") or rule.get("cidr_ipv6")
-        if source in WORLD and port_admits(rule, port):
-            found.append(f"{gid} admits {rule.get('protocol')} {rule.get('from_port')}-{rule.get('to_port')} "
-                         f"from {source}")
+        if (rule.get("cidr_ipv4") in WORLD or rule.get("cidr_ipv6") in WORLD) and port_admits(rule, port):
+            found.append({"group_id": gid, **{k: rule.get(k) for k in (
+                "protocol", "from_port", "to_port", "cidr_ipv4", "cidr_ipv6")}})
     return found
 
 

@@ -21,6 +21,7 @@ WILDCARD_RESOURCE = "*"
 CONTEXT_PARAMS = frozenset({
     "region", "account", "kms_prefix", "buckets.logging", "buckets.internals", "buckets.userdata", "buckets.logged",
     "dhcp_domain_name", "network.vpc_id", "network.vpc_name", "secret_name", "certificate_domain",
+    "network.cluster_subnets",
 })
 
 

@@ -99,6 +99,10 @@ def samples(ref: str) -> list[dict[str, Any]]:
 
     if ref in egress_samples.REFS:  # the derived egress.vpc_allowlist of the blocked egress fixture
         return egress_samples.failing(ref)
+    from tests.bbp import samples as bbp_samples
+
+    if ref in bbp_samples.REFS:  # FAIL findings of the bbp broken and reachability fixtures
+        return bbp_samples.failing(ref)
     if ref == "vpc/create-vpc":
         return [finding("CCME-VPC-EXISTS", "ec2.vpc", "ccme-vpc", [ref])]
     if ref in ("vpc/create-route", "vpc/modify-vpc-endpoint-route-tables"):
