@@ -64,6 +64,12 @@ UNREAD = {
     "shield:ListProtections": "no rule reads the Shield probe (WAF & Shield is probed through WAF)",
     "bcm-data-exports:ListExports": "read only by CCME-SERVICE-CUR's `any`, which the CUR probe decides here",
 }
+# Made by a ccme scan but read by no ccme rule: the plan's derived inputs are per resource type, and
+# ec2.vpc_endpoint's derivation (auditor/derive/bbp.py: the endpoints' 443 sources) reads security
+# groups for bbp rules only. test_faults_bbp.py injects these in the bbp account, where rules read them.
+UNREAD_BY_CCME = {
+    "ec2:DescribeSecurityGroups": "collected for ec2.vpc_endpoint's derived 443 sources, which only bbp rules read",
+}
 # Read only inside an `any` another branch decides when this probe's answer is AccessDenied.
 ANY_DECIDED = {"cur:DescribeReportDefinitions": "CCME-SERVICE-CUR: Data Exports is usable"}
 # Operations whose output is a raw payload (no parser involved): a garbled answer is a garbled
@@ -193,8 +199,8 @@ def check(account: Account, key: str, kind: str) -> None:
             )
             if status == "ERROR":
                 errored.append(rule.id)
-    if key in UNREAD:
-        assert not errored, f"{key} is listed in UNREAD, yet {errored} became ERROR: remove it from UNREAD"
+    if key in UNREAD or (account.name == "ccme" and key in UNREAD_BY_CCME):
+        assert not errored, f"{key} is listed as unread, yet {errored} became ERROR: remove it from the list"
     elif not (key in ANY_DECIDED and probe_answer):
         assert errored, f"{key} {kind}: no rule became ERROR"
 
