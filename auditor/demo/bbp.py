@@ -1,8 +1,8 @@
 """Seed a seed-003-style ParallelCluster provisioner account (moto in-process or moto_server).
 
 `seed_bbp_account(session_or_clients, region, faults=True)` creates: a main VPC and an isolated
-cluster VPC (no internet gateway, no NAT) peered with routes both ways; S3 (restrictive policy) and
-DynamoDB gateway endpoints and interface endpoints with private DNS for logs, monitoring,
+cluster VPC (no internet gateway, no NAT) peered with routes both ways (covering each other's CIDR);
+S3 (restrictive policy) and DynamoDB gateway endpoints and interface endpoints with private DNS for logs, monitoring,
 cloudformation, ec2, sts, secretsmanager and elasticfilesystem, behind a security group allowing
 443 from the cluster; an encrypted EFS (the {prefix}/file_systems key); an FSx for Lustre file system
 whose project data comes from two S3 data repository associations; a MariaDB RDS instance for Slurm
@@ -38,6 +38,7 @@ FAULTS = {
     "BBP-SLURM-LOGGROUP-RETENTION": f"the Slurm job log group {LOG_GROUP} never expires (no retention set)",
     "BBP-APIGW-AUTH": "GET /status of the provisioner API has authorization NONE",
     "BBP-LAMBDA-IMAGE-TAG": "the provisioner Lambda image is tagged :latest",
+    "BBP-PEERING-ROUTES": "the main VPC routes only 10.1.1.0/24 of the cluster VPC 10.1.0.0/16 through the peering",
 }
 
 
@@ -124,7 +125,9 @@ def seed_bbp_account(session_or_clients: Any, region: str, faults: bool = True) 
     main_rt = ec2.create_route_table(VpcId=main_vpc)["RouteTable"]["RouteTableId"]
     ec2.associate_route_table(RouteTableId=main_rt, SubnetId=main_subnet_id)
     ec2.create_route(RouteTableId=main_rt, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
-    ec2.create_route(RouteTableId=main_rt, DestinationCidrBlock="10.1.0.0/16", VpcPeeringConnectionId=pcx)
+    # With faults, the main side routes one cluster subnet only: the second one cannot answer the main VPC.
+    ec2.create_route(RouteTableId=main_rt, DestinationCidrBlock="10.1.1.0/24" if faults else "10.1.0.0/16",
+                     VpcPeeringConnectionId=pcx)
     cluster_rt = ec2.create_route_table(VpcId=cluster_vpc)["RouteTable"]["RouteTableId"]
     for sid in subnets:
         ec2.associate_route_table(RouteTableId=cluster_rt, SubnetId=sid)
