@@ -29,6 +29,11 @@ SELF_ID = {
     "ec2.nat_gateway": "nat_gateway_id",
     "ec2.vpc_endpoint": "vpc_endpoint_id",
     "acm.certificate": "arn",
+    "ec2.security_group": "group_id",
+    "ec2.vpc_peering_connection": "vpc_peering_connection_id",
+    "efs.file_system": "file_system_id",
+    "fsx.file_system": "file_system_id",
+    "apigateway.rest_api": "id",
 }
 # AWS id prefixes, kept on IaC ids so that id-based facts (an igw-* route target) read the same as live.
 ID_PREFIX = {
@@ -39,6 +44,10 @@ ID_PREFIX = {
     "ec2.internet_gateway": "igw-",
     "ec2.nat_gateway": "nat-",
     "ec2.vpc_endpoint": "vpce-",
+    "ec2.security_group": "sg-",
+    "ec2.vpc_peering_connection": "pcx-",
+    "efs.file_system": "fs-",
+    "fsx.file_system": "fs-",
 }
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", "__pycache__", ".venv"})

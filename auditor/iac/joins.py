@@ -12,7 +12,7 @@ from typing import Any
 
 from auditor.iac import canonical as C
 from auditor.iac.model import Link, TemplateResource
-from auditor.snapshot import unknown
+from auditor.snapshot import is_unknown, unknown
 
 
 def _matches(ref: Any, item: TemplateResource) -> bool:
@@ -133,4 +133,181 @@ def join(items: list[TemplateResource], region: str | None) -> None:
         aliases = key.attributes["aliases"]
         if aliases and key.name is None:
             key.name = sorted(aliases)[0]
+    _join_provisioner(items, helpers)
     items[:] = [i for i in items if not i.type.startswith("iac.")]
+
+
+# --- provisioner (pack bbp) -------------------------------------------------------------------
+
+KEYED = ("efs.file_system", "fsx.file_system", "rds.db_instance", "logs.log_group")
+
+
+def _key_reference(items: list[TemplateResource], ref: Any) -> Any:
+    """A KMS key reference of a provisioner resource: a template key (by Link, its alias's Link or its
+    alias name) becomes a Link to that key, and that key's unknown ARN becomes the same template identity,
+    so `match: {arn: =kms_key_id}` finds it; a key ARN stays; an alias not in the templates is unknown."""
+    if ref is None or isinstance(ref, dict):
+        return ref
+    key = _find(items, "kms.key", ref)
+    if key is None:
+        alias = _find(items, "kms.alias", ref)
+        if alias is None and isinstance(ref, str) and ":alias/" in ref:
+            alias = _find(items, "kms.alias", "alias/" + ref.split(":alias/", 1)[1])
+        if alias is not None:
+            key = _find(items, "kms.key", alias.attributes.get("target_key_id"))
+    if key is not None:
+        if is_unknown(key.attributes.get("arn")):
+            key.attributes["arn"] = Link(key.key)
+        return Link(key.key)
+    if isinstance(ref, str) and (ref.startswith("alias/") or ":alias/" in ref):
+        if ref.split("alias/", 1)[1].startswith("aws/"):
+            return ref  # an AWS managed key: never a customer key of the snapshot
+        return unknown(f"the key behind {ref} is not described in the templates")
+    if isinstance(ref, Link):
+        return ref  # finalize: a resource not in the templates is unknown
+    return ref
+
+
+def _join_provisioner(items: list[TemplateResource], helpers: list[TemplateResource]) -> None:
+    for item in items:
+        if item.type in KEYED:
+            item.attributes["kms_key_id"] = _key_reference(items, item.attributes.get("kms_key_id"))
+    groups = [i for i in items if i.type == "ec2.security_group"]
+    for group in groups:
+        for direction in ("ingress", "egress"):
+            rules = group.attributes.get(direction)
+            if isinstance(rules, list):
+                for rule in rules:
+                    if isinstance(rule, dict) and rule.get("referenced_group_id") == "$self":
+                        rule["referenced_group_id"] = Link(group.key)
+    for helper in helpers:
+        a = helper.attributes
+        if helper.type == "iac.sg_rule":
+            target = _find(items, "ec2.security_group", a["group"])
+            if target is None:
+                continue
+            rules = target.attributes.get("egress" if a["egress"] else "ingress")
+            if isinstance(rules, list):
+                rule = a["rule"]
+                if isinstance(rule, dict) and rule.get("referenced_group_id") == "$self":
+                    rule = {**rule, "referenced_group_id": Link(target.key)}
+                rules.append(rule)
+        elif helper.type == "iac.fsx_dra":
+            fs = _find(items, "fsx.file_system", a["file_system"])
+            if fs is not None and isinstance(fs.attributes.get("data_repository_associations"), list):
+                fs.attributes["data_repository_associations"].append(
+                    {**a["association"], "association_id": helper.key}
+                )
+        elif helper.type == "iac.lambda_permission":
+            fn = _find(items, "lambda.function", a["function"])
+            if fn is None and isinstance(a["function"], str) and ":function:" in a["function"]:
+                fn = _find(items, "lambda.function", a["function"].split(":function:", 1)[1].split(":")[0])
+            if fn is not None:
+                statements = fn.attributes.get("policy_statements")
+                statement = a["statement"]
+                if is_unknown(statement):
+                    fn.attributes["policy_statements"] = statement
+                    fn.attributes["policy"] = statement
+                elif isinstance(statements, list):
+                    statements.append(statement)
+                    fn.attributes["policy"] = unknown(
+                        "the resource policy document is assembled by Lambda at deployment (see policy_statements)"
+                    )
+        elif helper.type == "iac.peering_accept":
+            pcx = _find(items, "ec2.vpc_peering_connection", a["peering"])
+            if pcx is not None and a["accept"] is True:
+                pcx.attributes["status"] = "active"
+        elif helper.type == "iac.api_policy":
+            api = _find(items, "apigateway.rest_api", a["api"])
+            if api is not None:
+                api.attributes["policy"] = a["policy"]
+    _join_api_methods(items, helpers)
+    # Peering CIDR blocks from the VPCs of the templates.
+    for pcx in [i for i in items if i.type == "ec2.vpc_peering_connection"]:
+        for side in ("requester_owner_id", "accepter_owner_id"):
+            if is_unknown(pcx.attributes.get(side)) and pcx.account:
+                pcx.attributes[side] = pcx.account
+        for side in ("requester", "accepter"):
+            vpc = _find(items, "ec2.vpc", pcx.attributes.get(f"{side}_vpc_id"))
+            if vpc is not None:
+                pcx.attributes[f"{side}_cidr_blocks"] = list(vpc.attributes.get("cidr_blocks") or [])
+    # FSx: the VPC of its subnets.
+    for fs in [i for i in items if i.type == "fsx.file_system"]:
+        subnet_ids = fs.attributes.get("subnet_ids")
+        if isinstance(subnet_ids, list) and subnet_ids:
+            subnet = _find(items, "ec2.subnet", subnet_ids[0])
+            if subnet is not None:
+                fs.attributes["vpc_id"] = subnet.attributes.get("vpc_id")
+    for db in [i for i in items if i.type == "rds.db_instance"]:
+        _join_db(items, helpers, db)
+
+
+def _join_db(items: list[TemplateResource], helpers: list[TemplateResource], db: TemplateResource) -> None:
+    """Subnet group -> subnets, VPC, AZs; PubliclyAccessible left out -> public iff the VPC has an
+    internet gateway (RDS CreateDBInstance, PubliclyAccessible default)."""
+    a = db.attributes
+    ref = a.pop("$subnet_group", None)
+    group = None
+    if ref is not None:
+        group = next((h for h in helpers if h.type == "iac.db_subnet_group" and _matches(ref, h)), None)
+        if group is None:
+            a["vpc_id"] = unknown("the DB subnet group is not described in the templates")
+            a["availability_zones"] = unknown("the DB subnet group is not described in the templates")
+    vpc_ref: Any = None
+    if group is not None:
+        subnet_ids = group.attributes.get("subnet_ids")
+        a["subnet_ids"] = subnet_ids if isinstance(subnet_ids, list) else []
+        subnets = [_find(items, "ec2.subnet", s) for s in a["subnet_ids"]] if isinstance(subnet_ids, list) else []
+        if not subnets or any(s is None for s in subnets):
+            a["vpc_id"] = unknown("a subnet of the DB subnet group is not described in the templates")
+            a["availability_zones"] = unknown("a subnet of the DB subnet group is not described in the templates")
+        else:
+            vpc_ref = subnets[0].attributes.get("vpc_id") if subnets[0] else None
+            a["vpc_id"] = vpc_ref
+            zones = [s.attributes.get("availability_zone") for s in subnets if s is not None]
+            bad = next((z for z in zones if not isinstance(z, str)), None)
+            a["availability_zones"] = sorted(set(zones)) if bad is None else (
+                bad if is_unknown(bad) else unknown("an availability zone of the DB subnet group is unknown"))
+    if a.get("publicly_accessible") is None:
+        if vpc_ref is None:
+            a["publicly_accessible"] = unknown(
+                "PubliclyAccessible is not set: its default depends on the VPC's internet gateway, "
+                "and the instance's VPC is not described in the templates"
+            )
+        else:
+            vpc = _find(items, "ec2.vpc", vpc_ref)
+            attached = any(
+                i.type == "ec2.internet_gateway" and vpc is not None
+                and any(_matches(att.get("vpc_id"), vpc) for att in i.attributes.get("attachments") or [])
+                for i in items
+            )
+            a["publicly_accessible"] = attached if vpc is not None else unknown(
+                "PubliclyAccessible is not set and the instance's VPC is not described in the templates")
+
+
+def _api_path(items: list[TemplateResource], resources: dict[str, TemplateResource], ref: Any, depth: int = 0) -> Any:
+    if isinstance(ref, Link) and ref.attribute in ("RootResourceId", "root_resource_id"):
+        return "/"
+    node = next((r for r in resources.values() if _matches(ref, r)), None)
+    if node is None or depth > 30:
+        return unknown("the API resource is not described in the templates")
+    part = node.attributes.get("part")
+    if not isinstance(part, str):
+        return unknown("the path part of an API resource is known only after deployment")
+    parent = _api_path(items, resources, node.attributes.get("parent"), depth + 1)
+    if not isinstance(parent, str):
+        return parent
+    return parent.rstrip("/") + "/" + part
+
+
+def _join_api_methods(items: list[TemplateResource], helpers: list[TemplateResource]) -> None:
+    resources = {h.key: h for h in helpers if h.type == "iac.api_resource"}
+    for helper in helpers:
+        if helper.type != "iac.api_method":
+            continue
+        api = _find(items, "apigateway.rest_api", helper.attributes["api"])
+        if api is None or not isinstance(api.attributes.get("methods"), list):
+            continue
+        method = dict(helper.attributes["method"])
+        method["resource_path"] = _api_path(items, resources, helper.attributes["resource"])
+        api.attributes["methods"].append(method)
