@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.config import load_config
+from auditor.config import AuditConfig, load_config
 from auditor.demo.bbp import FAULTS
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.rules import load_rules
@@ -67,7 +67,7 @@ def live_faulted() -> tuple[Evaluation, str]:
     return scan_demo(faults=True)
 
 
-def iac_config(source: str, path: Path, account: str) -> object:
+def iac_config(source: str, path: Path, account: str) -> AuditConfig:
     file = path if source == "cloudformation" else path / "main.tf"
     cluster, main, subnets = KEYS[source]
     return load_config(None, [
@@ -82,7 +82,7 @@ def iac_config(source: str, path: Path, account: str) -> object:
 
 def iac(source: str, path: Path, account: str) -> Evaluation:
     config = iac_config(source, path, account)
-    result, problems = audit_paths([path], config, load_rules(None, ["bbp"]), today=TODAY)  # type: ignore[arg-type]
+    result, problems = audit_paths([path], config, load_rules(None, ["bbp"]), today=TODAY)
     assert not problems
     return result
 
@@ -130,7 +130,8 @@ DEBUG_SG_TF = """resource "aws_security_group" "debug" {
 resource "aws_vpc_endpoint" "s3" {
 """
 FAULT_EDITS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
-    "BBP-SG-NO-WORLD-INGRESS": (("  S3Endpoint:\n", DEBUG_SG_CFN), ('resource "aws_vpc_endpoint" "s3" {\n', DEBUG_SG_TF)),
+    "BBP-SG-NO-WORLD-INGRESS": (("  S3Endpoint:\n", DEBUG_SG_CFN),
+                                ('resource "aws_vpc_endpoint" "s3" {\n', DEBUG_SG_TF)),
     "BBP-SLURM-LOGGROUP-RETENTION": (("      RetentionInDays: 365\n", ""), ("  retention_in_days = 365\n", "")),
     "BBP-APIGW-AUTH": (
         ("ResourceId: !Ref StatusResource, HttpMethod: GET, AuthorizationType: AWS_IAM",
@@ -141,7 +142,8 @@ FAULT_EDITS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "BBP-LAMBDA-IMAGE-TAG": (("ImageTag: {Type: String, Default: v1.4.2}", "ImageTag: {Type: String, Default: latest}"),
                              ('default = "v1.4.2"', 'default = "latest"')),
     "BBP-PEERING-ROUTES": (
-        ("DestinationCidrBlock: 10.1.0.0/16, VpcPeeringConnectionId", "DestinationCidrBlock: 10.1.1.0/24, VpcPeeringConnectionId"),
+        ("DestinationCidrBlock: 10.1.0.0/16, VpcPeeringConnectionId",
+         "DestinationCidrBlock: 10.1.1.0/24, VpcPeeringConnectionId"),
         ('    cidr_block                = "10.1.0.0/16"', '    cidr_block                = "10.1.1.0/24"'),
     ),
 }
