@@ -28,8 +28,8 @@ def load(tmp: Path, name: str, text: str, **kw: object) -> tuple[list[Resource],
         [target],
         region="eu-west-1",
         account=kw.get("account", "111122223333"),  # type: ignore[arg-type]
-        params=kw.get("params") or {},
-    )  # type: ignore[arg-type]
+        params=kw.get("params") or {},  # type: ignore[arg-type]
+    )
     return list(loaded.snapshot.resources), [p.text() for p in loaded.problems]
 
 
