@@ -1077,6 +1077,15 @@ def _tf_rule_sources(b: Mapping[str, Any], owner: str) -> list[Any]:
     return out
 
 
+def _ids(value: Any) -> Any:
+    """A list of resource ids; a plan's reference to one resource for a whole list is that resource's id."""
+    if isinstance(value, Link):
+        return [value]
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
 def _named(v: Mapping[str, Any], attr: str, what: str) -> Any:
     name = v.get(attr)
     if name is None:
@@ -1186,7 +1195,7 @@ def _map_provisioner(
                     file_system_type="LUSTRE",
                     deployment_type=v.get("deployment_type") or "SCRATCH_1",
                     kms_key_id=v.get("kms_key_id"),
-                    subnet_ids=v.get("subnet_ids"),
+                    subnet_ids=_ids(v.get("subnet_ids")),
                     import_path=v.get("import_path"),
                     export_path=v.get("export_path"),
                     tag_map=tag_map,
@@ -1212,7 +1221,7 @@ def _map_provisioner(
         ]
     if rtype == "aws_db_subnet_group":
         name = v.get("name")
-        return [res("iac.db_subnet_group", {"name": name, "subnet_ids": list(v.get("subnet_ids") or [])},
+        return [res("iac.db_subnet_group", {"name": name, "subnet_ids": _ids(v.get("subnet_ids")) or []},
                     name=name if isinstance(name, str) else None)]
     if rtype == "aws_db_instance":
         name = _named(v, "identifier", "DB instance")
@@ -1232,7 +1241,7 @@ def _map_provisioner(
                     subnet_group=v.get("db_subnet_group_name"),
                     master_username=v.get("username"),
                     managed_secret=v.get("manage_master_user_password"),
-                    security_groups=list(groups) if isinstance(groups, list) else groups,
+                    security_groups=_ids(groups),
                     multi_az=v.get("multi_az"),
                     tag_map=tag_map,
                 ),
