@@ -257,8 +257,12 @@ def scan_tables(runs: list[Run]) -> tuple[list[Table], list[str]]:
                 verdicts.append("scan: detail calls NOT flat as the account grows: " + ", ".join(detail))
             else:
                 verdicts.append(
-                    f"scan: detail calls flat from {labels[0]} to {labels[-1]}; only paginated "
-                    f"list calls grow ({', '.join(growing) or 'none'})"
+                    f"scan: detail calls flat from {labels[0]} to {labels[-1]}"
+                    + (
+                        f"; only paginated list calls grow ({', '.join(growing)})"
+                        if growing
+                        else f"; no operation's call count grows ({sum(first.values())} -> {sum(last.values())} calls)"
+                    )
                 )
     return tables, verdicts
 

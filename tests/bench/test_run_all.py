@@ -345,6 +345,12 @@ def test_targets_are_judged_from_the_figures() -> None:
     fig["sizes"][1]["calls"]["s3:GetBucketPolicy"] = 303
     _, verdicts = run_all.scan_tables([canned_run("scan", ["bench/scan.py"], fig)])
     assert verdicts == ["scan: detail calls NOT flat as the account grows: s3:GetBucketPolicy"]
+    fig["sizes"][1]["calls"] = dict(fig["sizes"][0]["calls"])
+    _, verdicts = run_all.scan_tables([canned_run("scan", ["bench/scan.py"], fig)])
+    assert verdicts == [
+        "scan: detail calls flat from ccme only to +300 buckets, +100 keys; no operation's call count grows "
+        "(4 -> 4 calls)"
+    ]
 
 
 def test_growth_of_short_runs_is_not_judged() -> None:
