@@ -488,7 +488,7 @@ def main() -> int:
         for check, counter in sorted(summary.items()):
             if check.startswith("kms_"):
                 figures["notes"].append(f"Prowler {check}: {dict(sorted(counter.items()))}")
-        shown = "prowler aws --checks " + " ".join(checks) + f" -f {REGION} --output-formats json-ocsf"
+        shown = " ".join(["prowler", *command[1:]]).replace(str(out_dir), "<tmp>/prowler-out")
         figures["tools"].append(
             {
                 "tool": figures["prowler_version"],
@@ -527,7 +527,8 @@ def main() -> int:
         figures["tools"].append(
             {
                 "tool": "ccme-audit",
-                "command": "ccme-audit scan -c ccme.json --rules <ccme s3.yaml + kms.yaml> --pack ccme -f json",
+                "command": "ccme-audit scan -c <tmp>/ccme.json --rules <tmp>/rules --pack ccme -f json "
+                "-o <tmp>/report.json (<tmp>/rules/ccme/ = policies/ccme/s3.yaml + kms.yaml)",
                 "wall_s": ours_s,
                 "exit": ours_exit,
                 "requests": requests,
