@@ -122,7 +122,9 @@ def test_hostile_values_stay_quoted_when_the_script_runs(tmp_path: Path) -> None
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "aws").write_text('#!/bin/bash\nprintf "%s\\n" "$@" >> "$ARGS_FILE"\n'
-                              'case "$2" in describe-file-systems) echo available;; *) echo vpce-0123;; esac\n')
+                              'case "$2" in describe-file-systems) echo available;;\n'
+                              # create-secret reads the private key from the pipe, as the real CLI does (else SIGPIPE)
+                              '  create-secret) cat > /dev/null; echo arn;; *) echo vpce-0123;; esac\n')
     (fake / "aws").chmod(0o755)
     env = {"PATH": f"{fake}:{os.environ['PATH']}", "ARGS_FILE": str(tmp_path / "args"), "HOME": str(tmp_path),
            "BBP_ENDPOINT_SECURITY_GROUP_ID": "sg-0123", "BBP_API_STAGE": "prod"}
