@@ -214,12 +214,18 @@ def _vpc_cidrs(view: _View, vpc_id: str) -> list[str]:
 
 
 def _route_gaps(view: _View, pcx: Resource) -> list[str]:
+    """The missing directions; unknown when none is missing on the sides the snapshot describes but a side's
+    VPC (another account's, say) is not in it."""
     a = pcx.attributes
     gaps = []
+    unseen: str | None = None
     for side, other in (("requester", "accepter"), ("accepter", "requester")):
         vpc_id, peer_vpc = a.get(f"{side}_vpc_id"), a.get(f"{other}_vpc_id")
         if not vpc_id or not peer_vpc:
             raise Unknown(f"the {side} or {other} VPC of {pcx.id} is not recorded")
+        if vpc_id not in view.by_type.get("ec2.vpc", {}):
+            unseen = f"the {side} VPC {vpc_id} of {pcx.id} is not in the snapshot: its route tables are unknown"
+            continue
         peer_cidrs = _known(a.get(f"{other}_cidr_blocks"), f"the {other} CIDR blocks of {pcx.id}") or \
             _vpc_cidrs(view, str(peer_vpc))
         if not peer_cidrs:
@@ -236,6 +242,8 @@ def _route_gaps(view: _View, pcx: Resource) -> list[str]:
             if not any(covers(dest, str(cidr)) for dest in destinations):
                 seen = f" (routes through it: {', '.join(sorted(destinations))})" if destinations else ""
                 gaps.append(f"{side} {vpc_id} has no active route to {other} {cidr} through {pcx.id}{seen}")
+    if unseen and not gaps:
+        raise Unknown(unseen)
     return gaps
 
 

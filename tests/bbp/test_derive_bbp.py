@@ -88,3 +88,15 @@ def test_no_cluster_subnet_at_all_is_unknown() -> None:
     cfg = load_config(None, [*bbp.CONFIG.items(), ("network.cluster_subnets", [])])
     facts = derived(snap, cfg)
     assert is_unknown(facts[("ec2.vpc_endpoint", bbp.interface_id("logs"))]["cluster_azs_uncovered"])
+
+
+def test_a_peer_vpc_outside_the_snapshot_is_unknown_unless_this_side_already_lacks_its_route() -> None:
+    snap = bbp.compliant_snapshot()
+    snap["resources"] = [r for r in snap["resources"] if not (r["type"] == "ec2.vpc" and r["id"] == bbp.MAIN_VPC)]
+    gaps = derived(snap)[("ec2.vpc_peering_connection", bbp.PCX)]["route_gaps"]
+    assert is_unknown(gaps) and bbp.MAIN_VPC in gaps["$unknown"]
+    for table in (r for r in snap["resources"] if r["id"] == bbp.RT_CLUSTER):
+        routes = table["attributes"]["routes"]
+        table["attributes"]["routes"] = [r for r in routes if not r.get("vpc_peering_connection_id")]
+    gaps = derived(snap)[("ec2.vpc_peering_connection", bbp.PCX)]["route_gaps"]
+    assert gaps == [f"accepter {bbp.CLUSTER_VPC} has no active route to requester {bbp.MAIN_CIDR} through {bbp.PCX}"]
