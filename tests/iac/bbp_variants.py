@@ -355,6 +355,12 @@ VARIANTS: list[Variant] = [
     V("BBP-VPCE-MONITORING", "ERROR", 3, "private DNS of the monitoring endpoint unresolved",
       ((iface("monitoring"), iface("monitoring").replace("PrivateDnsEnabled: true", "PrivateDnsEnabled: !Ref Unset")),),
       ((TF_DNS, "  private_dns_enabled = var.unset"),), "ClusterVpc", "aws_vpc.cluster"),
+    *[
+        V(f"BBP-VPCE-{service.upper()}", "ERROR", 3, f"private DNS of the {service} endpoint unresolved",
+          ((iface(service), iface(service).replace("PrivateDnsEnabled: true", "PrivateDnsEnabled: !Ref Unset")),),
+          (), "ClusterVpc", "aws_vpc.cluster")
+        for service in ("logs", "cloudformation", "ec2", "elasticfilesystem")
+    ],
     V("BBP-VPC-ISOLATED", "ERROR", 3, "(same edit as BBP-SUBNET-ISOLATED)", (), (), "ClusterVpc", "aws_vpc.cluster",
       located=False),
     V("BBP-SLURM-LOGGROUP", "ERROR", 5, "the log group name from a parameter without a value",
