@@ -10,8 +10,10 @@ material stored in Secrets Manager. Then every door that can see the account run
 Lambda handler (its S3 objects, SNS notification and stdout). Every file written, stdout, stderr, the
 log records and the botocore stream are searched for the canary: raw (its alphabet makes the JSON-,
 XML-, HTML-, URL- and repr-escaped forms the same bytes), base64 (both alphabets, every alignment) and
-hex. Each door runs without and with --read-secret-values: with the opt-in, GetSecretValue is called
-(the plaintext check runs and classifies the value) and the canary still appears nowhere.
+hex. Without --read-secret-values (through `collect`, which shares scan's collection code),
+GetSecretValue is never called; with it (through `scan` and the offline doors after it, and the Lambda),
+GetSecretValue is called, the plaintext check runs and classifies the value, and the canary still
+appears nowhere.
 
 Controls, so the test can fail: the canary is readable back from the emulated account, botocore's
 "Response body" records are captured for the other operations, and the detector finds every encoded
@@ -237,21 +239,24 @@ def _value_formats(snapshot_file: Path) -> dict[str, Any]:
 
 def _scan_doors(world: World, tmp: Path, capsys: pytest.CaptureFixture[str], capture: Capture, sink: Sink,
                 read: bool) -> Path:
-    """scan (every format, --snapshot-out, --stats) and collect --out; with the opt-in, also evaluate,
-    report and remediate (sh, CloudFormation, Terraform; to a file and to stdout) from what scan wrote."""
+    """Without the opt-in: collect --out (--stats). With it: scan (every format, --snapshot-out, --stats),
+    then evaluate, report and remediate (sh, CloudFormation, Terraform; to a file and to stdout) from what
+    scan wrote. scan and collect share the collection code; each runs in the mode the other does not."""
     label = "read" if read else "metadata"
     opt_in = ["--read-secret-values"] if read else []
     cfg = str(_config_file(tmp / "ccme-audit.yaml", world.overrides))
     out = tmp / label
     with capture.on():
+        if not read:
+            _cli(["collect", "--config", cfg, "--stats", "--out", str(out / "snapshot.json")], capsys, sink,
+                 f"{label} collect")
+            stats = sink.outputs[f"{label} collect stderr"].decode()
+            assert "secretsmanager:GetSecretValue" not in stats and "secretsmanager:ListSecrets" in stats, stats
+            return out
         _cli(["scan", "--config", cfg, *opt_in, "--stats", "--format", FORMATS, "--output-dir", str(out / "scan"),
               "--snapshot-out", str(out / "snapshot.json")], capsys, sink, f"{label} scan")
         stats = sink.outputs[f"{label} scan stderr"].decode()
-        assert ("secretsmanager:GetSecretValue" in stats) is read, stats  # the opt-in call is made, or never
-        if not read:
-            return out
-        _cli(["collect", "--config", cfg, *opt_in, "--out", str(out / "collected.json")], capsys, sink,
-             f"{label} collect")
+        assert "secretsmanager:GetSecretValue" in stats, stats  # the opt-in call is made
         _cli(["evaluate", str(out / "snapshot.json"), "--config", cfg, "--format", FORMATS, "--output-dir",
               str(out / "evaluate")], capsys, sink, f"{label} evaluate")
         _cli(["report", str(out / "scan" / "report.json"), "--format", FORMATS, "--output-dir", str(out / "report")],
