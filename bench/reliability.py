@@ -385,16 +385,16 @@ def render(cases: list[Case], recs: list[dict[str, Any]], cmd: str, seconds: flo
         "A random `CANARY-<hex>` is planted in the emulated accounts (in-process moto, fake credentials): the CCME "
         "directory secret, the bbp Slurm database secret and the ED25519 key pair's private key material in Secrets "
         "Manager, an SSM SecureString parameter and Lambda environment variables. Every door runs with logging at "
-        "DEBUG (the root logger through caplog and botocore's own stream logger, which logs response bodies): "
-        "`scan` (ccme and bbp packs, every `--format` into `--output-dir`, `--snapshot-out`, `--stats`), `collect "
-        "--out`, `evaluate`, `report` and `remediate` (sh, CloudFormation, Terraform; file and stdout), and the "
-        "Lambda handler (its S3 objects, SNS notification, stdout). Every file, stdout, stderr and log record is "
-        "searched for the canary raw (its alphabet makes the JSON-, XML-, HTML-, URL- and repr-escaped forms the "
-        "same bytes), base64 (both alphabets, every alignment) and hex. Without `--read-secret-values` "
-        "GetSecretValue is never called; with it, the plaintext check runs (value_format plaintext) and the canary "
-        "still appears nowhere. Controls: the canary is readable back from the account, botocore's response-body "
-        "records are captured, the detector finds every encoded form, and the bodies withheld follow the service "
-        "model's `sensitive` trait.", cmd + " -k secret_canary")
+        "DEBUG (the root logger through caplog and botocore's own stream logger, which logs response bodies), for "
+        "the ccme and bbp packs: without `--read-secret-values`, `collect --out --stats` (GetSecretValue is never "
+        "called); with it, `scan` (every `--format` into `--output-dir`, `--snapshot-out`, `--stats`; GetSecretValue "
+        "is called and the plaintext check classifies the value), then `evaluate`, `report` and `remediate` (sh, "
+        "CloudFormation, Terraform; file and stdout) from what scan wrote, and (ccme) the Lambda handler (its S3 "
+        "objects, SNS notification, stdout). Every file, stdout, stderr and log record is searched for the canary "
+        "raw (its alphabet makes the JSON-, XML-, HTML-, URL- and repr-escaped forms the same bytes), base64 (both "
+        "alphabets, every alignment) and hex: it appears nowhere. Controls: the canary is readable back from the "
+        "account, botocore's response-body records are captured, the detector finds every encoded form, and the "
+        "bodies withheld follow the service model's `sensitive` trait.", cmd + " -k secret_canary")
     lines += findings_section(cases, *empty)
     lines += [
         "## Reproduce",
