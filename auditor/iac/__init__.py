@@ -259,9 +259,10 @@ def _run_units(jobs: list[Job]) -> list[Loaded]:
     if "fork" in multiprocessing.get_all_start_methods():
         # Warm the parsers once here; forked workers share them instead of importing them again.
         import hcl2
-        from cfnlint.decode import decode_str
 
-        decode_str("AWSTemplateFormatVersion: '2010-09-09'\n")
+        from auditor.iac import cfn_decode
+
+        cfn_decode.decode_yaml("AWSTemplateFormatVersion: '2010-09-09'\n")
         hcl2.parses_to_tree("x = 1\n")
         context: Any = multiprocessing.get_context("fork")
     else:

@@ -1,6 +1,6 @@
 """CloudFormation templates (YAML with short-form intrinsics, or JSON) into canonical resources.
 
-Parsing is cfn-lint's decoder (it knows !Ref/!Sub/... and keeps line marks). Intrinsics are
+Parsing is auditor.iac.cfn_decode (libyaml with CloudFormation's short-form tags, or JSON; lines kept). Intrinsics are
 resolved here: Ref, GetAtt, Sub, Join, Select, Split, If with Conditions, FindInMap, Base64,
 parameters (defaults, `--param` overrides) and pseudo parameters (AWS::Region from the audit
 configuration, AWS::AccountId from it when set). Whatever cannot be resolved becomes
@@ -10,15 +10,15 @@ unknown(reason) and turns the rules reading it into ERROR.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
-from auditor.fileio import MAX_EXPANDED_NODES, MAX_FLOW_DEPTH, check_depth, expanded_size, flow_depth_exceeds, read_text
+from auditor.fileio import MAX_EXPANDED_NODES, MAX_FLOW_DEPTH, check_depth, expanded_size, read_text, yaml_depth_exceeds
 from auditor.iac import canonical as C
+from auditor.iac import cfn_decode
 from auditor.iac.model import Link, ParseProblem, TemplateResource, text_or_unknown
 from auditor.iac.suppress import inline_suppressions, metadata_suppressions
 from auditor.snapshot import Location, is_unknown, unknown
@@ -69,58 +69,30 @@ def is_cloudformation(doc: Any) -> bool:
     )
 
 
-_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s,\[\]{}]+", re.MULTILINE)
-
-
-def _alias_expansion(text: str) -> int:
-    """Node count of the YAML with its aliases expanded, from the composed graph (aliases share
-    nodes, so this stays cheap). cfn-lint's loader copies aliased nodes: an alias bomb takes
-    minutes and gigabytes there, so it is refused before."""
-    import yaml
-
-    try:
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
-        return 0  # not YAML: cfn-lint reports it
-    memo: dict[int, int] = {}
-    stack: list[tuple[Any, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if node is None or id(node) in memo:
-            continue
-        children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else (
-            node.value if isinstance(node, yaml.SequenceNode) else [])
-        if done or not children:
-            memo[id(node)] = min(1 + sum(memo.get(id(c), 1) for c in children), MAX_EXPANDED_NODES + 1)
-            continue
-        stack.append((node, True))
-        stack.extend((c, False) for c in children if id(c) not in memo)
-    return memo.get(id(root), 0)
-
-
 def decode(path: Path) -> tuple[Any, ParseProblem | None]:
-    """Decode a template with cfn-lint's decoder; a problem names the file and line."""
+    """Decode a template (auditor.iac.cfn_decode); a problem names the file and line."""
     try:
         text = read_text(path)
     except InputError as exc:
         return None, ParseProblem(str(path), exc.what)
-    if flow_depth_exceeds(text):
+    if yaml_depth_exceeds(text):
         return None, ParseProblem(str(path), f"nested deeper than {MAX_FLOW_DEPTH} levels")
-    if _ANCHOR.search(text) and _alias_expansion(text) > MAX_EXPANDED_NODES:
-        return None, ParseProblem(str(path), f"expands to more than {MAX_EXPANDED_NODES} nodes (alias bomb?)")
-    from cfnlint.decode import decode_str
-
-    logging.getLogger("cfnlint").setLevel(logging.CRITICAL)
+    as_json = path.suffix.lower() == ".json" or text.lstrip().startswith("{")
     try:
-        template, matches = decode_str(text)
+        try:
+            template = cfn_decode.decode_json(text) if as_json else None
+        except cfn_decode.DecodeError:
+            if path.suffix.lower() == ".json":
+                raise
+            as_json = False  # a .template in YAML flow style
+        if not as_json:
+            template = cfn_decode.decode_yaml(text, max_nodes=MAX_EXPANDED_NODES)
+    except cfn_decode.DecodeError as exc:
+        return None, ParseProblem(str(path), f"invalid template: {exc.message}"[:300], exc.line)
     except RecursionError:
         return None, ParseProblem(str(path), "nested too deeply")
-    except Exception as exc:  # noqa: BLE001 - the decoder's own failure is a parse problem of this file
-        return None, ParseProblem(str(path), f"cannot decode: {type(exc).__name__}: {exc}"[:300])
-    if matches or template is None:
-        first = matches[0] if matches else None
-        message = first.message if first else "not a YAML or JSON document"
-        return None, ParseProblem(str(path), f"invalid template: {message}", getattr(first, "linenumber", None))
+    if template is None:
+        return None, ParseProblem(str(path), "invalid template: not a YAML or JSON document")
     try:
         check_depth(template, file=str(path))
     except InputError as exc:
@@ -131,7 +103,7 @@ def decode(path: Path) -> tuple[Any, ParseProblem | None]:
 
 
 def _plain(value: Any) -> Any:
-    """cfn-lint's node classes (str/dict subclasses with marks) as plain Python values."""
+    """Decoded values (mappings with lines) as plain Python values."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -148,8 +120,7 @@ def _plain(value: Any) -> Any:
 
 
 def _line(node: Any) -> int | None:
-    mark = getattr(node, "start_mark", None)
-    return mark.line + 1 if mark is not None else None
+    return node.line if isinstance(node, cfn_decode.Mapping) else None
 
 
 def unknown_intrinsic(template: Any) -> tuple[str, int | None] | None:
@@ -466,7 +437,8 @@ def load(
     resources = template.get("Resources")
     if not isinstance(resources, dict):
         return [], [ParseProblem(file, "Resources is not a mapping")]
-    body_lines = {str(k): _line(k) or _line(v) for k, v in resources.items()}
+    key_lines = resources.key_lines if isinstance(resources, cfn_decode.Mapping) else {}
+    body_lines = {str(k): key_lines.get(k) or _line(v) for k, v in resources.items()}
     template = _plain(template)
     resources = template["Resources"]
     names: dict[str, Any] = {}
