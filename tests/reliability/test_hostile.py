@@ -2,9 +2,9 @@
 
 Doors: rule files (`rules validate`), the configuration (`iam-policy --config`), snapshots
 (`evaluate`), CloudFormation, Terraform and ParallelCluster files (`iac`), resource policies
-(`policy check`) and dependencies.yaml (`packages check -d`). Pathologies: deep nesting, a 30 MB
-file, non-UTF-8 bytes, a YAML alias bomb, binary bytes, NUL bytes, a directory where a file is
-expected, a symlink loop.
+(`policy check`) and dependencies.yaml (`packages check -d`). Pathologies: deep flow nesting, block
+sequences nested 50,000 deep on one line, a 30 MB file, non-UTF-8 bytes, a YAML alias bomb, an
+alias inside its own anchor, binary bytes, NUL bytes, a directory where a file is expected, a symlink loop.
 
 Every case ends in a clear one-line error (exit 2, `ccme-audit: error: ...`) or, for the IaC gate, an
 IAC-PARSE ERROR finding (exit 1) as the gate's design says; never a traceback or an internal error.
@@ -48,11 +48,19 @@ def _deep(prefix: str) -> bytes:
     return (prefix + "[" * 50_000 + "]" * 50_000 + "\n").encode()
 
 
+def _deep_block(prefix: str) -> bytes:
+    """Block sequences nested on one line: no bracket to count, 100 KB of text, 50,000 levels."""
+    return (prefix + "\n  " + "- " * 50_000 + "x\n").encode()
+
+
 # pathology -> content under a door-specific prefix (bytes), or a marker for the file-system cases.
 PATHOLOGIES: dict[str, Callable[[str], bytes | str]] = {
     "deep": _deep,
+    "deep-block": _deep_block,
     "huge": lambda prefix: (prefix + "[" + ", ".join(["1"] * (HUGE // 3)) + "]\n").encode(),
     "non-utf8": lambda prefix: prefix.encode() + b"\xff\xfe\x80\x81 caf\xe9\n",
+    # An anchor holding an alias to itself: the safe loader builds a value that contains itself.
+    "recursive-alias": lambda prefix: (prefix + "&a {b: [1, {c: *a}]}\n").encode(),
     "alias-bomb": lambda prefix: (prefix.replace(" ", "") + "\n" if prefix else "").encode() + ALIAS_BOMB.encode(),
     "binary": lambda prefix: bytes(range(256)) * 64,
     "nul": lambda prefix: prefix.encode() + b"value\x00with\x00nul\n",
@@ -61,7 +69,8 @@ PATHOLOGIES: dict[str, Callable[[str], bytes | str]] = {
 }
 # The subprocess cases of the default run (the others run with --runslow).
 DEFAULT_SUBPROCESS = {("cloudformation", "alias-bomb"), ("cloudformation", "deep"), ("snapshot", "huge"),
-                      ("config", "alias-bomb")}
+                      ("config", "alias-bomb"), ("cloudformation", "deep-block"), ("config", "deep-block"),
+                      ("config", "recursive-alias")}
 
 
 @dataclass(frozen=True)
