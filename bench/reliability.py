@@ -307,7 +307,7 @@ FINDINGS = [
      "with 50,000 nested `[` crash the process (libyaml composes recursively in C, cfn-lint's decoder had been "
      "guarded, the configuration loader had not); block sequences nested on one line (`- - - x`) do the same "
      "with no bracket. Every YAML door now measures the nesting before composing.",
-     "nesting before libyaml composes"),
+     "measures the nesting first"),
     ("hostile input", "A YAML alias inside its own anchor (`a: &a {b: [1, {c: *a}]}`) hung every YAML door for good "
      "(configuration, rule files, CloudFormation, ParallelCluster, dependencies.yaml): the alias-expansion count "
      "walked the cycle without end. A value that contains itself now counts as past the limit.",
