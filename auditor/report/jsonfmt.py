@@ -37,4 +37,12 @@ def document(evaluation: Evaluation, *, tool_version: str | None = None) -> dict
 
 
 def render(evaluation: Evaluation, *, tool_version: str | None = None) -> str:
-    return json.dumps(document(evaluation, tool_version=tool_version), indent=1, default=str) + "\n"
+    """The document indented, each finding on a line of its own: as readable and diffable, and
+    json's C encoder writes a finding (the indenting encoder is pure Python, 0.6 s per 2,000 findings)."""
+    doc = document(evaluation, tool_version=tool_version)
+    findings = doc.pop("findings")
+    head = json.dumps(doc, indent=1, default=str)
+    rows = "".join(f"\n  {json.dumps(f, default=str)}," for f in findings)[:-1]
+    body = f"{rows}\n " if rows else ""
+    return f"{head[:-2]},\n \"findings\": [{body}]\n}}\n"
+
