@@ -21,9 +21,11 @@ from auditor.engine.values import MissingParameter, render
 
 EVERYTHING = None
 
-# Types the engine derives facts for before evaluation (auditor.derive), and the collected types
-# the derivation reads: a rule on a subnet's classification or on the VPC topology needs the route
-# tables, gateways and endpoints even though no rule names them.
+# Facts the engine derives before evaluation (auditor.derive), and the collected types each reads:
+# a rule on a subnet's classification or on the VPC topology needs the route tables, gateways and
+# endpoints even though no rule names them. Per type, "*" holds the inputs of facts derived for
+# every rule of the type; a named attribute, the inputs of that fact alone, needed only by a rule
+# reading it (a ccme rule never reads an endpoint's 443 sources: its scan needs no security group).
 _NETWORK_INPUTS = (
     "ec2.vpc",
     "ec2.subnet",
@@ -32,23 +34,50 @@ _NETWORK_INPUTS = (
     "ec2.nat_gateway",
     "ec2.vpc_endpoint",
 )
-DERIVED_INPUTS: dict[str, tuple[str, ...]] = {
-    "ec2.subnet": _NETWORK_INPUTS,
-    "ec2.topology": _NETWORK_INPUTS,
+DERIVED_INPUTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "ec2.subnet": {"*": _NETWORK_INPUTS},
+    "ec2.topology": {"*": _NETWORK_INPUTS},
     # auditor/derive/bbp.py: endpoint AZs and 443 sources, RDS port sources, peering routes.
-    "ec2.vpc_endpoint": (*_NETWORK_INPUTS, "ec2.security_group"),
-    "rds.db_instance": (*_NETWORK_INPUTS, "ec2.security_group"),
-    "ec2.vpc_peering_connection": _NETWORK_INPUTS,
+    "ec2.vpc_endpoint": {
+        "cluster_azs_uncovered": _NETWORK_INPUTS,
+        "cluster_https_uncovered": (*_NETWORK_INPUTS, "ec2.security_group"),
+    },
+    "rds.db_instance": {
+        "world_port_ingress": ("ec2.security_group",),
+        "cluster_port_uncovered": (*_NETWORK_INPUTS, "ec2.security_group"),
+    },
+    "ec2.vpc_peering_connection": {"route_gaps": _NETWORK_INPUTS},
     # auditor/derive/egress.py: the VPC's firewalls, DNS Firewall rules and endpoints.
-    "egress.vpc_allowlist": (
-        *_NETWORK_INPUTS,
-        "networkfirewall.firewall",
-        "networkfirewall.rule_group",
-        "route53resolver.firewall_association",
-        "route53resolver.firewall_rule_group",
-        "route53resolver.firewall_domain_list",
-    ),
+    "egress.vpc_allowlist": {
+        "*": (
+            *_NETWORK_INPUTS,
+            "networkfirewall.firewall",
+            "networkfirewall.rule_group",
+            "route53resolver.firewall_association",
+            "route53resolver.firewall_rule_group",
+            "route53resolver.firewall_domain_list",
+        )
+    },
 }
+
+
+def rule_reads(rule: Rule) -> dict[str, set[str]]:
+    """Per resource type, the top-level attributes a rule reads: its own type's (assertion and scope)
+    and those of the types it looks up."""
+    reads = lookup_reads(rule.assertion, rtype=rule.resource_type)
+    if rule.scope.where is not None:
+        lookup_reads(rule.scope.where, reads, rule.resource_type)
+    return reads
+
+
+def derived_inputs(reads: Mapping[str, set[str]]) -> set[str]:
+    """The collected types the derivation of the facts in `reads` (type -> attributes) needs."""
+    out: set[str] = set()
+    for rtype, attributes in reads.items():
+        for fact, inputs in DERIVED_INPUTS.get(rtype, {}).items():
+            if fact == "*" or fact in attributes:
+                out.update(inputs)
+    return out
 
 
 @dataclass
@@ -159,6 +188,7 @@ def build_plan(
         if not rule.live:
             continue
         types.add(rule.resource_type)
+        types.update(derived_inputs(rule_reads(rule)))
         for looked_up, reads in lookup_reads(rule.assertion).items():
             types.add(looked_up)
             listed = cheap.get(looked_up, set())
@@ -181,9 +211,6 @@ def build_plan(
             selector = selectors.setdefault(rule.resource_type, {})
             if selector is not None:
                 selector.setdefault(path, set()).update(values)
-    for derived, inputs in DERIVED_INPUTS.items():
-        if derived in types:
-            types.update(inputs)
     for rtype in everything:
         selectors[rtype] = EVERYTHING
     for rtype in types:

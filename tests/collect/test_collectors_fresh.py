@@ -190,8 +190,21 @@ def test_plan_from_ccme_rules() -> None:
     assert plan.selects_all("s3.account_public_access_block")
     # The subnet classification and topology the engine derives read route tables and gateways.
     assert {"ec2.route_table", "ec2.internet_gateway", "ec2.nat_gateway", "ec2.vpc_endpoint"} <= plan.types
+    # Security groups feed only the facts bbp rules read (an endpoint's 443 sources, an RDS port's).
+    assert "ec2.security_group" not in plan.types
     assert plan.selected("kms.key", {"aliases": ["alias/alias/CCME/cloudwatch"]}, normalize=kms.normalize_alias)
     assert not plan.selected("kms.key", {"aliases": ["alias/other/sns"]}, normalize=kms.normalize_alias)
+
+
+def test_derived_facts_pull_their_inputs_only_for_the_rules_reading_them() -> None:
+    cfg = config()
+    rules = {r.id: r for r in load_rules(None, ["bbp"])}
+    https = build_plan([rules["BBP-VPCE-SG-443"]], cfg, "123456789012")
+    assert {"ec2.security_group", "ec2.subnet", "ec2.route_table"} <= https.types
+    azs = build_plan([rules["BBP-VPCE-AZ-COVERAGE"]], cfg, "123456789012")
+    assert "ec2.subnet" in azs.types and "ec2.security_group" not in azs.types
+    world = build_plan([rules["BBP-RDS-NO-WORLD-INGRESS"]], cfg, "123456789012")
+    assert "ec2.security_group" in world.types
 
 
 def test_self_signed_certificate_is_pem() -> None:

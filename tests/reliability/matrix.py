@@ -18,7 +18,7 @@ import pytest
 
 from auditor.collect import registry
 from auditor.collect.base import STS_CALLS, Call
-from auditor.collect.plan import DERIVED_INPUTS, lookup_reads
+from auditor.collect.plan import derived_inputs, lookup_reads, rule_reads
 from auditor.config import AuditConfig, load_config
 from auditor.demo.account import seed_ccme_account
 from auditor.engine.evaluate import evaluate
@@ -31,7 +31,7 @@ OPTIONS = (("options.read_secret_values", True), ("options.probe_cost_explorer",
 # Finer than "every type of the collector" where known: the resource types each operation feeds
 # (an operation shared with a service probe also feeds service.probe). Other operations feed the
 # types of the collectors declaring them. Derived types (subnet classification, topology) read
-# every network input: see DERIVED_INPUTS.
+# the inputs of the facts they read: see auditor.collect.plan.DERIVED_INPUTS.
 FEEDS: dict[str, set[str]] = {
     "kms:ListAliases": {"kms.alias", "kms.key"},
     "kms:ListKeys": {"kms.key"},
@@ -63,12 +63,6 @@ UNREAD = {
     "ec2:DescribeInternetGateways": "the topology reads the routes' igw- targets; attachments only for isolation",
     "shield:ListProtections": "no rule reads the Shield probe (WAF & Shield is probed through WAF)",
     "bcm-data-exports:ListExports": "read only by CCME-SERVICE-CUR's `any`, which the CUR probe decides here",
-}
-# Made by a ccme scan but read by no ccme rule: the plan's derived inputs are per resource type, and
-# ec2.vpc_endpoint's derivation (auditor/derive/bbp.py: the endpoints' 443 sources) reads security
-# groups for bbp rules only. test_faults_bbp.py injects these in the bbp account, where rules read them.
-UNREAD_BY_CCME = {
-    "ec2:DescribeSecurityGroups": "collected for ec2.vpc_endpoint's derived 443 sources, which only bbp rules read",
 }
 # Read only inside an `any` another branch decides when this probe's answer is AccessDenied.
 ANY_DECIDED = {"cur:DescribeReportDefinitions": "CCME-SERVICE-CUR: Data Exports is usable"}
@@ -112,9 +106,7 @@ def rule_types(rule: Rule) -> set[str]:
     types = {rule.resource_type, *lookup_reads(rule.assertion)}
     if rule.scope.where is not None:
         types.update(lookup_reads(rule.scope.where))
-    for rtype in list(types):
-        types.update(DERIVED_INPUTS.get(rtype, ()))
-    return types
+    return types | derived_inputs(rule_reads(rule))
 
 
 def statuses(result: Any, rules: list[Rule], cfg: AuditConfig) -> dict[Key, str]:
@@ -199,7 +191,7 @@ def check(account: Account, key: str, kind: str) -> None:
             )
             if status == "ERROR":
                 errored.append(rule.id)
-    if key in UNREAD or (account.name == "ccme" and key in UNREAD_BY_CCME):
+    if key in UNREAD:
         assert not errored, f"{key} is listed as unread, yet {errored} became ERROR: remove it from the list"
     elif not (key in ANY_DECIDED and probe_answer):
         assert errored, f"{key} {kind}: no rule became ERROR"
