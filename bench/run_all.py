@@ -516,34 +516,24 @@ BENCHES: list[Bench] = [
         "endpoints), evaluated by every shipped rule. `account`: the rules with their scopes, what a real scan "
         "evaluates. `all-in-scope`: the rules with their scopes removed, so every rule judges every resource of its "
         "type (rules with the `policy` or `lookup` operator left out). `lookup-unscoped`: only the rules using "
-        "`lookup`, unscoped: each resource looks up among all resources of another type, so cost grows with N squared "
-        "(scoped, as shipped, a lookup touches the few configured resources). Times without tracemalloc (--untraced); "
-        "memory is the process's resident high-water mark after each shape, snapshot included. Each size runs in its "
-        "own process so its peak is its own. Not run: all-in-scope at 1M (about 11 findings per resource are kept "
-        "in memory: some 11 million findings, extrapolating the 100k row's memory to well over 10 GB) and "
-        "lookup-unscoped above 10k (quadratic: the 1k -> 3k -> 10k rows show the slope; 100k would take about "
-        "100 times the 10k time).",
+        "`lookup`, unscoped: each resource looks up among all resources of another type (the engine finds the "
+        "matches through an exact-value index of that type, built once per type and path; scoped, as shipped, a "
+        "lookup touches the few configured resources). Times without tracemalloc (--untraced); memory is the "
+        "process's resident high-water mark after each shape, snapshot included. Each size runs in its own process "
+        "so its peak is its own. Not run: all-in-scope at 1M (about 11 findings per resource are kept in memory: some "
+        "11 million findings, extrapolating the 100k row's memory to well over 10 GB).",
         "Account-shaped evaluation grows linearly with the account (unrelated resources cost only their scoping).",
         lambda quick: (
             [
                 ["bench/engine.py", "--sizes", "1000,3000", "--untraced"],
-                ["bench/engine.py", "--sizes", "10000", "--untraced", "--lookup-max", "3000" if quick else "10000"],
+                ["bench/engine.py", "--sizes", "10000", "--untraced"],
             ]
             + (
                 []
                 if quick
                 else [
-                    ["bench/engine.py", "--sizes", "100000", "--untraced", "--lookup-max", "0"],
-                    [
-                        "bench/engine.py",
-                        "--sizes",
-                        "1000000",
-                        "--untraced",
-                        "--all-in-scope-max",
-                        "0",
-                        "--lookup-max",
-                        "0",
-                    ],
+                    ["bench/engine.py", "--sizes", "100000", "--untraced"],
+                    ["bench/engine.py", "--sizes", "1000000", "--untraced", "--all-in-scope-max", "0"],
                 ]
             )
         ),

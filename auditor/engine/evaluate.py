@@ -95,7 +95,27 @@ class SnapshotIndex:
         return index
 
 
+    def by_exact_value(self, rtype: str, region: str | None, path: str) -> dict[Any, list[int]]:
+        """Positions of a type's resources keyed by the scalar `lookup` compares at path
+        (operators.lookup_value: an unknown value is None); resources with a list or mapping there
+        are left out, as no scalar equals them."""
+        key = (rtype, region, "=" + path)
+        index = self._value_index.get(key)
+        if index is None:
+            index = defaultdict(list)
+            for position, resource in enumerate(self.resources(rtype, region)):
+                value = operators.lookup_value(resource, path)
+                if _scalar(value):
+                    index[value].append(position)
+            self._value_index[key] = index
+        return index
+
+
 _UNKNOWN = object()
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool) or value is None
 
 
 def _is_marked(value: Any) -> bool:
@@ -124,6 +144,16 @@ class _Ctx:
         if errors:
             raise UnknownValue(f"{rtype} could not be collected: {_describe_errors(errors)}")
         return self.index.resources(rtype, self.region)
+
+    def matching(self, rtype: str, wanted: Mapping[str, Any]) -> Sequence[Resource]:
+        """Through the exact-value index of the first scalar wanted value (linear in the matches, not
+        in the type's resources), else a scan; either way every wanted value is checked."""
+        everything = self.lookup(rtype)
+        for path, value in wanted.items():
+            if _scalar(value):
+                positions = self.index.by_exact_value(rtype, self.region, path).get(value, [])
+                return [r for r in (everything[p] for p in positions) if operators.matches(r, wanted)]
+        return [r for r in everything if operators.matches(r, wanted)]
 
     def render(self, value: Any) -> Any:
         if isinstance(value, str) and "{resource." not in value:

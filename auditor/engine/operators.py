@@ -27,6 +27,10 @@ class Context(Protocol):
 
     def lookup(self, rtype: str) -> Sequence[Resource]: ...
 
+    def matching(self, rtype: str, wanted: Mapping[str, Any]) -> Sequence[Resource]:
+        """The resources of `rtype` for which `matches(resource, wanted)` holds (an index may find them)."""
+        ...
+
     def render(self, value: Any) -> Any: ...
 
 
@@ -283,10 +287,7 @@ def _lookup(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
     for their_path, mine in args["match"].items():
         wanted[their_path] = get(current, mine[1:], ctx) if isinstance(mine, str) and mine.startswith("=") \
             else ctx.render(mine)
-    candidates = []
-    for other in ctx.lookup(args["type"]):
-        if all(_lookup_get(other, path) == value for path, value in wanted.items()):
-            candidates.append(other)
+    candidates = ctx.matching(args["type"], wanted)
     expect = args.get("expect", "any")
     label = f"{args['type']} where " + ", ".join(f"{k} = {v!r}" for k, v in wanted.items())
     if not candidates:
@@ -318,13 +319,19 @@ def _lookup(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
     return Outcome(False, tuple({**e, "resource": o.id} for o, out in outcomes for e in out.evidence))
 
 
-def _lookup_get(resource: Resource, path: str) -> Any:
+def lookup_value(resource: Resource, path: str) -> Any:
+    """The value `lookup` compares at a path: an envelope field (`@name`), or an attribute (None if unknown)."""
     if path.startswith("@"):
         return getattr(resource, path[1:], None)
     try:
         return read(resource.attributes, path)
     except UnknownValue:
         return None
+
+
+def matches(resource: Resource, wanted: Mapping[str, Any]) -> bool:
+    """Whether a resource has every wanted value (`lookup`'s `match`, rendered) at its path."""
+    return all(lookup_value(resource, path) == value for path, value in wanted.items())
 
 
 class _Rebound:
@@ -336,6 +343,9 @@ class _Rebound:
 
     def lookup(self, rtype: str) -> Sequence[Resource]:
         return self._ctx.lookup(rtype)
+
+    def matching(self, rtype: str, wanted: Mapping[str, Any]) -> Sequence[Resource]:
+        return self._ctx.matching(rtype, wanted)
 
     def render(self, value: Any) -> Any:
         return self._ctx.render(value)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from auditor.engine import operators
-from auditor.engine.operators import OPERATORS, evaluate
+from auditor.engine.operators import OPERATORS, evaluate, matches
 from auditor.engine.values import UnknownValue
 from auditor.snapshot import Resource, unknown
 
@@ -27,6 +27,9 @@ class Ctx:
         if self._denied:
             raise UnknownValue(f"{rtype} could not be collected")
         return [r for r in self._others if r.type == rtype]
+
+    def matching(self, rtype: str, wanted: dict[str, Any]) -> list[Resource]:
+        return [r for r in self.lookup(rtype) if matches(r, wanted)]
 
     def render(self, value: Any) -> Any:
         return value
