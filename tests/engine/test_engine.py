@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditor.config import AuditConfig, Waiver, load_config
 from auditor.engine import operators
@@ -194,3 +196,28 @@ rules:
         ("T-A", "value 1", {"equals": {"path": "n", "value": 1}}),
         ("T-B", "value 2", {"equals": {"path": "n", "value": 2}}),
     ]
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.sampled_from(["a", "b", "1"]),
+                    st.just(unknown("AccessDenied")), st.lists(st.sampled_from(["a", "b"]), max_size=2),
+                    st.just({"x": "a"}))
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(_VALUES, min_size=0, max_size=12), other=st.lists(_VALUES, max_size=12),
+       wanted=st.dictionaries(st.sampled_from(["v", "w", "@name"]), _VALUES, min_size=1, max_size=2))
+def test_lookup_index_finds_what_a_scan_finds(values: list, other: list, wanted: dict) -> None:
+    """`lookup` goes through an exact-value index: it must find exactly the resources a scan would."""
+    from auditor.engine.evaluate import SnapshotIndex, _Ctx
+
+    resources = tuple(
+        Resource("kms.key", f"k{i}", {"v": v, "w": other[i] if i < len(other) else None}, name=str(v)[:3],
+                 region="eu-west-1")
+        for i, v in enumerate(values)
+    )
+    index = SnapshotIndex(Snapshot(kind="live", resources=resources))
+    ctx = _Ctx(resource=Resource("kms.alias", "a", {}), index=index, region="eu-west-1")
+    wanted = {k: (v if not isinstance(v, dict) or "$unknown" not in v else None) for k, v in wanted.items()}
+    scan = [r.id for r in resources if operators.matches(r, wanted)]
+    assert [r.id for r in ctx.matching("kms.key", wanted)] == scan
+    assert [r.id for r in ctx.matching("kms.key", wanted)] == scan  # the index, now cached, again
