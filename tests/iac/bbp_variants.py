@@ -175,6 +175,13 @@ VARIANTS: list[Variant] = [
       (("DestinationCidrBlock: 10.1.0.0/16, VpcPeeringConnectionId", "DestinationCidrBlock: 10.1.1.0/24, VpcPeeringConnectionId"),),
       (('    cidr_block                = "10.1.0.0/16"', '    cidr_block                = "10.1.1.0/24"'),),
       "Peering", "aws_vpc_peering_connection.main_cluster"),
+    V("BBP-SUBNET-PEER-ROUTE", "FAIL", 6, "the cluster route table has no route through the peering",
+      (("  ClusterToMain:\n    Type: AWS::EC2::Route\n    Properties: {RouteTableId: !Ref ClusterRouteTable, "
+        "DestinationCidrBlock: 10.0.0.0/16, VpcPeeringConnectionId: !Ref Peering}\n", ""),),
+      (('resource "aws_route" "cluster_to_main" {\n  route_table_id            = aws_route_table.cluster.id\n'
+        '  destination_cidr_block    = "10.0.0.0/16"\n'
+        '  vpc_peering_connection_id = aws_vpc_peering_connection.main_cluster.id\n}\n', ""),),
+      "ComputeSubnetA", "aws_subnet.compute_a"),
     V("BBP-SG-NO-WORLD-INGRESS", "FAIL", 1, "a debug security group admits SSH from anywhere",
       (("  S3Endpoint:\n", DEBUG_CFN),), (('resource "aws_vpc_endpoint" "s3" {\n', DEBUG_TF),),
       "DebugSsh", "aws_security_group.debug"),

@@ -19,9 +19,7 @@ TODAY = dt.date(2026, 11, 22)
 ACCOUNT = "123456789012"
 FLAVOURS = ("cloudformation", "terraform")
 # bbp rules on resource types the CloudFormation and Terraform loaders produce, each with a FAIL variant;
-# BBP-SUBNET-PEER-ROUTE fails every template until its pcx- pattern accepts template ids (see the
-# equivalence test); BBP-PC-* read ParallelCluster configurations (tests/iac/test_parallelcluster.py).
-NOT_HERE = {"BBP-SUBNET-PEER-ROUTE"}
+# BBP-PC-* read ParallelCluster configurations (tests/iac/test_parallelcluster.py).
 
 
 def _run(flavour: str, text: str, tmp: Path) -> tuple[Evaluation, Path]:
@@ -64,7 +62,7 @@ def _ids(result: Evaluation) -> str:
 def test_every_rule_on_a_loaded_type_has_a_fail_variant() -> None:
     rules = {r.id for r in load_rules(None, ["bbp"]) if r.iac and r.resource_type != "pcluster.cluster"}
     failing = {v.rule for v in bv.VARIANTS if v.status == "FAIL"}
-    assert rules - NOT_HERE <= failing, sorted(rules - NOT_HERE - failing)
+    assert rules <= failing, sorted(rules - failing)
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)

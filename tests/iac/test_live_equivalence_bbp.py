@@ -30,11 +30,6 @@ KEYS = {
 UNDECIDABLE = {
     "BBP-LAMBDA-APIGW-ONLY": "the invoke permission's SourceArn embeds the REST API id, assigned at deployment",
 }
-# Rules whose IaC verdict differs from the live one until the rule changes (reported to the bbp pack owner).
-PENDING_RULE_FIX = {
-    "BBP-SUBNET-PEER-ROUTE": "its pattern pcx-[0-9a-f]+ reads AWS's id format; a template's peering is "
-    "identified pcx-<file>#<key> (IaC ids keep the AWS prefix only, as igw-/nat-/vpce- do)",
-}
 
 
 def by_rule(result: Evaluation) -> dict[str, set[str]]:
@@ -93,7 +88,7 @@ def compare(live: Evaluation, template: Evaluation, source: str) -> dict[str, tu
     assert both <= set(live_rules) and both <= set(iac_rules)
     undecidable = {rule for rule in both if iac_rules[rule] & {"ERROR", "SKIPPED"}}
     assert undecidable == set(UNDECIDABLE), sorted(undecidable)
-    compared = both - undecidable - set(PENDING_RULE_FIX)
+    compared = both - undecidable
     print(f"{source}: {len(compared)} bbp rules compared; undecidable: {sorted(undecidable)}")
     assert len(compared) >= 35, sorted(compared)
     return {rule: (sorted(live_rules[rule]), sorted(iac_rules[rule])) for rule in compared
@@ -174,7 +169,7 @@ def test_templates_and_live_account_agree_rule_by_rule(live: tuple[Evaluation, s
     assert compare(result, template, source) == {}
     verdicts = by_rule(template)
     assert all(statuses == {"PASS"} for rule, statuses in verdicts.items()
-               if statuses <= {"PASS", "FAIL"} and rule not in PENDING_RULE_FIX)
+               if statuses <= {"PASS", "FAIL"})
 
 
 @pytest.mark.parametrize("source", ["cloudformation", "terraform"])
@@ -183,15 +178,6 @@ def test_the_same_faults_give_the_same_failures(live_faulted: tuple[Evaluation, 
     result, account = live_faulted
     template = iac(source, faulted(source, tmp_path), account)
     assert compare(result, template, source) == {}
-    failing = {rule for rule, statuses in by_rule(template).items() if "FAIL" in statuses} - set(PENDING_RULE_FIX)
+    failing = {rule for rule, statuses in by_rule(template).items() if "FAIL" in statuses}
     assert failing == {rule for rule, statuses in by_rule(result).items() if "FAIL" in statuses}
     assert failing == set(FAULTS)
-
-
-@pytest.mark.parametrize("source", ["cloudformation", "terraform"])
-def test_pending_rule_fixes_still_differ(live: tuple[Evaluation, str], source: str) -> None:
-    """When the rule is fixed this fails: move the rule back into the comparison."""
-    result, account = live
-    template = by_rule(iac(source, CFN if source == "cloudformation" else TF, account))
-    for rule in PENDING_RULE_FIX:
-        assert by_rule(result)[rule] == {"PASS"} and template[rule] == {"FAIL"}
