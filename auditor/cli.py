@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 
 from auditor import __version__
@@ -16,13 +15,14 @@ from auditor.config import AuditConfig, load_config, parse_override
 from auditor.engine.findings import Severity, failing
 from auditor.errors import InputError
 
-_USAGE_ERRORS: tuple[type[Exception], ...] = (click.exceptions.UsageError,)
-try:  # typer >= 0.16 vendors its own click
-    from typer._click import exceptions as _typer_click
+# The click that typer runs on: typer >= 0.16 vendors its own (and no longer installs click), older
+# typer depends on click itself. Importing `click` directly breaks a plain `pip install ccme-audit`.
+try:
+    from typer._click import exceptions as _click
+except ImportError:  # pragma: no cover - typer < 0.16
+    from click import exceptions as _click  # type: ignore[no-redef]
 
-    _USAGE_ERRORS = (*_USAGE_ERRORS, _typer_click.UsageError)
-except ImportError:  # pragma: no cover - older typer uses click itself
-    pass
+_USAGE_ERRORS: tuple[type[Exception], ...] = (_click.UsageError,)
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -251,9 +251,9 @@ def main(argv: list[str] | None = None) -> int:
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         sys.stderr.write(f"ccme-audit: error: {message} (see: {path} --help)\n")
         return 2
-    except (click.exceptions.Exit, typer.Exit) as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except (click.exceptions.Abort, typer.Abort):
+    except typer.Abort:
         sys.stderr.write("ccme-audit: aborted\n")
         return 130
     except KeyboardInterrupt:

@@ -224,3 +224,35 @@ def test_shipped_policies_copy_validates(tmp_path: Path, capsys: pytest.CaptureF
     shutil.copytree(Path(__file__).parents[1] / "policies", tmp_path / "policies")
     code, _, _ = run(["rules", "validate", str(tmp_path / "policies")], capsys)
     assert code == 0
+
+
+def test_the_cli_runs_on_the_core_dependencies_alone(tmp_path: Path) -> None:
+    """A plain `pip install ccme-audit` has no click (typer vendors its own), no moto, no python-hcl2:
+    every door that needs no extra still runs, and the ones that do say which extra on one line."""
+    import subprocess
+    import sys
+
+    blocked = ["click", "moto", "hcl2", "lark", "cfnlint"]
+    script = (
+        "import sys\n"
+        f"for name in {blocked!r}: sys.modules[name] = None\n"
+        "from auditor.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    tf = tmp_path / "tf"
+    tf.mkdir()
+    (tf / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n', encoding="utf-8")
+    root = Path(__file__).resolve().parents[1]
+
+    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True, cwd=tmp_path,
+                              check=False, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)})
+
+    assert cli("rules", "validate").returncode == 0
+    cfn = cli("iac", str(root / "examples" / "cloudformation" / "ccme-prerequisites.yaml"), "-f", "json",
+              "-o", str(tmp_path / "r.json"))
+    assert cfn.returncode == 1 and (tmp_path / "r.json").exists(), cfn.stderr
+    hcl = cli("iac", str(tf))
+    assert hcl.returncode == 2 and hcl.stderr.count("\n") == 1 and "ccme-audit[iac]" in hcl.stderr, hcl.stderr
+    demo = cli("demo")
+    assert demo.returncode == 2 and "ccme-audit[demo]" in demo.stderr, demo.stderr

@@ -283,6 +283,12 @@ def load_paths(
 
     params = params or {}
     units, problems = _units(paths)
+    for kind, directory, _named in units:
+        if kind == "tfdir":
+            from auditor.iac import terraform
+
+            terraform.require_hcl(directory)
+            break
     resources: list[Resource] = []
     errors: list[CollectionError] = []
     suppressions: dict[str, list[tuple[str, str]]] = {}

@@ -17,14 +17,28 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from lark import Token, Tree
-
 from auditor.errors import InputError
 from auditor.fileio import MAX_EXPANDED_NODES, check_depth, expanded_size, read_text
 from auditor.iac import canonical as C
 from auditor.iac.model import Link, ParseProblem, TemplateResource, text_or_unknown
 from auditor.iac.suppress import inline_suppressions
 from auditor.snapshot import Location, is_unknown, unknown
+
+try:
+    from lark import Token, Tree
+except ModuleNotFoundError:  # the `iac` extra is absent: plan JSON still loads, HCL cannot be parsed
+    Token = Tree = type("_NotInstalled", (), {})  # type: ignore[assignment,misc]  # no tree exists to match
+
+
+def require_hcl(directory: Path) -> None:
+    """Terraform HCL needs python-hcl2 (the `iac` extra): bad input, one line, when it is absent."""
+    import importlib.util
+
+    if importlib.util.find_spec("hcl2") is None:
+        raise InputError(
+            "reading Terraform HCL needs python-hcl2, which is not installed", file=str(directory),
+            fix="pip install 'ccme-audit[iac]' (plan JSON from terraform show -json needs nothing more)",
+        )
 
 
 class _Unresolved(Exception):
