@@ -94,7 +94,6 @@ class SnapshotIndex:
             self._value_index[key] = index
         return index
 
-
     def by_exact_value(self, rtype: str, region: str | None, path: str) -> dict[Any, list[int]]:
         """Positions of a type's resources keyed by the scalar `lookup` compares at path
         (operators.lookup_value: an unknown value is None); resources with a list or mapping there

@@ -258,12 +258,13 @@ def _run_units(jobs: list[Job]) -> list[Loaded]:
 
     if "fork" in multiprocessing.get_all_start_methods():
         # Warm the parsers once here; forked workers share them instead of importing them again.
-        import hcl2
-
         from auditor.iac import cfn_decode
 
         cfn_decode.decode_yaml("AWSTemplateFormatVersion: '2010-09-09'\n")
-        hcl2.parses_to_tree("x = 1\n")
+        if any(job[0] == "tfdir" for job in jobs):
+            import hcl2  # load_paths has checked it is installed
+
+            hcl2.parses_to_tree("x = 1\n")
         context: Any = multiprocessing.get_context("fork")
     else:
         context = multiprocessing.get_context("spawn")

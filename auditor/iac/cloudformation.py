@@ -86,19 +86,21 @@ def decode(path: Path) -> tuple[Any, ParseProblem | None]:
                 raise
             as_json = False  # a .template in YAML flow style
         if not as_json:
-            template = cfn_decode.decode_yaml(text, max_nodes=MAX_EXPANDED_NODES)
+            template = cfn_decode.decode_yaml(text)
     except cfn_decode.DecodeError as exc:
         return None, ParseProblem(str(path), f"invalid template: {exc.message}"[:300], exc.line)
     except RecursionError:
         return None, ParseProblem(str(path), "nested too deeply")
     if template is None:
         return None, ParseProblem(str(path), "invalid template: not a YAML or JSON document")
+    # Aliases share their anchor's value: count the expansion before anything walks the tree whole.
+    if expanded_size(template) > MAX_EXPANDED_NODES:
+        return None, ParseProblem(str(path), f"expands to more than {MAX_EXPANDED_NODES} nodes "
+                                  "(an alias bomb, or an alias inside its own anchor?)")
     try:
         check_depth(template, file=str(path))
     except InputError as exc:
         return None, ParseProblem(str(path), exc.what)
-    if expanded_size(template) > MAX_EXPANDED_NODES:
-        return None, ParseProblem(str(path), f"expands to more than {MAX_EXPANDED_NODES} nodes")
     return template, None
 
 
