@@ -88,7 +88,10 @@ def _checkov() -> Path:
     venv = cache / "checkov-venv"
     exe = venv / "bin" / "checkov"
     if not exe.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True)
+        made = subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], capture_output=True, text=True,
+                              check=False)
+        if made.returncode != 0:
+            pytest.skip(f"no virtual environment for checkov: {made.stderr.strip().splitlines()[-1:]}")
         done = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "checkov"], capture_output=True,
                               text=True, timeout=900, check=False)
         if done.returncode != 0:
