@@ -35,6 +35,7 @@ class SnapshotIndex:
         self._type_errors: dict[str, list[CollectionError]] = defaultdict(list)
         self._resource_errors: dict[tuple[str, str], list[CollectionError]] = defaultdict(list)
         self._value_index: dict[tuple[str, str | None, str], dict[Any, list[int]]] = {}
+        self._exact_index: dict[tuple[str, str | None, str], dict[Any, list[int]]] = {}
         types = resource_types()
         self._regional = {name: t.regional for name, t in types.items()}
         for error in snapshot.errors:
@@ -98,15 +99,15 @@ class SnapshotIndex:
         """Positions of a type's resources keyed by the scalar `lookup` compares at path
         (operators.lookup_value: an unknown value is None); resources with a list or mapping there
         are left out, as no scalar equals them."""
-        key = (rtype, region, "=" + path)
-        index = self._value_index.get(key)
+        key = (rtype, region, path)
+        index = self._exact_index.get(key)
         if index is None:
             index = defaultdict(list)
             for position, resource in enumerate(self.resources(rtype, region)):
                 value = operators.lookup_value(resource, path)
                 if _scalar(value):
                     index[value].append(position)
-            self._value_index[key] = index
+            self._exact_index[key] = index
         return index
 
 

@@ -284,12 +284,11 @@ def load_paths(
 
     params = params or {}
     units, problems = _units(paths)
-    for kind, directory, _named in units:
-        if kind == "tfdir":
-            from auditor.iac import terraform
+    hcl_dir = next((directory for kind, directory, _named in units if kind == "tfdir"), None)
+    if hcl_dir is not None:
+        from auditor.iac import terraform
 
-            terraform.require_hcl(directory)
-            break
+        terraform.require_hcl(hcl_dir)
     resources: list[Resource] = []
     errors: list[CollectionError] = []
     suppressions: dict[str, list[tuple[str, str]]] = {}

@@ -45,4 +45,3 @@ def render(evaluation: Evaluation, *, tool_version: str | None = None) -> str:
     rows = "".join(f"\n  {json.dumps(f, default=str)}," for f in findings)[:-1]
     body = f"{rows}\n " if rows else ""
     return f"{head[:-2]},\n \"findings\": [{body}]\n}}\n"
-

@@ -18,7 +18,7 @@ import pytest
 
 from auditor.collect import registry
 from auditor.collect.base import STS_CALLS, Call
-from auditor.collect.plan import derived_inputs, lookup_reads, rule_reads
+from auditor.collect.plan import derived_inputs, rule_reads
 from auditor.config import AuditConfig, load_config
 from auditor.demo.account import seed_ccme_account
 from auditor.engine.evaluate import evaluate
@@ -103,10 +103,8 @@ def feeds(key: str) -> set[str]:
 def rule_types(rule: Rule) -> set[str]:
     """Every resource type a rule's verdict reads: its own, its lookups' (scope and assertion), and
     the inputs of the facts derived for them."""
-    types = {rule.resource_type, *lookup_reads(rule.assertion)}
-    if rule.scope.where is not None:
-        types.update(lookup_reads(rule.scope.where))
-    return types | derived_inputs(rule_reads(rule))
+    reads = rule_reads(rule)  # its own type's attributes and its lookups' (scope and assertion)
+    return {rule.resource_type, *reads} | derived_inputs(reads)
 
 
 def statuses(result: Any, rules: list[Rule], cfg: AuditConfig) -> dict[Key, str]:
