@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from auditor.collect.plan import Plan
+from auditor.collect.retry import note as retry_note
 from auditor.config import AuditConfig
 from auditor.snapshot import CollectionError, Resource, unknown
 
@@ -78,8 +79,17 @@ def classify(exc: Exception, action: str) -> Failed:
     """Turn a botocore exception into a Failed, matching the code AND the HTTP status.
 
     moto in server mode returns some AccessDenied answers as an XML body that botocore reads as
-    Code '403': the HTTP status decides then.
+    Code '403': the HTTP status decides then. A call the retry budget gave up on says so.
     """
+    failed = _classify(exc, action)
+    budget = retry_note(exc)
+    if budget:
+        message = f"{failed.message} ({budget})" if failed.message else budget
+        failed = Failed(code=failed.code, message=message[:700], action=failed.action, status=failed.status)
+    return failed
+
+
+def _classify(exc: Exception, action: str) -> Failed:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {}) or {}
         meta = exc.response.get("ResponseMetadata", {}) or {}

@@ -38,6 +38,7 @@ from auditor.collect import registry
 from auditor.collect.base import STS_CALLS, CallCounter, CollectContext
 from auditor.collect.plan import Plan, build_plan
 from auditor.collect.redact import withhold_sensitive_bodies
+from auditor.collect.retry import RetryBudget, RetryPolicy
 from auditor.config import AuditConfig
 from auditor.engine.rules import Rule
 from auditor.errors import InputError
@@ -58,14 +59,21 @@ class ScanStats:
     requests: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     tasks: list[str] = field(default_factory=list)
+    waits: dict[str, Any] = field(default_factory=lambda: {"wait_seconds": 0.0, "operations": []})
 
     def lines(self) -> list[str]:
         out = [
             f"scan: {sum(self.calls.values())} API calls, {sum(self.requests.values())} HTTP requests, "
-            f"{self.seconds:.2f} s, tasks: {', '.join(self.tasks)}"
+            f"{self.seconds:.2f} s, waited {self.waits['wait_seconds']:.2f} s in retries, "
+            f"tasks: {', '.join(self.tasks)}"
         ]
         for key in sorted(self.calls):
             out.append(f"  {key:<48} {self.calls[key]:>6} calls {self.requests.get(key, 0):>6} requests")
+        for row in self.waits["operations"]:
+            out.append(
+                f"  waited {row['seconds']:>7.2f} s on {row['operation']} in {row['region']}: "
+                f"{row['retries']} retries ({row['throttled']} throttled), gave up {row['gave_up']} times"
+            )
         return out
 
 
@@ -111,6 +119,7 @@ class ClientFactory:
         counter: CallCounter,
         retry_mode: str = "adaptive",
         hooks: Sequence[ClientHook] = (),
+        budget: RetryBudget | None = None,
     ):
         self.session = session
         self.default_region = default_region
@@ -118,6 +127,7 @@ class ClientFactory:
         self.retry_mode = retry_mode
         self.counter = counter
         self.hooks = tuple(hooks)
+        self.budget = budget
         self.custom_endpoint = custom_endpoint(session)
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
@@ -135,10 +145,15 @@ class ClientFactory:
                     "max_pool_connections": DETAIL_WORKERS * 2,
                     "user_agent_extra": "ccme-audit",
                 }
+                if self.budget is not None:
+                    options["connect_timeout"] = self.budget.policy.connect_timeout
+                    options["read_timeout"] = self.budget.policy.read_timeout
                 if service == "s3control" and self.custom_endpoint:
                     # botocore would put the account id in front of a local endpoint's host.
                     options["inject_host_prefix"] = False
                 client = self.session.client(service, region_name=key[1], config=Config(**options))
+                if self.budget is not None:
+                    self.budget.attach(client, service, key[1])
                 if service == "s3control" and self.custom_endpoint:
                     local_s3control(client)
                 self.counter.attach(client, service)
@@ -262,12 +277,18 @@ def scan(
     client_hooks: Sequence[ClientHook] = (),
     progress: bool | None = None,
     plan: Plan | None = None,
+    retry: RetryPolicy | None = None,
 ) -> ScanResult:
-    """Collect what `rules` need (or what `plan` names) from the live account into a Snapshot."""
+    """Collect what `rules` need (or what `plan` names) from the live account into a Snapshot.
+
+    `max_attempts` is botocore's (retries after the first attempt); the retry budget (`retry`, by
+    default the config's `retry:` section) bounds each call further: see auditor/collect/retry.py.
+    """
     started = time.perf_counter()
     regions = list(config.regions)
     session = session or make_session(profile, regions[0] if regions else None)
     counter = CallCounter()
+    budget = RetryBudget(retry or RetryPolicy.from_config(config.data.get("retry")))
     factory = ClientFactory(
         session,
         regions[0],
@@ -275,6 +296,7 @@ def scan(
         counter=counter,
         hooks=client_hooks,
         retry_mode=retry_mode,
+        budget=budget,
     )
     account = config.account or caller_account(factory)
     plan = plan or build_plan(rules, config, account)
@@ -317,6 +339,7 @@ def scan(
         requests=counter.requests,
         seconds=time.perf_counter() - started,
         tasks=[f"{c.__name__.rsplit('.', 1)[-1]}@{r or 'global'}" for c, r in tasks],
+        waits=budget.summary(),
     )
     snapshot = Snapshot(
         kind="live",
@@ -325,7 +348,7 @@ def scan(
         account=account,
         regions=tuple(regions),
         collected_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-        options={"packs": list(config.packs), "plan": plan.to_json()},
+        options={"packs": list(config.packs), "plan": plan.to_json(), "retries": stats.waits},
     )
     return ScanResult(snapshot=snapshot, stats=stats, plan=plan)
 

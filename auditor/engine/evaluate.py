@@ -180,10 +180,46 @@ class Evaluation:
     regions: tuple[str, ...]
     rules: tuple[Rule, ...]
     evaluated_at: str
+    # How long a live scan waited in retries, and on which operations (auditor/collect/retry.py).
+    retries: Mapping[str, Any] | None = None
 
     @property
     def summary(self) -> dict[str, Any]:
         return summarize(self.findings)
+
+
+_WAIT_FIELDS: dict[str, type | tuple[type, ...]] = {"operation": str, "region": str, "retries": int, "throttled": int, "seconds": (int, float),
+                "gave_up": int}
+
+
+def retry_waits(value: Any) -> dict[str, Any] | None:
+    """A snapshot's `options.retries`, if it has the shape the runner writes; None otherwise.
+
+    A snapshot is input: a hand-edited or hostile one must not reach a formatter with another shape.
+    """
+    if not isinstance(value, Mapping):
+        return None
+    total, rows = value.get("wait_seconds"), value.get("operations")
+    if isinstance(total, bool) or not isinstance(total, int | float) or not isinstance(rows, list):
+        return None
+    clean = []
+    for row in rows:
+        if not isinstance(row, Mapping) or not all(
+            isinstance(row.get(k), kind) and not isinstance(row.get(k), bool) for k, kind in _WAIT_FIELDS.items()
+        ):
+            return None
+        clean.append({k: row[k] for k in _WAIT_FIELDS})
+    return {"wait_seconds": float(total), "operations": clean}
+
+
+def merge_waits(parts: Sequence[Mapping[str, Any] | None]) -> dict[str, Any] | None:
+    """The waits of several scans (accounts) together; None when none was a live scan."""
+    present = [p for p in parts if p is not None]
+    if not present:
+        return None
+    rows = [row for p in present for row in p["operations"]]
+    rows.sort(key=lambda r: (-r["seconds"], r["operation"], r["region"]))
+    return {"wait_seconds": round(sum(p["wait_seconds"] for p in present), 3), "operations": rows}
 
 
 class _RuleRun:
@@ -407,5 +443,6 @@ def evaluate(
                                             f"the rule crashed: {type(exc).__name__}: {exc}"))
     findings = apply_waivers(findings, config, today)
     findings.sort(key=lambda f: (f.rule_id, f.region or "", f.resource_id))
+    waits = retry_waits(snapshot.options.get("retries")) if mode == "live" else None
     return Evaluation(findings=tuple(findings), account=account, regions=tuple(regions), rules=tuple(selected),
-                      evaluated_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat())
+                      evaluated_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(), retries=waits)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.config import AuditConfig
-from auditor.engine.evaluate import Evaluation, evaluate
+from auditor.engine.evaluate import Evaluation, evaluate, merge_waits
 from auditor.engine.rules import Rule
 from auditor.errors import InputError
 from auditor.multi.targets import Target
@@ -136,6 +136,7 @@ def merge(evaluations: Sequence[Evaluation], rules: Sequence[Rule]) -> Evaluatio
         regions=tuple(regions),
         rules=tuple(seen.values()) if seen else tuple(rules),
         evaluated_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        retries=merge_waits([e.retries for e in evaluations]),
     )
 
 

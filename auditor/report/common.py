@@ -13,7 +13,7 @@ import jsonschema
 
 from auditor import __version__
 from auditor.data import data_dir
-from auditor.engine.evaluate import Evaluation
+from auditor.engine.evaluate import Evaluation, retry_waits
 from auditor.engine.findings import Finding, Severity, Source, Status
 from auditor.engine.rules import Rule
 from auditor.errors import InputError
@@ -149,6 +149,7 @@ def evaluation_from_report(data: Any, *, file: str) -> Evaluation:
         regions=tuple(data["regions"]),
         rules=tuple(rules),
         evaluated_at=data["evaluated_at"],
+        retries=retry_waits(data.get("retries")),
     )
 
 

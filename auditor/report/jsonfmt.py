@@ -12,7 +12,7 @@ REPORT_VERSION = 1
 
 
 def document(evaluation: Evaluation, *, tool_version: str | None = None) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "report_version": REPORT_VERSION,
         "tool": {"name": "ccme-audit", "version": tool_version or __version__},
         "evaluated_at": evaluation.evaluated_at,
@@ -34,6 +34,9 @@ def document(evaluation: Evaluation, *, tool_version: str | None = None) -> dict
         ],
         "findings": [f.to_json() for f in evaluation.findings],
     }
+    if evaluation.retries is not None:  # a live scan: how long it waited in retries, and where
+        doc["retries"] = evaluation.retries
+    return doc
 
 
 def render(evaluation: Evaluation, *, tool_version: str | None = None) -> str:
@@ -41,6 +44,9 @@ def render(evaluation: Evaluation, *, tool_version: str | None = None) -> str:
     json's C encoder writes a finding (the indenting encoder is pure Python, 0.6 s per 2,000 findings)."""
     doc = document(evaluation, tool_version=tool_version)
     findings = doc.pop("findings")
+    retries = doc.pop("retries", None)
+    if retries is not None:  # ahead of the findings, so the findings stay last
+        doc["retries"] = retries
     head = json.dumps(doc, indent=1, default=str)
     rows = "".join(f"\n  {json.dumps(f, default=str)}," for f in findings)[:-1]
     body = f"{rows}\n " if rows else ""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Status
 
@@ -40,4 +43,21 @@ def render(evaluation: Evaluation, *, color: bool = False, show_passed: bool = F
         + ", ".join(f"{count} {status.lower()}" for status, count in summary.items())
         + f" ({len(evaluation.findings)} findings, {len(evaluation.rules)} rules)"
     )
+    if evaluation.retries is not None:
+        lines.append(_clean(waited(evaluation.retries)))
     return "\n".join(lines) + "\n"
+
+
+def waited(retries: Mapping[str, Any], top: int = 5) -> str:
+    """One line: the scan's time in retry back-off (summed over concurrent calls), and where."""
+    rows = [r for r in retries["operations"] if r["seconds"] > 0 or r["gave_up"]]
+    head = f"retries: waited {retries['wait_seconds']:.1f} s in back-off"
+    if not rows:
+        return head + " (no retry)"
+    parts = [
+        f"{r['operation']} {r['region']} {r['seconds']:.1f} s, {r['retries']} retries"
+        + (f", gave up {r['gave_up']}x (retry budget ran out)" if r["gave_up"] else "")
+        for r in rows[:top]
+    ]
+    more = f"; +{len(rows) - top} more" if len(rows) > top else ""
+    return f"{head} over concurrent calls: " + "; ".join(parts) + more
