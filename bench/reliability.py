@@ -165,8 +165,10 @@ def fault_section(cases: list[Case], recs: list[dict[str, Any]], cmd: str) -> li
         "its pack makes; no planted faults, both opt-in options on). Each case proves: the scan completes; no "
         "collector crashes (the failure is a collection error naming that IAM action); only the rules that read "
         "what the operation feeds change, and every finding that changes becomes ERROR (never a PASS or FAIL from "
-        "missing evidence); the others are unchanged; the exit code is then 1. Retries happen (each throttled or "
-        "timed-out call is attempted twice, backoff sleeps removed). The CLI tests add: every report format and "
+        "missing evidence); the others are unchanged; the exit code is then 1. Retries happen within the retry "
+        "budget (a throttled or timed-out call is retried, backoff sleeps removed; once one call of the operation "
+        "has used its budget the later ones are not retried, and each lost call says the budget ran out). The CLI "
+        "tests add: every report format and "
         "`--snapshot-out` are written whole into `--output-dir` with the exit code 1, a formatter crash leaves no "
         "partial file (exit 3), and any fault on `sts:GetCallerIdentity` is one line and exit 2 with nothing written.",
         "",
@@ -368,6 +370,8 @@ def render(cases: list[Case], recs: list[dict[str, Any]], cmd: str, seconds: flo
         "",
     ]
     lines += fault_section(cases, recs, cmd)
+    # Written by hand, its figures from bench/retry.py: the retry budget is not a test matrix.
+    lines += [*(Path(__file__).with_name("reliability_retry.md").read_text(encoding="utf-8").splitlines()), ""]
     hostile, worst = hostile_section(cases, recs, cmd)
     lines += hostile
     lines += simple_section(
