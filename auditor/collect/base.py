@@ -17,6 +17,7 @@ from botocore.parsers import ResponseParserError
 from auditor.collect.plan import Plan
 from auditor.collect.retry import note as retry_note
 from auditor.config import AuditConfig
+from auditor.partitions import opt_in_candidate
 from auditor.snapshot import CollectionError, Resource, unknown
 
 T = TypeVar("T")
@@ -51,7 +52,14 @@ class Call:
         return f"{self.service}:{self.operation}"
 
 
-STS_CALLS = (Call("sts", "GetCallerIdentity", "sts:GetCallerIdentity"),)
+# The calls every scan may make before collecting: who the caller is; which configured regions the
+# account has enabled (only when one of them is opt-in: auditor/collect/regions.py).
+STS_CALLS = (
+    Call("sts", "GetCallerIdentity", "sts:GetCallerIdentity"),
+    Call("ec2", "DescribeRegions", "ec2:DescribeRegions"),
+)
+# What a call to a region the account has not enabled answers (by protocol), and OptInRequired.
+OPT_IN_CODES = frozenset({"UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure", "OptInRequired"})
 
 
 def iam_actions(calls: Iterable[Call]) -> tuple[str, ...]:
@@ -163,7 +171,7 @@ class CollectContext:
             failed = classify(exc, call.action)
             if failed.code in set(absent):
                 return None
-            return failed
+            return self._hinted(failed, region or self.region)
 
     def paginate(
         self, service: str, operation: str, key: str, *, region: str | None = None, **params: Any
@@ -176,8 +184,19 @@ class CollectContext:
             for page in client.get_paginator(_snake(operation)).paginate(**params):
                 items.extend(page.get(key) or [])
         except CALL_ERRORS as exc:
-            return classify(exc, call.action)
+            return self._hinted(classify(exc, call.action), region or self.region)
         return items
+
+    @staticmethod
+    def _hinted(failed: Failed, region: str | None) -> Failed:
+        """An authentication error from an opt-in region says what it most likely means."""
+        if failed.code not in OPT_IN_CODES or region is None or not opt_in_candidate(region):
+            return failed
+        hint = (f"if {region} is an opt-in region not enabled for this account, enable it (AWS console: Account > "
+                f"AWS Regions, or `aws account enable-region --region-name {region}`) or remove it from `regions` "
+                "in the config")
+        return Failed(code=failed.code, message=f"{failed.message} ({hint})", action=failed.action,
+                      status=failed.status)
 
     # --- results -----------------------------------------------------------------------------
 

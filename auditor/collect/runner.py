@@ -38,9 +38,11 @@ from auditor.collect import registry
 from auditor.collect.base import STS_CALLS, CallCounter, CollectContext
 from auditor.collect.plan import Plan, build_plan
 from auditor.collect.redact import withhold_sensitive_bodies
+from auditor.collect.regions import REGION_NOT_ENABLED, disabled_regions
 from auditor.collect.retry import RetryBudget, RetryPolicy
 from auditor.config import AuditConfig
 from auditor.engine.rules import Rule
+from auditor.partitions import opt_in_candidate, partition_of
 from auditor.errors import InputError
 from auditor.snapshot import CollectionError, Resource, Snapshot
 
@@ -289,9 +291,11 @@ def scan(
     session = session or make_session(profile, regions[0] if regions else None)
     counter = CallCounter()
     budget = RetryBudget(retry or RetryPolicy.from_config(config.data.get("retry")))
+    # Global calls (STS, S3 ListBuckets, ...) go to a region every account has enabled.
+    home = next((r for r in regions if not opt_in_candidate(r)), partition_of(regions[0]).anchor)
     factory = ClientFactory(
         session,
-        regions[0],
+        home,
         max_attempts=max_attempts,
         counter=counter,
         hooks=client_hooks,
@@ -301,9 +305,15 @@ def scan(
     account = config.account or caller_account(factory)
     plan = plan or build_plan(rules, config, account)
     collectors = registry.collectors_for(plan.types)
-    tasks = _tasks(collectors, regions)
+    disabled = disabled_regions(factory, regions, account)
+    tasks = [(c, r) for c, r in _tasks(collectors, regions) if r not in disabled]
     resources: list[Resource] = []
-    errors: list[CollectionError] = []
+    errors: list[CollectionError] = [
+        CollectionError(resource_type=rtype, operation="ec2:DescribeRegions", code=REGION_NOT_ENABLED,
+                        message=message, region=region, account=account)
+        for region, message in disabled.items()
+        for rtype in sorted({t for c in collectors if c.REGIONAL for t in c.RESOURCE_TYPES if plan.wants(t)})
+    ]
     calls = {c.key: c for c in STS_CALLS}
     for collector in collectors:
         calls.update({c.key: c for c in collector.CALLS})
