@@ -63,10 +63,10 @@ class Principal:
         return cls("anonymous")
 
     @classmethod
-    def aws(cls, arn_or_account: str) -> Principal:
-        """An IAM identity; a bare 12-digit account id means the account root."""
+    def aws(cls, arn_or_account: str, partition: str = "aws") -> Principal:
+        """An IAM identity; a bare 12-digit account id means the account root (in `partition`)."""
         if len(arn_or_account) == 12 and arn_or_account.isdigit():
-            return cls("aws", f"arn:aws:iam::{arn_or_account}:root", arn_or_account)
+            return cls("aws", f"arn:{partition}:iam::{arn_or_account}:root", arn_or_account)
         parts = arn_or_account.split(":", 5)
         account = parts[4] if len(parts) == 6 and parts[4] else None
         return cls("aws", arn_or_account, account)
@@ -170,45 +170,51 @@ def _root_account(arn: str) -> str | None:
     return None
 
 
-def _role_session(arn: str) -> tuple[str, str] | None:
-    """``(account, role name)`` of an ``assumed-role`` session ARN."""
+def _partition(arn: str) -> str | None:
+    """The partition of an ARN (``aws``, ``aws-us-gov``, ``aws-cn``); an ARN never matches across them."""
+    parts = arn.split(":", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == "arn" else None
+
+
+def _role_session(arn: str) -> tuple[str, str, str] | None:
+    """``(partition, account, role name)`` of an ``assumed-role`` session ARN."""
     parts = arn.split(":", 5)
     if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
         bits = parts[5].split("/")
         if len(bits) >= 3:
-            return parts[4], bits[1]
+            return parts[1], parts[4], bits[1]
     return None
 
 
-def _role_name(arn: str) -> tuple[str, str] | None:
+def _role_name(arn: str) -> tuple[str, str, str] | None:
     parts = arn.split(":", 5)
     if len(parts) == 6 and parts[2] == "iam" and parts[5].startswith("role/"):
-        return parts[4], parts[5].rsplit("/", 1)[-1]
+        return parts[1], parts[4], parts[5].rsplit("/", 1)[-1]
     return None
 
 
 @dataclass(frozen=True)
 class _PrincipalMatcher:
     star: bool
-    accounts: frozenset[str]
+    accounts: frozenset[tuple[str | None, str]]  # (partition, account); None: a bare id, any partition
     arns: frozenset[str]
-    roles: frozenset[tuple[str, str]]
+    roles: frozenset[tuple[str, str, str]]
     services: frozenset[str]
     federated: frozenset[str]
 
     @classmethod
     def build(cls, spec: PrincipalSpec) -> _PrincipalMatcher:
         star = spec.star or "*" in spec.aws
-        accounts: set[str] = set()
+        accounts: set[tuple[str | None, str]] = set()
         arns: set[str] = set()
-        roles: set[tuple[str, str]] = set()
+        roles: set[tuple[str, str, str]] = set()
         for val in spec.aws:
             if val == "*":
                 continue
             if len(val) == 12 and val.isdigit():
-                accounts.add(val)
+                accounts.add((None, val))
             elif (acct := _root_account(val)) is not None:
-                accounts.add(acct)
+                accounts.add((_partition(val), acct))
             elif not _v.has_wildcard(val):
                 arns.add(val)
                 if (role := _role_name(val)) is not None:
@@ -232,7 +238,9 @@ class _PrincipalMatcher:
             session = _role_session(ident)
             if session is not None and session in self.roles:
                 return _DIRECT
-            if principal.account is not None and principal.account in self.accounts:
+            if principal.account is not None and (
+                (None, principal.account) in self.accounts or (_partition(ident), principal.account) in self.accounts
+            ):
                 return _DIRECT if principal.is_account_root else _ACCOUNT
             return _NO
         if principal.kind == "service":

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
+from auditor.partitions import arn_partition, partition_of
 from auditor.policy import values as _v
 from auditor.policy.actions import KMS_KEY_ACTIONS, S3Action, s3_actions
 from auditor.policy.evaluate import Decision, Evaluator, PolicyKind, Principal
@@ -63,10 +64,15 @@ class RequirementContext:
     region: str
     bucket: str | None = None
     key_arn: str | None = None
-    partition: str = "aws"
+    partition: str = ""
+    """The ARN partition of the requests; by default the region's (aws, aws-us-gov, aws-cn)."""
     pinned: Mapping[str, str] = field(default_factory=dict)
     log_sources: tuple[str, ...] = ()
     """Buckets whose server access logs are delivered here (s3-allow-log-delivery), each under '<bucket>/'."""
+
+    def __post_init__(self) -> None:
+        if not self.partition:
+            object.__setattr__(self, "partition", partition_of(self.region).name)
 
 
 @dataclass(frozen=True)
@@ -411,7 +417,8 @@ def _probe_principals(policy: Policy, ctx: RequirementContext) -> tuple[list[Pri
                     named = Principal.aws(val)
                     out.setdefault(Principal.aws(f"arn:{p}:iam::{named.account}:root"), None)
                     out.setdefault(Principal.aws(f"arn:{p}:iam::{named.account}:role/ccme-audit-probe"), None)
-                elif val.startswith("arn:"):
+                elif val.startswith("arn:") and arn_partition(val) == p:
+                    # An identity of another partition cannot call this partition's resources.
                     out.setdefault(Principal.aws(val), None)
             for val in spec.service:
                 out.setdefault(Principal.service(val), None)
