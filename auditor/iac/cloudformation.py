@@ -21,6 +21,7 @@ from auditor.iac import canonical as C
 from auditor.iac import cfn_decode
 from auditor.iac.model import Link, ParseProblem, TemplateResource, text_or_unknown
 from auditor.iac.suppress import inline_suppressions, metadata_suppressions
+from auditor.partitions import partition_of
 from auditor.snapshot import Location, is_unknown, unknown
 
 KNOWN_INTRINSICS = frozenset(
@@ -365,9 +366,9 @@ class Resolver:
                 return self.account
             raise _Unresolved("AWS::AccountId is not set (set account in ccme-audit.yaml or --set account=...)")
         if name == "AWS::Partition":
-            return "aws-cn" if (self.region or "").startswith("cn-") else "aws"
+            return partition_of(self.region).name
         if name == "AWS::URLSuffix":
-            return "amazonaws.com.cn" if (self.region or "").startswith("cn-") else "amazonaws.com"
+            return partition_of(self.region).dns_suffix
         if name.startswith("AWS::"):
             raise _Unresolved(f"{name} is known only at deployment")
         if name in self.resources:
@@ -383,11 +384,11 @@ class Resolver:
         rtype = (self.resources[logical] or {}).get("Type") if isinstance(self.resources[logical], dict) else None
         name = self.names.get(logical)
         if rtype == "AWS::S3::Bucket" and isinstance(name, str):
-            partition = "aws-cn" if (self.region or "").startswith("cn-") else "aws"
+            partition = partition_of(self.region)
             if attribute == "Arn":
-                return f"arn:{partition}:s3:::{name}"
+                return f"arn:{partition.name}:s3:::{name}"
             if attribute == "DomainName":
-                return f"{name}.s3.amazonaws.com"
+                return f"{name}.s3.{partition.dns_suffix}"
         return Link(logical, attribute)
 
 

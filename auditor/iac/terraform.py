@@ -22,6 +22,7 @@ from auditor.fileio import MAX_EXPANDED_NODES, check_depth, expanded_size, read_
 from auditor.iac import canonical as C
 from auditor.iac.model import Link, ParseProblem, TemplateResource, text_or_unknown
 from auditor.iac.suppress import inline_suppressions
+from auditor.partitions import partition_of
 from auditor.snapshot import Location, is_unknown, unknown
 
 try:
@@ -291,8 +292,10 @@ class Module:
                 raise _Unresolved("data.aws_caller_identity: the account is not set (set account in the config)")
             if dtype == "aws_region" and attr in ("name", "id", "region") and self.region:
                 return self.region
-            if dtype == "aws_partition" and attr == "partition":
-                return "aws"
+            if dtype == "aws_partition" and attr in ("partition", "id"):
+                return partition_of(self.region).name
+            if dtype == "aws_partition" and attr == "dns_suffix":
+                return partition_of(self.region).dns_suffix
             raise _Unresolved(f"data.{dtype}.{steps[1]} is read from the account at plan time")
         if root == "module":
             raise _Unresolved("module outputs are not evaluated by ccme-audit (run on a plan JSON instead)")
@@ -358,7 +361,8 @@ class Module:
                 value = self.eval(body.attributes[attr])
             elif rtype == "aws_s3_bucket" and attr in ("id", "bucket", "arn") and "bucket" in body.attributes:
                 name = self.eval(body.attributes["bucket"])
-                value = (f"arn:aws:s3:::{name}" if isinstance(name, str) else name) if attr == "arn" else name
+                arn = f"arn:{partition_of(self.region).name}:s3:::{name}"
+                value = (arn if isinstance(name, str) else name) if attr == "arn" else name
             elif rtype == "aws_kms_alias" and attr in ("id", "name") and "name" in body.attributes:
                 value = self.eval(body.attributes["name"])
             else:
