@@ -25,6 +25,7 @@ from auditor import seed
 from auditor.data import data_dir
 from auditor.engine.findings import Finding, Status
 from auditor.errors import InputError
+from auditor.partitions import partition_of
 from auditor.snapshot import is_unknown
 
 
@@ -241,11 +242,12 @@ kms_root_statement = seed.root_statement
 kms_key_policy = seed.key_policy
 
 
-def bucket_policy_statements(bucket: str, *, logging_target: bool, account: str) -> list[dict[str, Any]]:
+def bucket_policy_statements(bucket: str, *, logging_target: bool, account: str,
+                             partition: str = "aws") -> list[dict[str, Any]]:
     """Seed 000's TLS statements for a bucket; the logging bucket also lets S3 deliver access logs."""
-    statements = seed.tls_statements(bucket)
+    statements = seed.tls_statements(bucket, partition=partition)
     if logging_target:
-        statements.insert(0, seed.log_delivery_statement(bucket, account))
+        statements.insert(0, seed.log_delivery_statement(bucket, account, partition))
     return statements
 
 
@@ -431,7 +433,8 @@ def _tls_version_deny(statement: Any) -> bool:
 def bucket_policy(ctx: FixContext, plan: Mapping[str, Any]) -> dict[str, Any]:
     """The existing policy plus the seed's statements. For an over-strict TLS finding, the existing
     TLS-version denies are the fault: they are replaced by the seed's (every other statement is kept)."""
-    required = bucket_policy_statements(plan["name"], logging_target=plan["role"] == "logging", account=ctx.account)
+    required = bucket_policy_statements(plan["name"], logging_target=plan["role"] == "logging", account=ctx.account,
+                                        partition=partition_of(ctx.region).name)
     existing = plan["existing_policy"]
     if (
         "TLS-OVERSTRICT" in str(ctx.finding.get("rule_id"))
