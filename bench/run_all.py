@@ -267,6 +267,30 @@ def scan_tables(runs: list[Run]) -> tuple[list[Table], list[str]]:
     return tables, verdicts
 
 
+def retry_tables(runs: list[Run]) -> tuple[list[Table], list[str]]:
+    tables: list[Table] = []
+    verdicts: list[str] = []
+    for run in runs:
+        if run.figures is None:
+            tables.append(failed_table(run, "retry"))
+            continue
+        target = run.figures.get("target_s", 10.0)
+        cases = run.figures.get("cases", [])
+        rows = [[c["label"], num(c["wall_s"]), num(c["cpu_s"]), num(c["waited_s"]), num(c["requests"]),
+                 num(len(c["error_rules"]))] for c in cases]
+        tables.append(Table("Scans with failing operations (moto_server, real back-off)", run.command,
+                            ["case", "wall (s)", "CPU (s)", "waited in back-off (s)", "HTTP requests",
+                             "rules ERROR on the budget"], rows))
+        op_rows = [[c["label"], op["operation"], op["region"], num(op["retries"]), num(op["seconds"]),
+                    num(op["gave_up"])] for c in cases for op in c["operations"] if op["seconds"] or op["gave_up"]]
+        tables.append(Table("Waits by operation", run.command,
+                            ["case", "operation", "region", "retries", "waited (s)", "calls given up"], op_rows))
+        slow = [c["label"] for c in cases if c["wall_s"] >= target]
+        verdicts.append(f"retry: every case under {num(target, 0)} s" if not slow and cases
+                        else f"retry: over {num(target, 0)} s: {', '.join(slow) or 'no case ran'}")
+    return tables, verdicts
+
+
 def iac_tables(runs: list[Run]) -> tuple[list[Table], list[str]]:
     tables: list[Table] = []
     verdicts: list[str] = []
@@ -552,6 +576,18 @@ BENCHES: list[Bench] = [
         lambda quick: [["bench/scan.py"] if quick else ["bench/scan.py", "--full"]],
         scan_tables,
         2400,
+    ),
+    Bench(
+        "retry",
+        "A failing operation costs a scan seconds (retry budget)",
+        "Full `ccme` scans against moto_server on 127.0.0.1 with botocore's real back-off: an empty account where "
+        "every operation moto does not implement answers its HTTP 500 page (the issue's case), the CCME demo "
+        "environment clean, and the same with kms:GetKeyPolicy answering HTTP 500 on every request. Waited = time "
+        "slept in retry back-off and the adaptive rate limiter, summed over concurrent calls.",
+        "A scan with an operation failing forever finishes in under 10 s, the rules reading it ERROR.",
+        lambda quick: [["bench/retry.py"]],
+        retry_tables,
+        600,
     ),
     Bench(
         "iac",

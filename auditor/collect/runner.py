@@ -42,8 +42,8 @@ from auditor.collect.regions import REGION_NOT_ENABLED, disabled_regions
 from auditor.collect.retry import RetryBudget, RetryPolicy
 from auditor.config import AuditConfig
 from auditor.engine.rules import Rule
-from auditor.partitions import opt_in_candidate, partition_of
 from auditor.errors import InputError
+from auditor.partitions import opt_in_candidate, partition_of
 from auditor.snapshot import CollectionError, Resource, Snapshot
 
 ClientHook = Callable[[Any, str], None]

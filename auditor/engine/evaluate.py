@@ -188,8 +188,9 @@ class Evaluation:
         return summarize(self.findings)
 
 
-_WAIT_FIELDS: dict[str, type | tuple[type, ...]] = {"operation": str, "region": str, "retries": int, "throttled": int, "seconds": (int, float),
-                "gave_up": int}
+_WAIT_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "operation": str, "region": str, "retries": int, "throttled": int, "seconds": (int, float), "gave_up": int,
+}
 
 
 def retry_waits(value: Any) -> dict[str, Any] | None:
