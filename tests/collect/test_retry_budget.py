@@ -312,3 +312,12 @@ def test_a_snapshot_keeps_its_waits_through_a_reload(tmp_path: Any) -> None:
     snap.dump(tmp_path / "s.json")
     evaluation = evaluate(load_snapshot(tmp_path / "s.json"), [], config())
     assert evaluation.retries == waits
+
+
+@pytest.mark.parametrize("setting", [{"retry.error_seconds": -1}, {"retry.throttle_attempts": 0},
+                                     {"retry.connect_timeout": 0}, {"retry.bogus": 1}])
+def test_a_bad_retry_setting_is_bad_input(setting: dict[str, Any]) -> None:
+    from auditor.errors import InputError
+
+    with pytest.raises(InputError, match="/retry"):
+        config(setting)
