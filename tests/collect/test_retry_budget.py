@@ -321,3 +321,14 @@ def test_a_bad_retry_setting_is_bad_input(setting: dict[str, Any]) -> None:
 
     with pytest.raises(InputError, match="/retry"):
         config(setting)
+
+
+def test_the_waits_of_several_accounts_add_up() -> None:
+    from auditor.engine.evaluate import merge_waits
+
+    row = {"operation": "kms:ListKeys", "region": REGION, "retries": 1, "throttled": 0, "seconds": 0.5, "gave_up": 0}
+    slow = {**row, "operation": "s3:ListBuckets", "seconds": 2.0}
+    merged = merge_waits([{"wait_seconds": 0.5, "operations": [row]}, None,
+                          {"wait_seconds": 2.0, "operations": [slow]}])
+    assert merged == {"wait_seconds": 2.5, "operations": [slow, row]}
+    assert merge_waits([None, None]) is None
