@@ -1,0 +1,224 @@
+"""Security Hub import on moto: batches of 100, idempotent re-runs, archival, partial failures, the CLI doors,
+and the IAM policy checked against the calls the importer makes."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.cli import main
+from auditor.engine.evaluate import Evaluation
+from auditor.engine.findings import Finding, Status
+from auditor.report import asff
+from auditor.securityhub import ACTIONS, CALLS, client_factory, import_findings
+from tests.collect.helpers import REGION, error_response, moto_account
+from tests.report.conftest import make_finding
+
+ACCOUNT = "111122223333"
+IMPORTER = "123456789012"  # moto's caller account
+ROOT = Path(__file__).resolve().parents[2]
+SNAPSHOT = ROOT / "tests" / "fixtures" / "snapshots" / "ccme-broken.json"
+
+
+def evaluation(findings: list[Finding], rules: tuple[Any, ...] = ()) -> Evaluation:
+    return Evaluation(findings=tuple(findings), account=ACCOUNT, regions=(REGION,), rules=rules,
+                      evaluated_at="2026-11-22T00:00:00+00:00")
+
+
+def many(n: int, status: Status = Status.FAIL) -> list[Finding]:
+    return [make_finding(resource_id=f"bucket-{i:03d}", status=status) for i in range(n)]
+
+
+class Recorder:
+    """Counts Security Hub operations and the size of each BatchImportFindings request."""
+
+    def __init__(self, session: Any) -> None:
+        self.calls: Counter[str] = Counter()
+        self.batch_sizes: list[int] = []
+        session.events.register("provide-client-params.securityhub", self._params)
+
+    def _params(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+        if model.name == "BatchImportFindings":
+            self.batch_sizes.append(len(params["Findings"]))
+
+
+def stored(session: Any) -> dict[str, dict[str, Any]]:
+    client = session.client("securityhub", region_name=REGION)
+    out: dict[str, dict[str, Any]] = {}
+    for page in client.get_paginator("get_findings").paginate():
+        out.update({f["Id"]: f for f in page["Findings"]})
+    return out
+
+
+@pytest.fixture()
+def session() -> Iterator[Any]:
+    with moto_account() as session:
+        yield session
+
+
+def test_batches_of_100_rerun_and_archival(session: Any) -> None:
+    recorder = Recorder(session)
+    first = import_findings(evaluation(many(250)), client_factory(session), product_account=IMPORTER,
+                            at="2026-11-22T01:00:00.000Z")
+    assert first.ok and (first.imported, first.archived, first.batches) == (250, 0, 3)
+    assert recorder.batch_sizes == [100, 100, 50]
+    found = stored(session)
+    assert len(found) == 250
+    one = found[f"ccme-audit/{ACCOUNT}/{REGION}/{make_finding(resource_id='bucket-000').id}"]
+    assert one["ProductArn"] == f"arn:aws:securityhub:{REGION}:{IMPORTER}:product/{IMPORTER}/default"
+    assert one["AwsAccountId"] == ACCOUNT and one["Compliance"]["Status"] == "FAILED"
+    assert one["UpdatedAt"] == "2026-11-22T01:00:00.000Z" and one["CreatedAt"] == "2026-11-22T00:00:00Z"
+
+    # Re-run: the same Ids are updated, none added; UpdatedAt moves, CreatedAt stays.
+    second = import_findings(evaluation(many(250)), client_factory(session), product_account=IMPORTER,
+                             at="2026-11-23T01:00:00.000Z")
+    assert second.ok and (second.imported, second.archived) == (250, 0)
+    found = stored(session)
+    assert len(found) == 250
+    assert {f["UpdatedAt"] for f in found.values()} == {"2026-11-23T01:00:00.000Z"}
+    assert {f["CreatedAt"] for f in found.values()} == {"2026-11-22T00:00:00Z"}
+
+    # A finding of another tool under the same custom product, and one of a rule this run does not
+    # evaluate: neither is touched by the archival.
+    client = session.client("securityhub", region_name=REGION)
+    foreign = asff.asff_finding(make_finding(resource_id="other-tool"), account=ACCOUNT, region=REGION,
+                                at="2026-11-22T00:00:00Z", tool_version="x", product_account=IMPORTER)
+    foreign["Id"], foreign["ProductFields"] = "someone-else/1", {"ProviderName": "another-scanner"}
+    other_rule = asff.asff_finding(make_finding(rule_id="CCME-NOT-RUN", resource_id="x"), account=ACCOUNT,
+                                   region=REGION, at="2026-11-22T00:00:00Z", tool_version="x",
+                                   product_account=IMPORTER)
+    assert client.batch_import_findings(Findings=[foreign, other_rule])["FailedCount"] == 0
+
+    # Third run: 200 still failing, bucket-000 now passes, 49 gone: archived.
+    now = many(200)
+    now[0] = make_finding(resource_id="bucket-000", status=Status.PASS)
+    third = import_findings(evaluation(now), client_factory(session), product_account=IMPORTER,
+                            at="2026-11-24T01:00:00.000Z")
+    assert third.ok and (third.imported, third.archived) == (200, 50)
+    found = stored(session)
+    states = Counter(f["RecordState"] for f in found.values())
+    assert states == Counter({"ACTIVE": 202, "ARCHIVED": 50})
+    assert found[one["Id"]]["Compliance"]["Status"] == "PASSED" and found[one["Id"]]["RecordState"] == "ACTIVE"
+    gone = found[f"ccme-audit/{ACCOUNT}/{REGION}/{make_finding(resource_id='bucket-249').id}"]
+    assert gone["RecordState"] == "ARCHIVED" and gone["UpdatedAt"] == "2026-11-24T01:00:00.000Z"
+    assert gone["CreatedAt"] == "2026-11-22T00:00:00Z" and gone["Compliance"]["Status"] == "FAILED"
+    assert found["someone-else/1"]["RecordState"] == "ACTIVE"
+    assert found[other_rule["Id"]]["RecordState"] == "ACTIVE"
+    assert recorder.calls["GetFindings"] >= 3  # paginated reads, once per run at least
+
+
+def test_skipped_findings_are_not_imported_and_archive_earlier_ones(session: Any) -> None:
+    import_findings(evaluation(many(3)), client_factory(session), product_account=IMPORTER)
+    skipped = [make_finding(resource_id="bucket-000", status=Status.SKIPPED), *many(3)[1:]]
+    result = import_findings(evaluation(skipped), client_factory(session), product_account=IMPORTER)
+    assert (result.imported, result.archived) == (2, 1)
+
+
+def test_error_findings_are_not_available_never_passed(session: Any) -> None:
+    result = import_findings(evaluation([make_finding(status=Status.ERROR, message="AccessDenied")]),
+                             client_factory(session), product_account=IMPORTER)
+    assert result.ok
+    (item,) = stored(session).values()
+    assert item["Compliance"]["Status"] == "NOT_AVAILABLE"
+
+
+def _refuse(session: Any, operation: str, code: str = "AccessDeniedException", every: bool = True) -> None:
+    state = {"n": 0}
+
+    def handler(request: Any, **_: Any) -> Any:
+        state["n"] += 1
+        if every or state["n"] == 2:
+            return error_response("securityhub", request.url, code, 403, "not authorized to perform " + operation)
+        return None
+
+    session.events.register(f"before-send.securityhub.{operation}", handler)
+
+
+def test_a_refused_batch_is_reported_finding_by_finding(session: Any) -> None:
+    _refuse(session, "BatchImportFindings", every=False)  # the second batch of three is refused
+    result = import_findings(evaluation(many(250)), client_factory(session), product_account=IMPORTER)
+    assert not result.ok and result.imported == 150
+    assert len(result.failures) == 100 and {f.code for f in result.failures} == {"AccessDeniedException"}
+    second_batch = asff.findings(evaluation(many(250)))[100:200]
+    assert [f.id for f in result.failures] == [f["Id"] for f in second_batch]
+
+
+def test_failed_findings_in_the_answer_are_reported(session: Any) -> None:
+    class Partly:
+        """A client whose BatchImportFindings answers FailedFindings for one Id (as Security Hub may)."""
+
+        def __init__(self, real: Any, bad: str) -> None:
+            self.real, self.bad = real, bad
+
+        def get_paginator(self, name: str) -> Any:
+            return self.real.get_paginator(name)
+
+        def batch_import_findings(self, Findings: list[dict[str, Any]]) -> dict[str, Any]:
+            answer = self.real.batch_import_findings(Findings=[f for f in Findings if f["Id"] != self.bad])
+            answer["FailedCount"] += 1
+            answer["FailedFindings"].append({"Id": self.bad, "ErrorCode": "InvalidInput", "ErrorMessage": "bad"})
+            return answer
+
+    findings = many(5)
+    bad = asff.finding_uid(findings[2], ACCOUNT, REGION)
+    real = client_factory(session)
+    result = import_findings(evaluation(findings), lambda region: Partly(real(region), bad),
+                             product_account=IMPORTER)
+    assert result.imported == 4 and [f.id for f in result.failures] == [bad]
+    assert result.failures[0].line().endswith("InvalidInput: bad")
+
+
+def test_unreadable_existing_findings_fail_closed(session: Any) -> None:
+    import_findings(evaluation(many(3)), client_factory(session), product_account=IMPORTER)
+    _refuse(session, "GetFindings")
+    result = import_findings(evaluation(many(1)), client_factory(session), product_account=IMPORTER)
+    assert result.imported == 1 and result.archived == 0  # nothing archived blind
+    assert not result.ok and "not archived" in result.failures[0].message
+
+
+# --------------------------------------------------------------------------- the doors
+def test_evaluate_security_hub_imports_and_exits(session: Any, tmp_path: Path, capsys: Any,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder = Recorder(session)
+    monkeypatch.setattr("boto3.Session", lambda profile_name=None: session)  # the CLI's session, recorded
+    args = ["evaluate", str(SNAPSHOT), "--set", "packs=[ccme]", "--format", "json", "--output",
+            str(tmp_path / "r.json"), "--fail-on", "critical"]
+    assert main(args) == 0  # nothing critical fails in this snapshot: 0 without the import
+    assert stored(session) == {}
+    recorder.calls.clear()
+    assert main([*args, "--security-hub"]) == 0
+    err = capsys.readouterr().err
+    assert "security hub:" in err and "0 archived" in err
+    report = json.loads((tmp_path / "r.json").read_text())
+    exported = [f for f in report["findings"] if f["status"] != "SKIPPED"]
+    assert len(stored(session)) == len(exported) > 50
+    # Every operation the import made is in `iam-policy --security-hub`, and only there.
+    made = {f"securityhub:{name}" for name in recorder.calls}
+    assert made == set(ACTIONS)
+    assert main(["iam-policy", "--pack", "ccme", "--security-hub"]) == 0
+    policy = json.loads(capsys.readouterr().out)
+    allowed = {a for s in policy["Statement"] for a in s["Action"]}
+    assert made <= allowed
+    (statement,) = [s for s in policy["Statement"] if s["Sid"] == "CcmeAuditSecurityHubImport"]
+    assert sorted(statement["Action"]) == sorted(c.action for c in CALLS) and statement["Effect"] == "Allow"
+    assert main(["iam-policy", "--pack", "ccme"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert not any(a.startswith("securityhub:") for s in plain["Statement"] for a in s["Action"])
+
+
+def test_evaluate_exits_1_when_a_finding_is_not_imported(session: Any, tmp_path: Path, capsys: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("boto3.Session", lambda profile_name=None: session)
+    _refuse(session, "BatchImportFindings")
+    code = main(["evaluate", str(SNAPSHOT), "--set", "packs=[ccme]", "--format", "json", "--output",
+                 str(tmp_path / "r.json"), "--fail-on", "critical", "--security-hub"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "NOT imported" in err and "AccessDeniedException" in err and "Traceback" not in err
+    assert (tmp_path / "r.json").is_file()  # the reports are written before the import
