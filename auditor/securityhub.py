@@ -80,6 +80,15 @@ class ImportResult:
         return text
 
 
+class SecurityHubImportError(RuntimeError):
+    """Some findings were not imported (the Lambda fails the invocation with it)."""
+
+    def __init__(self, result: ImportResult) -> None:
+        self.result = result
+        lines = "; ".join(f.line() for f in result.failures[:5])
+        super().__init__(f"{len(result.failures)} Security Hub import failure(s): {lines}")
+
+
 def policy_statement() -> dict[str, Any]:
     """The IAM statement the import needs (iam-policy --security-hub, deploy/template.yaml's condition).
 
