@@ -12,6 +12,11 @@ One run, per region of the evaluation (a global finding goes to the first region
 3. re-import, with RecordState ARCHIVED, every finding read in 1 that this run no longer reports (fixed
    and gone, resource deleted, rule now SKIPPED), for the rules this run evaluated only.
 
+Security Hub takes the findings of an account, through its default product, from that account only:
+findings of another account (a multi-account scan, the Lambda scanning a member account) are not sent
+and are reported as not imported; run the import in each account (Security Hub's administrator account
+aggregates them).
+
 Fails closed: a finding Security Hub did not accept (FailedFindings), a batch refused as a whole
 (AccessDenied, Security Hub not enabled, throttling past retries) or existing findings that could not be
 read (archival impossible) are all listed in the result, and the commands exit non-zero.
@@ -41,7 +46,7 @@ ACTIONS = tuple(sorted(c.action for c in CALLS))
 _OWN_KEYS = (
     "SchemaVersion", "Id", "ProductArn", "ProductName", "CompanyName", "GeneratorId", "AwsAccountId", "Region",
     "Types", "CreatedAt", "UpdatedAt", "FirstObservedAt", "LastObservedAt", "Severity", "Title", "Description",
-    "Remediation", "SourceUrl", "ProductFields", "Resources", "Compliance", "RecordState",
+    "Remediation", "SourceUrl", "ProductFields", "Resources", "Compliance", "RecordState", "FindingProviderFields",
 )
 ClientFor = Callable[[str], Any]
 
@@ -188,18 +193,26 @@ def import_findings(
     for doc in docs:
         doc["UpdatedAt"] = doc["LastObservedAt"] = at
         by_region[doc["Region"]].append(doc)
-    accounts = {f.account or evaluation.account for f in evaluation.findings} - {None}
-    regions = list(evaluation.regions) or sorted(by_region)
     result = ImportResult()
+    for region, items in by_region.items():
+        # The account's default product takes findings of that account only (AwsAccountId = the caller).
+        foreign = [d for d in items if d["AwsAccountId"] != product_account]
+        result.failures.extend(
+            Failure(region, d["Id"], "OtherAccount",
+                    f"a finding of account {d['AwsAccountId']} cannot be imported from account {product_account} "
+                    "(the default product takes its own account's findings only): import from that account")
+            for d in foreign)
+        by_region[region] = [d for d in items if d["AwsAccountId"] == product_account]
+    accounts = [product_account]
+    regions = list(evaluation.regions) or sorted(by_region)
     for region in regions:
         client = client_for(region)
         product_arn = asff.product_arn(product_account, region)
         scopes = [region] + (["global"] if region == home else [])
-        prefixes = tuple(f"{asff.PROVIDER}/{a}/{s}/" for a in sorted(str(x) for x in accounts) for s in scopes)
+        prefixes = tuple(f"{asff.PROVIDER}/{a}/{s}/" for a in accounts for s in scopes)
         current = by_region.get(region, [])
         try:
-            existing = existing_findings(client, product_arn, prefixes, rules, (str(a) for a in accounts)) \
-                if prefixes else {}
+            existing = existing_findings(client, product_arn, prefixes, rules, accounts)
         except (ClientError, BotoCoreError) as exc:  # cannot read: no archival, and the run says so
             code, message = _error(exc)
             result.failures.append(Failure(region, "*", code, f"GetFindings failed, resolved findings were not "

@@ -13,7 +13,9 @@
     METRICS                  "false" turns the CloudWatch metrics off (default on)
     SECURITY_HUB             "true" imports the findings into Security Hub in the function's account and
                              archives resolved ones (default off: a write, needing the two actions
-                             deploy/template.yaml grants only when ImportToSecurityHub is true)
+                             deploy/template.yaml grants only when ImportToSecurityHub is true). Security
+                             Hub takes an account's findings from that account only: an invocation
+                             scanning a member account fails with them reported as not imported.
 """
 
 from __future__ import annotations

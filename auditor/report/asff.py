@@ -18,6 +18,10 @@ are the importer's business, auditor/securityhub.py). Mapping:
   longer text is cut at the limit with an ellipsis.
 - CreatedAt / FirstObservedAt / UpdatedAt / LastObservedAt: the evaluation time (the importer keeps the
   first two from the finding already in Security Hub).
+- Severity and Types are also written in FindingProviderFields: after a finding is created, Security Hub
+  takes a provider's changes to them from there only. Workflow and Note are taken at creation only (they
+  belong to the people triaging the finding afterwards): a finding waived after its first import keeps
+  its workflow status in Security Hub (Compliance and ProductFields ccme-audit/Status still say it).
 """
 
 from __future__ import annotations
@@ -199,6 +203,12 @@ def asff_finding(
         "FirstObservedAt": at,
         "LastObservedAt": at,
         "Severity": {"Label": label, "Original": finding.severity.value},
+        # What a provider's later BatchImportFindings may change: Security Hub ignores updates of the
+        # top-level Severity and Types, the provider's own values go here.
+        "FindingProviderFields": {
+            "Severity": {"Label": label, "Original": finding.severity.value},
+            "Types": [f"{TYPE_NAMESPACE}/{CLASSIFIER.get(finding.pack, finding.pack)}"],
+        },
         "Title": clip(finding.title, TITLE_MAX),
         "Description": _description(finding),
         "Remediation": {"Recommendation": _recommendation(finding)},

@@ -19,10 +19,13 @@ from auditor.securityhub import ACTIONS, CALLS, client_factory, import_findings
 from tests.collect.helpers import REGION, error_response, moto_account
 from tests.report.conftest import make_finding
 
-ACCOUNT = "111122223333"
-IMPORTER = "123456789012"  # moto's caller account
+ACCOUNT = IMPORTER = "123456789012"  # moto's caller account: the default product takes its own findings only
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = ROOT / "tests" / "fixtures" / "snapshots" / "ccme-broken.json"
+
+
+def mk(**changes: Any) -> Finding:
+    return make_finding(**{"account": ACCOUNT, **changes})
 
 
 def evaluation(findings: list[Finding], rules: tuple[Any, ...] = ()) -> Evaluation:
@@ -31,7 +34,7 @@ def evaluation(findings: list[Finding], rules: tuple[Any, ...] = ()) -> Evaluati
 
 
 def many(n: int, status: Status = Status.FAIL) -> list[Finding]:
-    return [make_finding(resource_id=f"bucket-{i:03d}", status=status) for i in range(n)]
+    return [mk(resource_id=f"bucket-{i:03d}", status=status) for i in range(n)]
 
 
 class Recorder:
@@ -70,7 +73,7 @@ def test_batches_of_100_rerun_and_archival(session: Any) -> None:
     assert recorder.batch_sizes == [100, 100, 50]
     found = stored(session)
     assert len(found) == 250
-    one = found[f"ccme-audit/{ACCOUNT}/{REGION}/{make_finding(resource_id='bucket-000').id}"]
+    one = found[f"ccme-audit/{ACCOUNT}/{REGION}/{mk(resource_id='bucket-000').id}"]
     assert one["ProductArn"] == f"arn:aws:securityhub:{REGION}:{IMPORTER}:product/{IMPORTER}/default"
     assert one["AwsAccountId"] == ACCOUNT and one["Compliance"]["Status"] == "FAILED"
     assert one["UpdatedAt"] == "2026-11-22T01:00:00.000Z" and one["CreatedAt"] == "2026-11-22T00:00:00Z"
@@ -87,17 +90,17 @@ def test_batches_of_100_rerun_and_archival(session: Any) -> None:
     # A finding of another tool under the same custom product, and one of a rule this run does not
     # evaluate: neither is touched by the archival.
     client = session.client("securityhub", region_name=REGION)
-    foreign = asff.asff_finding(make_finding(resource_id="other-tool"), account=ACCOUNT, region=REGION,
+    foreign = asff.asff_finding(mk(resource_id="other-tool"), account=ACCOUNT, region=REGION,
                                 at="2026-11-22T00:00:00Z", tool_version="x", product_account=IMPORTER)
     foreign["Id"], foreign["ProductFields"] = "someone-else/1", {"ProviderName": "another-scanner"}
-    other_rule = asff.asff_finding(make_finding(rule_id="CCME-NOT-RUN", resource_id="x"), account=ACCOUNT,
+    other_rule = asff.asff_finding(mk(rule_id="CCME-NOT-RUN", resource_id="x"), account=ACCOUNT,
                                    region=REGION, at="2026-11-22T00:00:00Z", tool_version="x",
                                    product_account=IMPORTER)
     assert client.batch_import_findings(Findings=[foreign, other_rule])["FailedCount"] == 0
 
     # Third run: 200 still failing, bucket-000 now passes, 49 gone: archived.
     now = many(200)
-    now[0] = make_finding(resource_id="bucket-000", status=Status.PASS)
+    now[0] = mk(resource_id="bucket-000", status=Status.PASS)
     third = import_findings(evaluation(now), client_factory(session), product_account=IMPORTER,
                             at="2026-11-24T01:00:00.000Z")
     assert third.ok and (third.imported, third.archived) == (200, 50)
@@ -105,7 +108,7 @@ def test_batches_of_100_rerun_and_archival(session: Any) -> None:
     states = Counter(f["RecordState"] for f in found.values())
     assert states == Counter({"ACTIVE": 202, "ARCHIVED": 50})
     assert found[one["Id"]]["Compliance"]["Status"] == "PASSED" and found[one["Id"]]["RecordState"] == "ACTIVE"
-    gone = found[f"ccme-audit/{ACCOUNT}/{REGION}/{make_finding(resource_id='bucket-249').id}"]
+    gone = found[f"ccme-audit/{ACCOUNT}/{REGION}/{mk(resource_id='bucket-249').id}"]
     assert gone["RecordState"] == "ARCHIVED" and gone["UpdatedAt"] == "2026-11-24T01:00:00.000Z"
     assert gone["CreatedAt"] == "2026-11-22T00:00:00Z" and gone["Compliance"]["Status"] == "FAILED"
     assert found["someone-else/1"]["RecordState"] == "ACTIVE"
@@ -115,13 +118,13 @@ def test_batches_of_100_rerun_and_archival(session: Any) -> None:
 
 def test_skipped_findings_are_not_imported_and_archive_earlier_ones(session: Any) -> None:
     import_findings(evaluation(many(3)), client_factory(session), product_account=IMPORTER)
-    skipped = [make_finding(resource_id="bucket-000", status=Status.SKIPPED), *many(3)[1:]]
+    skipped = [mk(resource_id="bucket-000", status=Status.SKIPPED), *many(3)[1:]]
     result = import_findings(evaluation(skipped), client_factory(session), product_account=IMPORTER)
     assert (result.imported, result.archived) == (2, 1)
 
 
 def test_error_findings_are_not_available_never_passed(session: Any) -> None:
-    result = import_findings(evaluation([make_finding(status=Status.ERROR, message="AccessDenied")]),
+    result = import_findings(evaluation([mk(status=Status.ERROR, message="AccessDenied")]),
                              client_factory(session), product_account=IMPORTER)
     assert result.ok
     (item,) = stored(session).values()
@@ -183,11 +186,18 @@ def test_unreadable_existing_findings_fail_closed(session: Any) -> None:
 
 
 # --------------------------------------------------------------------------- the doors
+def own_snapshot(tmp_path: Path) -> Path:
+    """The golden snapshot, moved to moto's account (the one the import runs in)."""
+    snapshot = tmp_path / "snapshot.json"
+    snapshot.write_text(SNAPSHOT.read_text().replace("111122223333", ACCOUNT))
+    return snapshot
+
+
 def test_evaluate_security_hub_imports_and_exits(session: Any, tmp_path: Path, capsys: Any,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     recorder = Recorder(session)
     monkeypatch.setattr("boto3.Session", lambda profile_name=None: session)  # the CLI's session, recorded
-    args = ["evaluate", str(SNAPSHOT), "--set", "packs=[ccme]", "--format", "json", "--output",
+    args = ["evaluate", str(own_snapshot(tmp_path)), "--set", "packs=[ccme]", "--format", "json", "--output",
             str(tmp_path / "r.json"), "--fail-on", "critical"]
     assert main(args) == 0  # nothing critical fails in this snapshot: 0 without the import
     assert stored(session) == {}
@@ -216,9 +226,23 @@ def test_evaluate_exits_1_when_a_finding_is_not_imported(session: Any, tmp_path:
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("boto3.Session", lambda profile_name=None: session)
     _refuse(session, "BatchImportFindings")
-    code = main(["evaluate", str(SNAPSHOT), "--set", "packs=[ccme]", "--format", "json", "--output",
+    code = main(["evaluate", str(own_snapshot(tmp_path)), "--set", "packs=[ccme]", "--format", "json", "--output",
                  str(tmp_path / "r.json"), "--fail-on", "critical", "--security-hub"])
     assert code == 1
     err = capsys.readouterr().err
     assert "NOT imported" in err and "AccessDeniedException" in err and "Traceback" not in err
     assert (tmp_path / "r.json").is_file()  # the reports are written before the import
+
+
+def test_findings_of_another_account_are_not_sent_and_reported(session: Any, tmp_path: Path, capsys: Any,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    mixed = [*many(2), make_finding(account="111122223333", resource_id="theirs")]
+    result = import_findings(evaluation(mixed), client_factory(session), product_account=IMPORTER)
+    assert result.imported == 2 and [f.code for f in result.failures] == ["OtherAccount"]
+    assert "111122223333" in result.failures[0].message
+    assert all(f["AwsAccountId"] == IMPORTER for f in stored(session).values())
+    # The door: a snapshot of another account, evaluated here with --security-hub, imports nothing, exits 1.
+    monkeypatch.setattr("boto3.Session", lambda profile_name=None: session)
+    code = main(["evaluate", str(SNAPSHOT), "--set", "packs=[ccme]", "--format", "json", "--output",
+                 str(tmp_path / "r.json"), "--fail-on", "critical", "--security-hub"])
+    assert code == 1 and "OtherAccount" in capsys.readouterr().err
