@@ -246,3 +246,21 @@ def test_findings_of_another_account_are_not_sent_and_reported(session: Any, tmp
     code = main(["evaluate", str(SNAPSHOT), "--set", "packs=[ccme]", "--format", "json", "--output",
                  str(tmp_path / "r.json"), "--fail-on", "critical", "--security-hub"])
     assert code == 1 and "OtherAccount" in capsys.readouterr().err
+
+
+def test_scan_security_hub_on_a_live_account(session: Any, tmp_path: Path, capsys: Any,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("boto3.Session", lambda profile_name=None, **_: session)
+    out = tmp_path / "r.json"
+    rules = tmp_path / "rules" / "ccme"  # the S3 rules only: a short scan
+    rules.mkdir(parents=True)
+    (rules / "s3.yaml").write_text((ROOT / "policies" / "ccme" / "s3.yaml").read_text())
+    code = main(["scan", "--pack", "ccme", "--rules", str(rules.parent), "--region", REGION, "--format", "json",
+                 "--output", str(out), "--security-hub"])
+    assert code == 1  # an empty account fails the CCME rules
+    assert "security hub:" in capsys.readouterr().err
+    report = json.loads(out.read_text())
+    exported = {f["id"] for f in report["findings"] if f["status"] != "SKIPPED"}
+    found = stored(session)
+    assert {f["ProductFields"]["ccme-audit/FindingId"] for f in found.values()} == exported
+    assert {f["Compliance"]["Status"] for f in found.values()} >= {"FAILED"}
