@@ -144,8 +144,12 @@ def existing_findings(client: Any, product_arn: str, prefixes: tuple[str, ...], 
     return found
 
 
-def _archived(item: Mapping[str, Any], at: str) -> dict[str, Any]:
+def archived(item: Mapping[str, Any], at: str) -> dict[str, Any]:
+    """An existing finding as this tool re-imports it to archive it: the attributes the provider owns
+    (not Workflow, Note or what Security Hub adds, such as the reserved aws/ ProductFields), ARCHIVED."""
     copy = {k: item[k] for k in _OWN_KEYS if k in item}
+    if isinstance(copy.get("ProductFields"), Mapping):
+        copy["ProductFields"] = {k: v for k, v in copy["ProductFields"].items() if not str(k).startswith("aws/")}
     copy["RecordState"] = "ARCHIVED"
     copy["UpdatedAt"] = at
     return copy
@@ -226,7 +230,7 @@ def import_findings(
         result.imported += len(_send(client, region, current, result))
         if existing:
             seen = {d["Id"] for d in current}
-            gone = [_archived(item, at) for fid, item in sorted(existing.items()) if fid not in seen]
+            gone = [archived(item, at) for fid, item in sorted(existing.items()) if fid not in seen]
             result.archived += len(_send(client, region, gone, result))
     return result
 

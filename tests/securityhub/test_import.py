@@ -264,3 +264,24 @@ def test_scan_security_hub_on_a_live_account(session: Any, tmp_path: Path, capsy
     found = stored(session)
     assert {f["ProductFields"]["ccme-audit/FindingId"] for f in found.values()} == exported
     assert {f["Compliance"]["Status"] for f in found.values()} >= {"FAILED"}
+
+
+def test_an_archived_copy_keeps_only_what_the_provider_owns() -> None:
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    from auditor.securityhub import archived
+
+    item = asff.asff_finding(mk(), account=ACCOUNT, region=REGION, at="2026-11-22T00:00:00Z", tool_version="1")
+    # What GetFindings returns beyond it on AWS: fields Security Hub adds and the customers' workflow.
+    item["ProductFields"]["aws/securityhub/FindingId"] = "arn:aws:securityhub:...:finding/x"
+    item.update(Workflow={"Status": "NOTIFIED"}, WorkflowState="NEW", ProcessedAt="2026-11-22T00:00:01Z",
+                Note={"Text": "triaged", "UpdatedBy": "alice", "UpdatedAt": "2026-11-22T00:00:00Z"})
+    copy = archived(item, "2026-11-25T00:00:00.000Z")
+    assert copy["RecordState"] == "ARCHIVED" and copy["UpdatedAt"] == "2026-11-25T00:00:00.000Z"
+    assert not {"Workflow", "WorkflowState", "ProcessedAt", "Note"} & set(copy)
+    assert not any(k.startswith("aws/") for k in copy["ProductFields"])
+    assert copy["CreatedAt"] == item["CreatedAt"] and copy["Id"] == item["Id"]
+    shape = botocore.session.get_session().get_service_model("securityhub").operation_model(
+        "BatchImportFindings").input_shape
+    assert not ParamValidator().validate({"Findings": [copy]}, shape).has_errors()
