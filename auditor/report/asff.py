@@ -267,4 +267,6 @@ def findings(
 
 
 def render(evaluation: Evaluation, *, tool_version: str | None = None) -> str:
-    return json.dumps({"Findings": findings(evaluation, tool_version=tool_version)}, indent=1) + "\n"
+    """One finding a line (json's C encoder: the indenting one is pure Python, 5x slower at 10,000)."""
+    rows = ",\n".join(json.dumps(f) for f in findings(evaluation, tool_version=tool_version))
+    return '{"Findings": [\n' + rows + ("\n" if rows else "") + "]}\n"

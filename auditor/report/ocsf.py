@@ -139,4 +139,6 @@ def events(evaluation: Evaluation, *, tool_version: str | None = None) -> list[d
 
 
 def render(evaluation: Evaluation, *, tool_version: str | None = None) -> str:
-    return json.dumps(events(evaluation, tool_version=tool_version), indent=1, default=str) + "\n"
+    """A JSON array, one event a line (json's C encoder)."""
+    rows = ",\n".join(json.dumps(e, default=str) for e in events(evaluation, tool_version=tool_version))
+    return "[\n" + rows + ("\n" if rows else "") + "]\n"

@@ -366,3 +366,10 @@ def test_asff_and_ocsf_escape_nothing_they_should_not(evaluation_of) -> None:
     doc = json.loads(asff.render(evaluation_of(finding)))
     assert HOSTILE in doc["Findings"][0]["Description"]  # JSON string escaping only: the value is intact
     assert json.loads(ocsf.render(evaluation_of(finding)))[0]["status_detail"] == HOSTILE
+
+
+def test_nothing_to_report_is_still_a_valid_document(evaluation_of) -> None:
+    empty = evaluation_of()
+    assert json.loads(asff.render(empty)) == {"Findings": []}
+    assert json.loads(ocsf.render(empty)) == []
+    assert csvfmt.render(empty) == ",".join(csvfmt.COLUMNS) + "\r\n"
