@@ -97,8 +97,8 @@ class SecurityHubImportError(RuntimeError):
 def policy_statement() -> dict[str, Any]:
     """The IAM statement the import needs (iam-policy --security-hub, deploy/template.yaml's condition).
 
-    Security Hub scopes neither call to a finding: GetFindings reads the hub, BatchImportFindings is checked
-    against the product the findings name (the account's own default product), so the resource is `*`.
+    Resource `*`: neither call names a finding ARN, and the import's own checks (AwsAccountId = the caller,
+    the account's default product) are what Security Hub enforces on what may be written.
     """
     return {"Sid": "CcmeAuditSecurityHubImport", "Effect": "Allow", "Action": list(ACTIONS), "Resource": "*"}
 
@@ -208,7 +208,7 @@ def import_findings(
             for d in foreign)
         by_region[region] = [d for d in items if d["AwsAccountId"] == product_account]
     accounts = [product_account]
-    regions = list(evaluation.regions) or sorted(by_region)
+    regions = list(evaluation.regions) + sorted(set(by_region) - set(evaluation.regions))
     for region in regions:
         client = client_for(region)
         product_arn = asff.product_arn(product_account, region)

@@ -285,3 +285,16 @@ def test_an_archived_copy_keeps_only_what_the_provider_owns() -> None:
     shape = botocore.session.get_session().get_service_model("securityhub").operation_model(
         "BatchImportFindings").input_shape
     assert not ParamValidator().validate({"Findings": [copy]}, shape).has_errors()
+
+
+def test_every_region_of_the_findings_is_imported_in_its_own_region(session: Any) -> None:
+    findings = [mk(resource_id="a"), mk(resource_id="b", region="us-east-1"), mk(resource_id="c", region=None)]
+    run = Evaluation(findings=tuple(findings), account=ACCOUNT, regions=(REGION,), rules=(),
+                     evaluated_at="2026-11-22T00:00:00+00:00")  # us-east-1 not listed: still imported
+    result = import_findings(run, client_factory(session), product_account=IMPORTER)
+    assert result.ok and result.imported == 3
+    here = stored(session)
+    there = {f["Id"]: f for f in session.client("securityhub", region_name="us-east-1").get_findings()["Findings"]}
+    assert {f["Region"] for f in here.values()} == {REGION}  # the global finding goes to the first region
+    assert any("/global/" in i for i in here) and [f["Region"] for f in there.values()] == ["us-east-1"]
+    assert next(iter(there.values()))["ProductArn"].startswith("arn:aws:securityhub:us-east-1:")
