@@ -127,6 +127,15 @@ def test_asff_resources_are_named_by_arn(evaluation_of) -> None:
     assert china["Resources"][0]["Id"] == "arn:aws-cn:s3:::bucket-a"
 
 
+def test_asff_resource_types_are_security_hub_s() -> None:
+    # Security Hub's resource types are the members of ResourceDetails in its service model (plus Other).
+    model = botocore.session.get_session().get_service_model("securityhub")
+    known = set(model.shape_for("ResourceDetails").members) | {"Other"}
+    used = {asff_type for asff_type, _, _ in asff._RESOURCES.values()}
+    assert used <= known, used - known
+    assert len(used) > 8  # most canonical types name their AWS type, not Other
+
+
 @settings(max_examples=40, deadline=None)
 @given(title=st.text(min_size=0, max_size=600), message=st.text(min_size=0, max_size=3000))
 def test_asff_text_is_cut_to_the_limits(title: str, message: str) -> None:
