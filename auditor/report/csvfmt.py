@@ -6,7 +6,9 @@ are quoted and their quotes doubled. UTF-8 without a byte-order mark.
 Safe to open in a spreadsheet: a cell that would start with a character a spreadsheet reads as the start
 of a formula (= + - @, their full-width forms, tab, CR, LF) is prefixed with a single quote, so
 `=HYPERLINK(...)` in a bucket policy or a resource name shows as text and is never evaluated (OWASP,
-"CSV Injection"). The neutralised cell keeps the whole original value after the quote.
+"CSV Injection"). The neutralised cell keeps the whole original value after the quote. Control
+characters other than tab, CR and LF (ESC and CSI included: `cat report.csv` must not drive the terminal)
+become U+FFFD.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable
 
 from auditor.engine.evaluate import Evaluation
@@ -43,10 +46,13 @@ COLUMNS = (
     "help_url",
 )
 FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def neutralise(value: str) -> str:
-    """A cell a spreadsheet shows as text: a leading formula character gets a quote in front."""
+    """A cell a spreadsheet shows as text (a leading formula character gets a quote in front) and a
+    terminal prints as text (control characters other than tab, CR, LF become U+FFFD)."""
+    value = _CONTROL.sub("\ufffd", value)
     if value and value[0] in FORMULA_START:
         return "'" + value
     return value

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from auditor.engine.findings import Severity, Status
 from auditor.errors import InputError
 from auditor.report import EXTENSIONS, Format, asff, csvfmt, ocsf, parse_formats, render, write_reports
+from tests.reliability.test_report_safety import PAYLOADS, hostile
 from tests.report.conftest import HOSTILE, make_finding, with_status
 from tests.report.test_formats import all_statuses
 
@@ -382,3 +383,24 @@ def test_nothing_to_report_is_still_a_valid_document(evaluation_of) -> None:
     assert json.loads(asff.render(empty)) == {"Findings": []}
     assert json.loads(ocsf.render(empty)) == []
     assert csvfmt.render(empty) == ",".join(csvfmt.COLUMNS) + "\r\n"
+
+
+@pytest.mark.parametrize("name", sorted(PAYLOADS))
+def test_hostile_values_stay_data(name: str, import_request_shape, ocsf_validator, csv_schema) -> None:
+    """The report-safety payloads (tests/reliability) in every resource-controlled string."""
+    evaluation = hostile(PAYLOADS[name])
+    payload = PAYLOADS[name]
+    findings = json.loads(asff.render(evaluation))["Findings"]
+    assert_valid_asff(findings, import_request_shape)
+    assert any(payload in f["Resources"][0]["Id"] for f in findings)  # JSON carries it as data, intact
+    events = json.loads(ocsf.render(evaluation))
+    assert_valid_ocsf(events, ocsf_validator)
+    assert events[0]["resources"][0]["uid"].startswith(payload)
+    text = csvfmt.render(evaluation)
+    assert table_errors(text, csv_schema) == []
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", text)  # no ESC, CSI, NUL for a terminal
+    rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    assert len(rows) == len(evaluation.findings) + 1
+    assert all(not cell or cell[0] not in csvfmt.FORMULA_START for row in rows for cell in row)
+    printable = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", "\ufffd", payload)
+    assert any(row[csvfmt.COLUMNS.index("resource_id")].lstrip("'").startswith(printable) for row in rows[1:])
