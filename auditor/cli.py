@@ -83,6 +83,21 @@ FormatOpt = Annotated[
 ]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write the (single) report here, atomically.")]
 OutputDirOpt = Annotated[Path | None, typer.Option("--output-dir", help="Write one file per --format here.")]
+SecurityHubOpt = Annotated[
+    bool,
+    typer.Option("--security-hub", help="Also import the findings into AWS Security Hub (a write: "
+                 "BatchImportFindings, GetFindings; resolved findings are archived). Exit 1 if any is not imported."),
+]
+
+
+def security_hub_import(evaluation: Any, profile: str | None = None) -> None:
+    """--security-hub: import into the credentials' account; exit 1 when a finding was not imported."""
+    import boto3
+
+    from auditor.securityhub import run_import
+
+    if not run_import(evaluation, boto3.Session(profile_name=profile)):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -100,8 +115,9 @@ def evaluate(
     region: RegionOpt = None,
     kms_prefix: KmsPrefixOpt = None,
     rules_dir: RulesDirOpt = None,
+    security_hub: SecurityHubOpt = False,
 ) -> None:
-    """Evaluate the rule packs on a saved snapshot (offline)."""
+    """Evaluate the rule packs on a saved snapshot (offline, unless --security-hub)."""
     from auditor.engine.evaluate import evaluate as run
     from auditor.engine.rules import load_rules
     from auditor.report import parse_formats, write_reports
@@ -113,6 +129,8 @@ def evaluate(
     snap = load_snapshot(snapshot)
     result = run(snap, rules, cfg)
     write_reports(result, formats, output=output, output_dir=output_dir)
+    if security_hub:
+        security_hub_import(result)
     exit_for(result.findings, fail_on)
 
 

@@ -12,7 +12,10 @@ One run:
 5. publish the changes to SNS, only when there are some (before `latest` moves, so a failed run
    notifies again rather than never);
 6. write the same objects under `latest/`;
-7. put one CloudWatch metric per status (namespace CCME/Audit; dimensions Account, Region, Pack).
+7. put one CloudWatch metric per status (namespace CCME/Audit; dimensions Account, Region, Pack);
+8. with SECURITY_HUB=true, import the findings into Security Hub (the function's account; resolved ones
+   archived, auditor/securityhub.py); a finding not imported fails the invocation after everything else
+   is done (SecurityHubImportError: the retry and the dead-letter queue see it).
 
 Imports stay light: no IaC loader, no checkov, no cfn-lint, no moto (a test checks sys.modules).
 """
@@ -207,6 +210,11 @@ def run(event: Any, env: Mapping[str, str], *, session: Any = None, client_hooks
         for start in range(0, len(data), METRIC_BATCH):
             clients.cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[start:start + METRIC_BATCH])
         metrics = len(data)
+    imported = None
+    if settings.security_hub:
+        from auditor.securityhub import client_factory, import_findings
+
+        imported = import_findings(evaluation, client_factory(session), product_account=home)
     summary = {
         "account": account,
         "regions": list(config.regions),
@@ -218,9 +226,14 @@ def run(event: Any, env: Mapping[str, str], *, session: Any = None, client_hooks
         "report": f"s3://{settings.bucket}/{dated}report.json",
         "latest": f"s3://{settings.bucket}/{latest}report.json",
         "metrics": metrics,
+        "security_hub": imported.to_json() if imported is not None else None,
         "seconds": round(time.perf_counter() - started, 3),
     }
     sys.stdout.write(json.dumps({"ccme_audit": summary}, default=str) + "\n")
+    if imported is not None and not imported.ok:
+        from auditor.securityhub import SecurityHubImportError
+
+        raise SecurityHubImportError(imported)
     return summary
 
 

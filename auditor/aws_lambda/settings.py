@@ -11,6 +11,11 @@
     MEMBER_ROLE_NAME         the role assumed in an event's account other than the function's own
     MEMBER_EXTERNAL_ID       its ExternalId (optional)
     METRICS                  "false" turns the CloudWatch metrics off (default on)
+    SECURITY_HUB             "true" imports the findings into Security Hub in the function's account and
+                             archives resolved ones (default off: a write, needing the two actions
+                             deploy/template.yaml grants only when ImportToSecurityHub is true). Security
+                             Hub takes an account's findings from that account only: an invocation
+                             scanning a member account fails with them reported as not imported.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ class Settings:
     member_role_name: str | None = None
     member_external_id: str | None = None
     metrics: bool = True
+    security_hub: bool = False
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -82,7 +88,18 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         member_role_name=env.get("MEMBER_ROLE_NAME") or None,
         member_external_id=env.get("MEMBER_EXTERNAL_ID") or None,
         metrics=env.get("METRICS", "true").strip().lower() not in ("false", "0", "no", "off"),
+        security_hub=_flag(env, "SECURITY_HUB"),
     )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """An opt-in switch: true/false (1/0, yes/no, on/off); anything else is a configuration error."""
+    value = env.get(name, "").strip().lower()
+    if value in ("", "false", "0", "no", "off"):
+        return False
+    if value in ("true", "1", "yes", "on"):
+        return True
+    raise InputError(f"{name} '{env.get(name)}' is not true or false", place="environment", fix=f"set {name}=true")
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

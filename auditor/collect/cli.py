@@ -19,9 +19,11 @@ from auditor.cli import (
     PackOpt,
     RegionOpt,
     RulesDirOpt,
+    SecurityHubOpt,
     SetOpt,
     build_config,
     exit_for,
+    security_hub_import,
 )
 from auditor.engine.findings import Severity
 
@@ -108,6 +110,7 @@ def scan(
     organization: OrganizationOpt = False,
     role_name: RoleNameOpt = None,
     external_id: ExternalIdOpt = None,
+    security_hub: SecurityHubOpt = False,
 ) -> None:
     """Collect what the selected rules need from the live account, evaluate, report."""
     from auditor.engine.evaluate import evaluate as run
@@ -134,6 +137,8 @@ def scan(
             snapshot_out=snapshot_out, stats=stats,
         )
         write_reports(evaluation, formats, output=output, output_dir=output_dir)
+        if security_hub:
+            security_hub_import(evaluation, profile)
         exit_for(evaluation.findings, fail_on)
         return
     cfg, rules, result = _collect(
@@ -152,6 +157,8 @@ def scan(
         result.snapshot.dump(snapshot_out)
     evaluation = run(result.snapshot, rules, cfg)
     write_reports(evaluation, formats, output=output, output_dir=output_dir)
+    if security_hub:
+        security_hub_import(evaluation, profile)
     exit_for(evaluation.findings, fail_on)
 
 
@@ -194,8 +201,12 @@ def iam_policy(
     rules_dir: RulesDirOpt = None,
     read_secret_values: ReadSecretsOpt = False,
     probe_cost_explorer: CostExplorerOpt = False,
+    security_hub: Annotated[
+        bool, typer.Option("--security-hub", help="Add the Security Hub import (scan --security-hub): "
+                           "securityhub:BatchImportFindings and securityhub:GetFindings, in a statement of its own.")
+    ] = False,
 ) -> None:
-    """Print the least-privilege read-only IAM policy a scan of the selected packs needs."""
+    """Print the least-privilege IAM policy a scan of the selected packs needs (read-only unless --security-hub)."""
     from auditor.collect.plan import build_plan
     from auditor.collect.registry import iam_policy as policy_for
     from auditor.engine.rules import load_rules
@@ -203,7 +214,12 @@ def iam_policy(
     cfg = build_config(config, set_, None, None, pack, extra=_options(read_secret_values, probe_cost_explorer))
     rules = load_rules(rules_dir, cfg.packs)
     plan = build_plan(rules, cfg, cfg.account or "000000000000")
-    sys.stdout.write(json.dumps(policy_for(plan.types, plan.options), indent=2) + "\n")
+    policy = policy_for(plan.types, plan.options)
+    if security_hub:
+        from auditor.securityhub import policy_statement
+
+        policy["Statement"].append(policy_statement())
+    sys.stdout.write(json.dumps(policy, indent=2) + "\n")
 
 
 def demo(

@@ -126,7 +126,7 @@ def run_demo(
     from auditor.engine.rules import load_rules
     from auditor.report import Format, parse_formats, render, write_reports
 
-    chosen = parse_formats(formats or ["text", "json", "html", "junit", "sarif", "markdown"])
+    chosen = parse_formats(formats or [f.value for f in Format])  # every format
     hooks: list[Any] = [_stub_not_mocked, offline_guard]
     faults: dict[str, str] = FAULTS
     with offline_account(region) as session:

@@ -23,6 +23,9 @@ class Format(StrEnum):
     JUNIT = "junit"
     SARIF = "sarif"
     MARKDOWN = "markdown"
+    ASFF = "asff"
+    OCSF = "ocsf"
+    CSV = "csv"
 
 
 EXTENSIONS: dict[Format, str] = {
@@ -32,11 +35,14 @@ EXTENSIONS: dict[Format, str] = {
     Format.JUNIT: "report.junit.xml",
     Format.SARIF: "report.sarif",
     Format.MARKDOWN: "report.md",
+    Format.ASFF: "report.asff.json",
+    Format.OCSF: "report.ocsf.json",
+    Format.CSV: "report.csv",
 }
 
 
 def formatter(fmt: Format) -> Callable[..., str]:
-    from auditor.report import html, jsonfmt, junit, markdown, sarif, text
+    from auditor.report import asff, csvfmt, html, jsonfmt, junit, markdown, ocsf, sarif, text
 
     match fmt:
         case Format.TEXT:
@@ -51,6 +57,12 @@ def formatter(fmt: Format) -> Callable[..., str]:
             return sarif.render
         case Format.MARKDOWN:
             return markdown.render
+        case Format.ASFF:
+            return asff.render
+        case Format.OCSF:
+            return ocsf.render
+        case Format.CSV:
+            return csvfmt.render
 
 
 def parse_formats(names: Sequence[str]) -> list[Format]:

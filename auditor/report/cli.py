@@ -52,7 +52,8 @@ def register(app: typer.Typer) -> None:
         output_dir: OutputDirOpt = None,
         fail_on: FailOnOpt = Severity.LOW,
     ) -> None:
-        """Render a saved JSON report again, in any format (text, json, html, junit, sarif, markdown)."""
+        """Render a saved JSON report again, in any format (text, json, html, junit, sarif, markdown, asff,
+        ocsf, csv)."""
         from auditor.report import parse_formats, write_reports
         from auditor.report.common import evaluation_from_report
 

@@ -35,6 +35,9 @@ def _config(path: Path, endpoints: list[dict[str, Any]]) -> Path:
     return path
 
 
+EVERY_FORMAT = [f for f in Format if f is not Format.ASFF]
+
+
 def test_probe_reports_every_format(tmp_path: Path) -> None:
     ca = make_ca(tmp_path)
     cert = ca.issue(["localhost"], tmp_path, "leaf")
@@ -46,14 +49,18 @@ def test_probe_reports_every_format(tmp_path: Path) -> None:
         ])
         out = tmp_path / "out"
         code = main(["egress", "probe", "--from-config", str(cfg), "--ca-bundle", str(ca.pem_path), "--timeout", "3",
-                     "--format", ",".join(f.value for f in Format), "--output-dir", str(out),
+                     "--format", ",".join(f.value for f in EVERY_FORMAT), "--output-dir", str(out),
                      "--snapshot-out", str(tmp_path / "snap.json")])
         assert code == 1  # the closed port fails EGRESS-REACH-AWS
         report = json.loads((out / EXTENSIONS[Format.JSON]).read_text())
         by_id = {(f["rule_id"], f["resource_id"]): f["status"] for f in report["findings"]}
         assert by_id == {("EGRESS-REACH-TOOLS", "local-ok"): "PASS", ("EGRESS-REACH-AWS", "local-closed"): "FAIL"}
-        for fmt in Format:
+        for fmt in EVERY_FORMAT:
             assert (out / EXTENSIONS[fmt]).stat().st_size > 0
+        # ASFF names an AWS account, and a probe from a host has none: one line, exit 2, nothing written.
+        assert main(["report", str(out / EXTENSIONS[Format.JSON]), "--format", "asff",
+                     "--output", str(out / "r.asff")]) == 2
+        assert not (out / "r.asff").exists()
         snap = json.loads((tmp_path / "snap.json").read_text())
         assert {r["attributes"]["status"] for r in snap["resources"]} == {"reachable", "blocked"}
         only_ok = _config(tmp_path / "ok.yaml", [
