@@ -11,6 +11,8 @@
     MEMBER_ROLE_NAME         the role assumed in an event's account other than the function's own
     MEMBER_EXTERNAL_ID       its ExternalId (optional)
     METRICS                  "false" turns the CloudWatch metrics off (default on)
+    ATTRIBUTE_CHANGES        "true": who changed each resource that went from PASS to FAIL since the previous
+                             run, from CloudTrail (cloudtrail:LookupEvents in the scanned account; default off)
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Settings:
     member_role_name: str | None = None
     member_external_id: str | None = None
     metrics: bool = True
+    attribute_changes: bool = False
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -82,6 +85,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         member_role_name=env.get("MEMBER_ROLE_NAME") or None,
         member_external_id=env.get("MEMBER_EXTERNAL_ID") or None,
         metrics=env.get("METRICS", "true").strip().lower() not in ("false", "0", "no", "off"),
+        attribute_changes=env.get("ATTRIBUTE_CHANGES", "false").strip().lower() in ("true", "1", "yes", "on"),
     )
 
 

@@ -146,6 +146,7 @@ def evaluation_from_report(data: Any, *, file: str) -> Evaluation:
                 remediation=tuple(item.get("remediation") or ()),
                 context=item.get("context") or {},
                 waiver=item.get("waiver"),
+                attribution=item.get("attribution"),
             )
         )
     return Evaluation(

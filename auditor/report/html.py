@@ -64,6 +64,8 @@ def _finding_data(finding: Finding, with_fix: bool) -> dict[str, Any]:
         data["e"] = evidence
     if finding.location:
         data["l"] = f"{finding.location.get('file')}:{finding.location.get('line') or ''}"
+    if finding.attribution:
+        data["c"] = str(finding.attribution.get("text", ""))
     if finding.waiver:
         data["w"] = f"{finding.waiver.get('reason')} (until {finding.waiver.get('expires')})"
     if with_fix and finding.status is Status.FAIL and finding.remediation:

@@ -136,6 +136,8 @@ def _result(finding: Finding, index: int, root: Path) -> dict[str, Any]:
     }
     if finding.status is Status.ERROR:
         result["properties"]["evidence_missing"] = True
+    if finding.attribution:
+        result["properties"]["changed_by"] = str(finding.attribution.get("text", ""))
     logical = {
         "name": resource_id,
         "fullyQualifiedName": "/".join(
