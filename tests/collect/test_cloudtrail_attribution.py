@@ -193,3 +193,50 @@ def test_attribution_is_in_the_json_report_and_shown_escaped() -> None:
     assert "changed by x" in text.render(evaluation)
     unattributed = jsonfmt.document(dataclasses.replace(evaluation, findings=(make_finding(),)))
     assert "attribution" not in unattributed["findings"][0]  # reports without the option are unchanged
+
+
+# --------------------------------------------------------------------------- the CLI door, on moto
+def test_scan_previous_attribute_changes_on_moto(tmp_path, monkeypatch, capsys) -> None:
+    from auditor.cli import main
+    from auditor.demo.account import seed_ccme_account
+    from tests.collect.helpers import REGION, moto_account
+    from tests.collect.test_end_to_end import kms_s3_rules
+
+    rules = kms_s3_rules(tmp_path)
+    with moto_account() as session:
+        seeded = seed_ccme_account(session, REGION, faults=True)
+        sets = [a for k, v in seeded.config_overrides() for a in ("--set", f"{k}={json.dumps(v)}")
+                if not isinstance(v, dict)]
+        base = ["scan", "--rules", str(rules), "--pack", "ccme", "--region", REGION, *sets]
+        first, second = tmp_path / "first.json", tmp_path / "second.json"
+        assert main([*base, "--format", "json", "--output", str(first)]) == 1
+        bucket = seeded.buckets["internals"]
+        session.client("s3").put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+        stub_client = boto3.client("cloudtrail", region_name=REGION)
+        stubber = Stubber(stub_client)
+        stubber.add_response("lookup_events", {"Events": [event("PutBucketVersioning", END)]}, expected(bucket))
+        stubber.activate()
+        monkeypatch.setattr(cloudtrail, "client_factory", lambda session, region: lambda name: stub_client)
+        capsys.readouterr()
+        code = main([*base, "--previous", str(first), "--attribute-changes", "--format", "json",
+                     "--output", str(second)])
+        stubber.assert_no_pending_responses()
+    assert code == 1
+    changed = f"changed by {ALICE} at 2026-11-24T06:00:00Z with s3:PutBucketVersioning"
+    report = json.loads(second.read_text())
+    [finding] = [f for f in report["findings"] if f.get("attribution")]
+    assert finding["rule_id"] == "CCME-S3-VERSIONING-INTERNALS" and finding["attribution"]["text"] == changed
+    err = capsys.readouterr().err
+    assert "NEW FAILURES (1)" in err and err.count(changed) == 1
+
+
+def test_attribute_changes_needs_a_previous_report_and_a_valid_one(tmp_path, capsys) -> None:
+    from auditor.cli import main
+
+    assert main(["scan", "--attribute-changes", "--region", "eu-west-1"]) == 2
+    assert "--previous REPORT.json" in capsys.readouterr().err
+    bad = tmp_path / "old.json"
+    bad.write_text(json.dumps({"report_version": 1, "findings": "nope"}))
+    assert main(["scan", "--previous", str(bad), "--region", "eu-west-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "old.json" in err and "Traceback" not in err
