@@ -113,3 +113,26 @@ def test_without_the_setting_no_lookup_is_made(world: LambdaWorld) -> None:
     [note] = world.messages()
     assert asked == [] and "changed by" not in note["Message"]
     assert "attribution" not in _latest(world, "report.json").decode()
+
+
+def test_the_stacks_grant_lookup_events_only_with_attribute_changes() -> None:
+    from pathlib import Path
+
+    import pytest
+
+    decode = pytest.importorskip("cfnlint.decode")
+    deploy = Path(__file__).resolve().parents[2] / "deploy"
+    for name, role in (("template.yaml", "FunctionRole"), ("member-role.yaml", "MemberRole")):
+        template, errors = decode.decode(str(deploy / name))
+        assert not errors
+        assert template["Parameters"]["AttributeChanges"]["Default"] == "false"
+        statements = [s for p in template["Resources"][role]["Properties"]["Policies"]
+                      for s in p["PolicyDocument"]["Statement"]]
+        [conditional] = [s for s in statements if "Fn::If" in s]
+        condition, granted, otherwise = conditional["Fn::If"]
+        assert template["Conditions"][condition] == {"Fn::Equals": [{"Ref": "AttributeChanges"}, "true"]}
+        assert granted["Action"] == "cloudtrail:LookupEvents" and otherwise == {"Ref": "AWS::NoValue"}
+        assert all("cloudtrail:LookupEvents" not in str(s) for s in statements if s is not conditional)
+    template, _ = decode.decode(str(deploy / "template.yaml"))
+    variables = template["Resources"]["ScanFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["ATTRIBUTE_CHANGES"] == {"Ref": "AttributeChanges"}
