@@ -83,6 +83,21 @@ FormatOpt = Annotated[
 ]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write the (single) report here, atomically.")]
 OutputDirOpt = Annotated[Path | None, typer.Option("--output-dir", help="Write one file per --format here.")]
+HistoryOpt = Annotated[
+    str | None,
+    typer.Option("--history", metavar="DIR|s3://BUCKET/PREFIX",
+                 help="Past JSON reports (a folder, or the Lambda's S3 prefix): the HTML report shows when each "
+                 "rule last changed state."),
+]
+
+
+def load_history(source: str | None, evaluation: Any, profile: str | None = None) -> Any:
+    """The rule history of `evaluation` from the past reports at `source` (None without --history)."""
+    if source is None:
+        return None
+    from auditor.report import history
+
+    return history.build(history.load(source, profile=profile), evaluation, source)
 
 
 @app.command()

@@ -13,6 +13,7 @@ from auditor.cli import (
     ConfigOpt,
     FailOnOpt,
     FormatOpt,
+    HistoryOpt,
     KmsPrefixOpt,
     OutputDirOpt,
     OutputOpt,
@@ -154,6 +155,7 @@ def scan(
     external_id: ExternalIdOpt = None,
     previous: PreviousOpt = None,
     attribute_changes: AttributeOpt = False,
+    history: HistoryOpt = None,
 ) -> None:
     """Collect what the selected rules need from the live account, evaluate, report."""
     from auditor.engine.evaluate import evaluate as run
@@ -168,6 +170,11 @@ def scan(
         raise InputError("--previous compares one account's scans", place="--previous",
                          fix="scan one account, or use the Lambda's drift alerts for many")
     previous_report = _previous(previous)
+    past = None
+    if history is not None:  # read and validated before the scan: a bad folder fails in a second, not after it
+        from auditor.report import history as history_module
+
+        past = history_module.load(history, profile=profile)
     if regions:
         from auditor.multi.targets import parse_regions
 
@@ -187,7 +194,8 @@ def scan(
             accounts=accounts, organization=organization, role_name=role_name, external_id=external_id,
             snapshot_out=snapshot_out, stats=stats,
         )
-        write_reports(evaluation, formats, output=output, output_dir=output_dir)
+        write_reports(evaluation, formats, output=output, output_dir=output_dir,
+                      history=history_module.build(past, evaluation, history) if past is not None and history else None)
         exit_for(evaluation.findings, fail_on)
         return
     cfg, rules, result = _collect(
@@ -212,7 +220,10 @@ def scan(
 
             session = make_session(profile, cfg.regions[0] if cfg.regions else None)
         evaluation = changes_since(previous_report, evaluation, snapshot=result.snapshot, session=session)
-    write_reports(evaluation, formats, output=output, output_dir=output_dir)
+    rule_history = None
+    if past is not None and history is not None:
+        rule_history = history_module.build(past, evaluation, history)
+    write_reports(evaluation, formats, output=output, output_dir=output_dir, history=rule_history)
     exit_for(evaluation.findings, fail_on)
 
 
