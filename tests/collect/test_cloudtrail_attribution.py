@@ -240,3 +240,13 @@ def test_attribute_changes_needs_a_previous_report_and_a_valid_one(tmp_path, cap
     assert main(["scan", "--previous", str(bad), "--region", "eu-west-1"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "old.json" in err and "Traceback" not in err
+
+
+def test_iam_policy_command_adds_lookup_events_only_with_the_flag(capsys) -> None:
+    from auditor.cli import main
+
+    assert main(["iam-policy", "--pack", "ccme"]) == 0
+    assert "cloudtrail:LookupEvents" not in capsys.readouterr().out
+    assert main(["iam-policy", "--pack", "ccme", "--attribute-changes"]) == 0
+    policy = json.loads(capsys.readouterr().out)
+    assert "cloudtrail:LookupEvents" in policy["Statement"][0]["Action"]
