@@ -3,8 +3,8 @@
 `--history DIR` reads every `*report*.json` under DIR (the files `--format json` writes, or a copy of the
 Lambda's prefix); `--history s3://BUCKET/PREFIX` reads the Lambda's dated `.../report.json` objects under the
 prefix (its `latest/` copies are skipped: they repeat the newest dated one). Each past report is validated
-against schemas/report.json: an unreadable or malformed one is bad input (exit 2), as history built on a
-report that was skipped would be wrong.
+for what history reads (evaluated_at; each finding's id, rule_id and status): an unreadable or malformed
+one is bad input (exit 2), as history built on a report that was skipped would be wrong.
 
 A rule's state at one evaluation is the worst status of its findings (FAIL, ERROR, WAIVED, SKIPPED, PASS in
 that order); a finding absent from a report is ABSENT there. The last change is the latest evaluation whose
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 from auditor.engine.evaluate import Evaluation
 from auditor.errors import InputError
 from auditor.fileio import parse_json, read_text
-from auditor.report.common import evaluation_from_report
+from auditor.report.jsonfmt import REPORT_VERSION
 
 MAX_REPORTS = 500  # the newest ones; older reports do not change when the last change was
 ABSENT = "ABSENT"
@@ -66,11 +67,14 @@ class History:
     findings: Mapping[str, Change | None]  # by finding id, for the current findings
 
 
+_NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
 def _time(stamp: str) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     except ValueError:
-        return dt.datetime.min.replace(tzinfo=dt.UTC)
+        return _NEVER
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
@@ -89,11 +93,40 @@ def point(evaluation: Evaluation, label: str) -> Point:
                  rules={rule: _rule_state(statuses) for rule, statuses in by_rule.items()}, findings=findings)
 
 
+_STATUSES = frozenset(_WORST)
+_ID = re.compile(r"^[0-9a-f]{16}$")
+
+
 def _from_text(text: str, label: str) -> Point:
+    """A past report's statuses. Checked for exactly what history reads (the report's evaluated_at and each
+    finding's id, rule_id and status, as schemas/report.json has them): a full schema validation costs
+    ~1 ms a finding, far too much for hundreds of reports of thousands of findings."""
     data = parse_json(text, file=label)
     if not isinstance(data, dict) or "report_version" not in data:
         raise InputError("not a ccme-audit JSON report", file=label, place="/", fix=FIX)
-    return point(evaluation_from_report(data, file=label), label)
+    if data.get("report_version") != REPORT_VERSION:
+        raise InputError(f"report_version {data.get('report_version')!r} is not {REPORT_VERSION}", file=label,
+                         place="/report_version", fix=FIX)
+    at = data.get("evaluated_at")
+    if not isinstance(at, str) or _time(at) == _NEVER:
+        raise InputError("evaluated_at is not an ISO 8601 time", file=label, place="/evaluated_at", fix=FIX)
+    findings = data.get("findings")
+    if not isinstance(findings, list):
+        raise InputError("findings is not a list", file=label, place="/findings", fix=FIX)
+    by_rule: dict[str, list[str]] = {}
+    statuses: dict[str, str] = {}
+    for index, item in enumerate(findings):
+        if not isinstance(item, dict):
+            raise InputError("a finding is not an object", file=label, place=f"/findings/{index}", fix=FIX)
+        fid, rule, status = item.get("id"), item.get("rule_id"), item.get("status")
+        for key, ok in (("id", isinstance(fid, str) and _ID.match(fid)), ("rule_id", isinstance(rule, str)),
+                        ("status", status in _STATUSES)):
+            if not ok:
+                raise InputError(f"{key} {item.get(key)!r} is not valid", file=label,
+                                 place=f"/findings/{index}/{key}", fix=FIX)
+        by_rule.setdefault(str(rule), []).append(str(status))
+        statuses[str(fid)] = str(status)
+    return Point(at=at, label=label, rules={r: _rule_state(s) for r, s in by_rule.items()}, findings=statuses)
 
 
 def load_directory(root: Path) -> list[Point]:

@@ -107,6 +107,9 @@ def test_without_history_the_page_has_no_history_section(tmp_path: Path) -> None
     ("{not json", "report.json"),
     (json.dumps({"report_version": 1, "findings": []}), "report.json"),
     (json.dumps({"resources": []}), "not a ccme-audit JSON report"),
+    (json.dumps({"report_version": 1, "evaluated_at": T[0], "findings": [
+        {"id": "0123456789abcdef", "rule_id": "R", "status": "MAYBE"}]}), "/findings/0/status"),
+    (json.dumps({"report_version": 1, "evaluated_at": "yesterday", "findings": []}), "/evaluated_at"),
 ])
 def test_a_malformed_past_report_is_one_line_exit_2(tmp_path: Path, capsys, content: str, expect: str) -> None:
     *past, current = scenario()
