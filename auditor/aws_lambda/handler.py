@@ -176,10 +176,13 @@ def run(event: Any, env: Mapping[str, str], *, session: Any = None, client_hooks
     report = jsonfmt.document(evaluation)
     changes: Changes = compare(previous, report)
     report_url = f"s3://{settings.bucket}/{dated}report.html"
+    rule_history, history_note = None, None
+    if settings.history_reports:
+        rule_history, history_note = _history(clients.s3, settings, latest, evaluation)
     objects = {
         "snapshot.json": (json.dumps(result.snapshot.to_json(), indent=1, default=str) + "\n", "application/json"),
         "report.json": (json.dumps(report, indent=1, default=str) + "\n", "application/json"),
-        "report.html": (html.render(evaluation), "text/html; charset=utf-8"),
+        "report.html": (html.render(evaluation, history=rule_history), "text/html; charset=utf-8"),
         "changes.json": (json.dumps({"account": account, "regions": list(config.regions),
                                      "first_run": changes.first_run, "previous_unreadable": unreadable,
                                      "changes": [c.to_json() for c in (*changes.new_failures, *changes.new_errors,
@@ -221,10 +224,25 @@ def run(event: Any, env: Mapping[str, str], *, session: Any = None, client_hooks
         "report": f"s3://{settings.bucket}/{dated}report.json",
         "latest": f"s3://{settings.bucket}/{latest}report.json",
         "metrics": metrics,
+        "history": history_note or (rule_history.reports if rule_history is not None else None),
         "seconds": round(time.perf_counter() - started, 3),
     }
     sys.stdout.write(json.dumps({"ccme_audit": summary}, default=str) + "\n")
     return summary
+
+
+def _history(s3: Any, settings: Settings, latest: str, evaluation: Any) -> tuple[Any, str | None]:
+    """The rule history from this scope's dated reports (the prefix above latest/), or why there is none:
+    a history that cannot be read leaves it out of report.html, and never fails the run."""
+    from auditor.report import history
+
+    base = latest[: -len("latest/")].rstrip("/")
+    try:
+        points = history.load_s3(f"s3://{settings.bucket}/{base}", client=s3, limit=settings.history_reports)
+    except InputError as exc:
+        return None, f"no history: {exc.line()}"
+    source = f"the {len(points)} newest reports under s3://{settings.bucket}/{base}/"
+    return history.build(points, evaluation, source), None
 
 
 def attributed(evaluation: Any, previous: Mapping[str, Any], snapshot: Any, session: Any, sts: Any, account: str,

@@ -11,6 +11,8 @@
     MEMBER_ROLE_NAME         the role assumed in an event's account other than the function's own
     MEMBER_EXTERNAL_ID       its ExternalId (optional)
     METRICS                  "false" turns the CloudWatch metrics off (default on)
+    HISTORY_REPORTS          N > 0: report.html shows when each rule last changed state, from the N newest
+                             dated reports under the account's prefix (default 0: off; at most 500)
     ATTRIBUTE_CHANGES        "true": who changed each resource that went from PASS to FAIL since the previous
                              run, from CloudTrail (cloudtrail:LookupEvents in the scanned account; default off)
 """
@@ -47,6 +49,7 @@ class Settings:
     member_external_id: str | None = None
     metrics: bool = True
     attribute_changes: bool = False
+    history_reports: int = 0
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -72,6 +75,10 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     if config_s3 and not re.match(r"^s3://[a-z0-9.-]{3,63}/.+", config_s3):
         raise InputError(f"CCME_AUDIT_CONFIG_S3 '{config_s3}' is not s3://bucket/key", place="environment",
                          fix="write s3://BUCKET/KEY")
+    history = env.get("HISTORY_REPORTS", "0").strip() or "0"
+    if not history.isdigit() or int(history) > 500:
+        raise InputError(f"HISTORY_REPORTS '{history}' is not a number of reports from 0 to 500",
+                         place="environment", fix="set HISTORY_REPORTS=30, or 0 to turn the history off")
     return Settings(
         bucket=bucket,
         prefix=prefix,
@@ -86,6 +93,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         member_external_id=env.get("MEMBER_EXTERNAL_ID") or None,
         metrics=env.get("METRICS", "true").strip().lower() not in ("false", "0", "no", "off"),
         attribute_changes=env.get("ATTRIBUTE_CHANGES", "false").strip().lower() in ("true", "1", "yes", "on"),
+        history_reports=int(history),
     )
 
 

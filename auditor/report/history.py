@@ -138,7 +138,7 @@ def load_directory(root: Path) -> list[Point]:
     return [_from_text(read_text(p), str(p)) for p in files[-MAX_REPORTS:]]
 
 
-def load_s3(url: str, *, client: Any = None, profile: str | None = None) -> list[Point]:
+def load_s3(url: str, *, client: Any = None, profile: str | None = None, limit: int = MAX_REPORTS) -> list[Point]:
     """Every dated report.json under the prefix (ListObjectsV2 and GetObject, read-only)."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
@@ -163,7 +163,7 @@ def load_s3(url: str, *, client: Any = None, profile: str | None = None) -> list
         if not keys:
             raise InputError("no report.json under this prefix", file=url, place="--history", fix=FIX)
         points = []
-        for key in sorted(keys)[-MAX_REPORTS:]:
+        for key in sorted(keys)[-limit:]:
             body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
             try:
                 text = body.decode("utf-8")

@@ -136,3 +136,35 @@ def test_the_stacks_grant_lookup_events_only_with_attribute_changes() -> None:
     template, _ = decode.decode(str(deploy / "template.yaml"))
     variables = template["Resources"]["ScanFunction"]["Properties"]["Environment"]["Variables"]
     assert variables["ATTRIBUTE_CHANGES"] == {"Ref": "AttributeChanges"}
+    assert variables["HISTORY_REPORTS"] == {"Ref": "HistoryReports"}
+    assert template["Parameters"]["HistoryReports"]["Default"] == 0
+
+
+def test_history_reports_put_the_rule_history_in_report_html(world: LambdaWorld) -> None:
+    env = {**world.env, "HISTORY_REPORTS": "10"}
+    first = run({}, env, session=world.session, client_hooks=HOOKS, now=T0)
+    assert first["history"].startswith("no history: ") and "no report.json under this prefix" in first["history"]
+    assert 'id="history"' not in _latest(world, "report.html").decode()
+    _break_versioning(world)
+    second = run({}, env, session=world.session, client_hooks=HOOKS, now=T0 + dt.timedelta(hours=24))
+    assert second["history"] == 1  # the first run's dated report (latest/ is not counted twice)
+    page = _latest(world, "report.html").decode()
+    section = page.split('<section id="history">', 1)[1].split("</section>", 1)[0]
+    row = section.split('<td class="rid">CCME-S3-VERSIONING-INTERNALS</td>', 1)[1].split("</tr>", 1)[0]
+    assert ">PASS</td><td>FAIL</td>" in row
+    data = json.loads(page.split('<script type="application/json" id="ccme-data">')[1].split("</script>")[0])
+    [detail] = [d["h"] for d in data["findings"] if d["r"] == "CCME-S3-VERSIONING-INTERNALS"]
+    assert detail.startswith("FAIL since ") and detail.endswith("(was PASS)")
+
+
+def test_history_reports_must_be_a_bounded_number() -> None:
+    import pytest
+
+    from auditor.aws_lambda.settings import settings_from_env
+    from auditor.errors import InputError
+
+    assert settings_from_env({"REPORT_BUCKET": "b", "HISTORY_REPORTS": "30"}).history_reports == 30
+    assert settings_from_env({"REPORT_BUCKET": "b"}).history_reports == 0
+    for bad in ("-1", "lots", "501"):
+        with pytest.raises(InputError, match="HISTORY_REPORTS"):
+            settings_from_env({"REPORT_BUCKET": "b", "HISTORY_REPORTS": bad})
