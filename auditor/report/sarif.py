@@ -102,10 +102,15 @@ def _relative_path(file: str, root: Path) -> str | None:
 
 def _localizer(finding: Finding, root: Path) -> Callable[[str], str]:
     """Rewrites the template path, as it was passed, into its path relative to root: IaC resource ids and
-    messages embed it, so the same template gives the same text and fingerprint from any checkout."""
+    messages embed it, so the same template gives the same text and fingerprint from any checkout. A file
+    outside root is named by its file name alone: no absolute path leaves the machine."""
     file = str(finding.location.get("file") or "") if finding.location else ""
-    rel = _relative_path(file, root) if file else None
-    if not file or rel is None or rel == file:
+    if not file:
+        return lambda text: text
+    rel = _relative_path(file, root)
+    if rel is None:
+        rel = Path(file).name if Path(file).is_absolute() or file.startswith("..") else file
+    if rel == file:
         return lambda text: text
     return lambda text: text.replace(file, rel)
 
@@ -117,7 +122,7 @@ def _result(finding: Finding, index: int, root: Path) -> dict[str, Any]:
     evidence = [local(line) for line in evidence_lines(finding)]
     text = local(finding.message)
     if finding.status is Status.ERROR:
-        text = f"Evidence missing: {finding.message}"
+        text = f"Evidence missing: {text}"
     result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "ruleIndex": index,

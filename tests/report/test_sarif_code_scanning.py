@@ -89,11 +89,13 @@ def test_every_rule_has_a_doc_anchor_and_a_security_severity(iac_doc) -> None:
 
 
 def test_a_file_outside_the_source_root_keeps_only_its_logical_location(evaluation_of, tmp_path) -> None:
-    outside = make_finding(location={"file": "/elsewhere/stack.yaml", "line": 3})
+    outside = make_finding(location={"file": "/elsewhere/stack.yaml", "line": 3},
+                           resource_id="/elsewhere/stack.yaml#Bucket", message="in /elsewhere/stack.yaml")
     inside = make_finding(resource_id="b", location={"file": str(tmp_path / "dir with space" / "s#1.yaml"), "line": 0})
     doc = sarif.document(evaluation_of(outside, inside), source_root=tmp_path)
     results = {r["properties"]["resource_id"]: r["locations"][0] for r in doc["runs"][0]["results"]}
-    assert "physicalLocation" not in results["bucket-a"] and results["bucket-a"]["logicalLocations"]
+    assert "physicalLocation" not in results["stack.yaml#Bucket"]
+    assert results["stack.yaml#Bucket"]["logicalLocations"][0]["name"] == "stack.yaml#Bucket"
     assert "/elsewhere" not in json.dumps(doc)
     physical = results["b"]["physicalLocation"]
     assert physical == {"artifactLocation": {"uri": "dir%20with%20space/s%231.yaml", "uriBaseId": "%SRCROOT%"}}
@@ -108,3 +110,18 @@ def test_relative_paths_are_taken_from_the_working_directory(tmp_path, monkeypat
 
 def test_docs_rules_md_is_up_to_date() -> None:
     assert ruledoc.main(["--check"]) == 0, "docs/rules.md is stale: python -m auditor.report.ruledoc --write"
+
+
+def test_error_messages_and_evidence_carry_the_relative_path_too(evaluation_of, tmp_path) -> None:
+    from auditor.engine.findings import Status
+    from tests.report.conftest import with_status
+
+    file = str(tmp_path / "infra" / "stack.yaml")
+    error = with_status(make_finding(resource_id=f"{file}#Key", location={"file": file, "line": 7},
+                                     evidence=({"check": f"exists in {file}", "observed": None},)),
+                        Status.ERROR, message=f"unresolved Fn::ImportValue in {file}")
+    doc = sarif.document(evaluation_of(error), source_root=tmp_path)
+    [result] = doc["runs"][0]["results"]
+    assert result["message"]["text"] == "Evidence missing: unresolved Fn::ImportValue in infra/stack.yaml"
+    assert result["properties"]["resource_id"] == "infra/stack.yaml#Key"
+    assert str(tmp_path) not in json.dumps(doc)
