@@ -215,7 +215,7 @@ def scan(
     evaluation = run(result.snapshot, rules, cfg)
     if previous_report is not None:
         session = None
-        if attribute_changes:
+        if attribute_changes or (cfg.data.get("options") or {}).get("attribute_changes"):
             from auditor.collect.runner import make_session
 
             session = make_session(profile, cfg.regions[0] if cfg.regions else None)

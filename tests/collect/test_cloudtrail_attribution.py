@@ -196,7 +196,8 @@ def test_attribution_is_in_the_json_report_and_shown_escaped() -> None:
 
 
 # --------------------------------------------------------------------------- the CLI door, on moto
-def test_scan_previous_attribute_changes_on_moto(tmp_path, monkeypatch, capsys) -> None:
+@pytest.mark.parametrize("opt_in", [["--attribute-changes"], ["--set", "options.attribute_changes=true"]])
+def test_scan_previous_attribute_changes_on_moto(tmp_path, monkeypatch, capsys, opt_in: list[str]) -> None:
     from auditor.cli import main
     from auditor.demo.account import seed_ccme_account
     from tests.collect.helpers import REGION, moto_account
@@ -218,7 +219,7 @@ def test_scan_previous_attribute_changes_on_moto(tmp_path, monkeypatch, capsys) 
         stubber.activate()
         monkeypatch.setattr(cloudtrail, "client_factory", lambda session, region: lambda name: stub_client)
         capsys.readouterr()
-        code = main([*base, "--previous", str(first), "--attribute-changes", "--format", "json",
+        code = main([*base, "--previous", str(first), *opt_in, "--format", "json",
                      "--output", str(second)])
         stubber.assert_no_pending_responses()
     assert code == 1
