@@ -11,6 +11,7 @@ Only the standard library: it runs before ccme-audit is installed.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -60,6 +61,15 @@ def gate_command(env: Mapping[str, str], output_dir: Path) -> list[str]:
     return [*cmd, "--", *paths]  # '--': a path starting with '-' stays a path
 
 
+def set_category(sarif: Path, category: str) -> None:
+    """upload-sarif takes the category from runs[].automationDetails.id when the file has one (ccme-audit
+    writes ccme-audit/<account or iac>/): put the action's category there."""
+    doc = json.loads(sarif.read_text(encoding="utf-8"))
+    for run in doc.get("runs", []):
+        run["automationDetails"] = {**run.get("automationDetails", {}), "id": category.rstrip("/") + "/"}
+    sarif.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+
+
 def _append(path: str | None, text: str) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as handle:
@@ -86,6 +96,9 @@ def run(env: Mapping[str, str]) -> int:
         sarif = markdown = ""
         if sarif_tmp.is_file():
             sarif_out.parent.mkdir(parents=True, exist_ok=True)
+            category = env.get("INPUT_CATEGORY", "").strip()
+            if category:
+                set_category(sarif_tmp, category)
             shutil.move(str(sarif_tmp), sarif_out)
             sarif = str(sarif_out)
         if markdown_tmp.is_file():

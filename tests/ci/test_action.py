@@ -81,11 +81,12 @@ def repo(tmp_path: Path) -> Path:
 def test_a_failing_template_writes_sarif_summary_and_exit_code_1(repo: Path) -> None:
     code, outputs, summary, proc = _run_gate(
         repo, paths="cfn/ccme-prerequisites-broken.yaml\n pc/cluster-bad.yaml", sarif="out/ccme.sarif",
-        fail_on="low")
+        fail_on="low", category="infra")
     assert code == 0, proc.stderr  # the step itself succeeds so that the upload runs
     assert outputs == {"exit-code": "1", "sarif": "out/ccme.sarif", "markdown": "out/ccme.md"}
     doc = json.loads((repo / "out" / "ccme.sarif").read_text())
     assert not list(jsonschema.Draft4Validator(SARIF_SCHEMA).iter_errors(doc))
+    assert doc["runs"][0]["automationDetails"]["id"] == "infra/"  # upload-sarif reads the category here
     uris = {loc["physicalLocation"]["artifactLocation"]["uri"] for r in doc["runs"][0]["results"]
             for loc in r["locations"] if "physicalLocation" in loc}
     assert uris == {"cfn/ccme-prerequisites-broken.yaml", "pc/cluster-bad.yaml"}
@@ -97,7 +98,8 @@ def test_a_failing_template_writes_sarif_summary_and_exit_code_1(repo: Path) -> 
 def test_a_passing_template_gives_exit_code_0(repo: Path) -> None:
     code, outputs, summary, _ = _run_gate(repo, paths="pc/cluster-good.yaml")
     assert code == 0 and outputs["exit-code"] == "0" and outputs["sarif"] == "ccme-audit.sarif"
-    assert json.loads((repo / "ccme-audit.sarif").read_text())["runs"][0]["results"] == []
+    run = json.loads((repo / "ccme-audit.sarif").read_text())["runs"][0]
+    assert run["results"] == [] and run["automationDetails"]["id"] == "ccme-audit/iac/"  # no category input
     assert "No failing finding" in summary
 
 
