@@ -102,12 +102,16 @@ def lookup_names(finding: Finding, snapshot: Snapshot | None) -> list[str]:
 
 
 def _principal(event: Mapping[str, Any], detail: Mapping[str, Any]) -> str:
-    identity = detail.get("userIdentity") if isinstance(detail.get("userIdentity"), Mapping) else {}
-    assert isinstance(identity, Mapping)
-    for value in (identity.get("arn"), event.get("Username"), identity.get("invokedBy"), identity.get("type")):
-        if isinstance(value, str) and value:
-            return value
-    return "an unidentified principal"
+    """The identity's ARN (else the event's user name, the invoking service, the identity type), and the
+    AWS service that made the call on its behalf, when one did (CloudFormation for a stack update)."""
+    raw = detail.get("userIdentity")
+    identity: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    invoked_by = identity.get("invokedBy")
+    who = next((v for v in (identity.get("arn"), event.get("Username"), invoked_by, identity.get("type"))
+                if isinstance(v, str) and v), "an unidentified principal")
+    if isinstance(invoked_by, str) and invoked_by and invoked_by != who:
+        who += f" via {invoked_by}"
+    return who
 
 
 def _write_event(event: Mapping[str, Any]) -> tuple[dt.datetime, Mapping[str, Any], Mapping[str, Any]] | None:

@@ -82,6 +82,27 @@ def test_names_are_tried_in_order_until_one_has_write_events(stubbed) -> None:
     assert got.api_call == "kms:DisableKeyRotation" and got.time == "2026-11-23T06:05:00Z"
 
 
+def test_the_principal_names_the_service_acting_for_it() -> None:
+    via = event("PutBucketVersioning", START)
+    detail = json.loads(via["CloudTrailEvent"])
+    detail["userIdentity"]["invokedBy"] = "cloudformation.amazonaws.com"
+    via["CloudTrailEvent"] = json.dumps(detail)
+    service = {**event("PutBucketVersioning", START), "Username": None,
+               "CloudTrailEvent": json.dumps({"userIdentity": {"type": "AWSService",
+                                                               "invokedBy": "backup.amazonaws.com"}})}
+    unparsable = {**event("PutBucketVersioning", START), "CloudTrailEvent": "{not json"}
+
+    class Client:
+        def __init__(self, item: dict[str, Any]) -> None:
+            self.item = item
+
+        def lookup_events(self, **_: Any) -> Any:
+            return {"Events": [self.item]}
+
+    got = [cloudtrail.attribute_one(Client(e), ["b"], START, END).principal for e in (via, service, unparsable)]
+    assert got == [f"{ALICE} via cloudformation.amazonaws.com", "backup.amazonaws.com", "alice"]
+
+
 def test_no_write_event_is_not_found_and_pagination_is_bounded(stubbed) -> None:
     client, stubber = stubbed
     stubber.add_response("lookup_events", {"Events": [event("GetBucketAcl", START, read_only=True)]},
