@@ -176,7 +176,7 @@ def attribute_one(client: Any, names: Sequence[str], start: dt.datetime, end: dt
                 if found is not None and (best is None or found[0] > best[0]):
                     best = found
             token = page.get("NextToken")
-            if not token:
+            if not token or best is not None:  # newest first: later pages hold older events
                 break
         if truncated or best is not None:  # the first name CloudTrail knows the resource by is enough
             break

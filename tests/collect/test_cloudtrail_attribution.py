@@ -60,11 +60,11 @@ def test_the_latest_write_event_is_the_attribution(stubbed) -> None:
     client, stubber = stubbed
     stubber.add_response("lookup_events", {"Events": [
         event("GetBucketVersioning", END - dt.timedelta(hours=1), read_only=True, principal="arn:aws:iam::1:user/ro"),
-        event("PutBucketVersioning", START + dt.timedelta(hours=3), event_id="e-latest"),
     ], "NextToken": "t2"}, expected("bucket-a"))
     stubber.add_response("lookup_events", {"Events": [
         event("PutBucketTagging", START + dt.timedelta(hours=1), principal="arn:aws:iam::1:user/bob"),
-    ]}, expected("bucket-a", "t2"))
+        event("PutBucketVersioning", START + dt.timedelta(hours=3), event_id="e-latest"),
+    ], "NextToken": "t3"}, expected("bucket-a", "t2"))  # no third page asked: older events only
     got = cloudtrail.attribute_one(client, ["bucket-a"], START, END)
     stubber.assert_no_pending_responses()
     assert got.status == "found" and got.event_id == "e-latest"
