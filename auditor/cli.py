@@ -98,6 +98,21 @@ def security_hub_import(evaluation: Any, profile: str | None = None) -> None:
 
     if not run_import(evaluation, boto3.Session(profile_name=profile)):
         raise typer.Exit(1)
+HistoryOpt = Annotated[
+    str | None,
+    typer.Option("--history", metavar="DIR|s3://BUCKET/PREFIX",
+                 help="Past JSON reports (a folder, or the Lambda's S3 prefix): the HTML report shows when each "
+                 "rule last changed state."),
+]
+
+
+def load_history(source: str | None, evaluation: Any, profile: str | None = None) -> Any:
+    """The rule history of `evaluation` from the past reports at `source` (None without --history)."""
+    if source is None:
+        return None
+    from auditor.report import history
+
+    return history.build(history.load(source, profile=profile), evaluation, source)
 
 
 @app.command()

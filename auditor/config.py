@@ -51,7 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "certificate_domain": None,
     "certificate_min_days": 30,
     "packs": ["ccme"],
-    "options": {"read_secret_values": False, "probe_cost_explorer": False},
+    "options": {"read_secret_values": False, "probe_cost_explorer": False, "attribute_changes": False},
     "egress": {"extra_endpoints": [], "remove": []},
     "waivers": [],
 }

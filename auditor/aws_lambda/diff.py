@@ -27,16 +27,20 @@ class Change:
     before: str  # the previous status, or ABSENT
     after: str  # the current status, or ABSENT
     message: str
+    attribution: str | None = None  # who changed it (CloudTrail), on a PASS -> FAIL change
 
     def line(self) -> str:
         where = f"{self.region or 'global'}, account {self.account or '?'}"
-        return (f"{self.rule_id} | {self.resource_id} | {where} | {self.severity} | "
+        text = (f"{self.rule_id} | {self.resource_id} | {where} | {self.severity} | "
                 f"{self.before} -> {self.after} | {' '.join(self.message.split())[:300]}")
+        if self.attribution:
+            text += f" | {' '.join(self.attribution.split())[:300]}"
+        return text
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "rule_id": self.rule_id, "resource_id": self.resource_id, "region": self.region,
                 "account": self.account, "severity": self.severity, "before": self.before, "after": self.after,
-                "message": self.message}
+                "message": self.message, **({"attribution": self.attribution} if self.attribution else {})}
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,13 @@ def _change(kind: str, current: Mapping[str, Any] | None, previous: Mapping[str,
         before=str(previous["status"]) if previous is not None else GONE,
         after=str(current["status"]) if current is not None else GONE,
         message=str(ref.get("message", "")),
+        attribution=_attribution_text(current),
     )
+
+
+def _attribution_text(finding: Mapping[str, Any] | None) -> str | None:
+    attribution = finding.get("attribution") if finding is not None else None
+    return str(attribution.get("text")) if isinstance(attribution, Mapping) and attribution.get("text") else None
 
 
 def compare(previous: Mapping[str, Any] | None, current: Mapping[str, Any]) -> Changes:

@@ -171,15 +171,21 @@ def run(event: Any, env: Mapping[str, str], *, session: Any = None, client_hooks
                           role_name=settings.member_role_name, external_id=settings.member_external_id,
                           client_hooks=client_hooks)
     evaluation = result.evaluation
-    report = jsonfmt.document(evaluation)
     dated, latest = keys(settings, account, config.regions, now)
     previous, unreadable = read_previous(clients.s3, settings.bucket, latest + "report.json")
+    if settings.attribute_changes and previous is not None:
+        evaluation = attributed(evaluation, previous, result.snapshot, session, clients.sts, account, home,
+                                settings, home_region, client_hooks)
+    report = jsonfmt.document(evaluation)
     changes: Changes = compare(previous, report)
     report_url = f"s3://{settings.bucket}/{dated}report.html"
+    rule_history, history_note = None, None
+    if settings.history_reports:
+        rule_history, history_note = _history(clients.s3, settings, latest, evaluation)
     objects = {
         "snapshot.json": (json.dumps(result.snapshot.to_json(), indent=1, default=str) + "\n", "application/json"),
         "report.json": (json.dumps(report, indent=1, default=str) + "\n", "application/json"),
-        "report.html": (html.render(evaluation), "text/html; charset=utf-8"),
+        "report.html": (html.render(evaluation, history=rule_history), "text/html; charset=utf-8"),
         "changes.json": (json.dumps({"account": account, "regions": list(config.regions),
                                      "first_run": changes.first_run, "previous_unreadable": unreadable,
                                      "changes": [c.to_json() for c in (*changes.new_failures, *changes.new_errors,
@@ -227,6 +233,7 @@ def run(event: Any, env: Mapping[str, str], *, session: Any = None, client_hooks
         "latest": f"s3://{settings.bucket}/{latest}report.json",
         "metrics": metrics,
         "security_hub": imported.to_json() if imported is not None else None,
+        "history": history_note or (rule_history.reports if rule_history is not None else None),
         "seconds": round(time.perf_counter() - started, 3),
     }
     sys.stdout.write(json.dumps({"ccme_audit": summary}, default=str) + "\n")
@@ -235,6 +242,60 @@ def run(event: Any, env: Mapping[str, str], *, session: Any = None, client_hooks
 
         raise SecurityHubImportError(imported)
     return summary
+
+
+def _history(s3: Any, settings: Settings, latest: str, evaluation: Any) -> tuple[Any, str | None]:
+    """The rule history from this scope's dated reports (the prefix above latest/), or why there is none:
+    a history that cannot be read leaves it out of report.html, and never fails the run."""
+    from auditor.report import history
+
+    base = latest[: -len("latest/")].rstrip("/")
+    try:
+        points = history.load_s3(f"s3://{settings.bucket}/{base}", client=s3, limit=settings.history_reports)
+    except InputError as exc:
+        return None, f"no history: {exc.line()}"
+    source = f"the {len(points)} newest reports under s3://{settings.bucket}/{base}/"
+    return history.build(points, evaluation, source), None
+
+
+def attributed(evaluation: Any, previous: Mapping[str, Any], snapshot: Any, session: Any, sts: Any, account: str,
+               home: str, settings: Settings, region: str | None, client_hooks: Sequence[ClientHook]) -> Any:
+    """The evaluation with "changed by ..." on the PASS -> FAIL findings, looked up in the scanned account's
+    CloudTrail (the member role is assumed again for another account); never fails the run."""
+    from auditor.collect.cloudtrail import attribute_evaluation, changed_to_fail, client_factory, parse_time
+    from auditor.multi.orchestrate import AssumeRoleFailed, assume_session
+
+    if not changed_to_fail(previous, evaluation):
+        return evaluation
+    target = session
+    if account != home and settings.member_role_name:
+        try:
+            target = assume_session(sts, account, settings.member_role_name,
+                                    external_id=settings.member_external_id, region=region)
+        except AssumeRoleFailed as exc:
+            reason = f"cannot assume {exc.role_arn} for cloudtrail:LookupEvents ({exc.code})"
+            return attribute_evaluation(evaluation, previous, snapshot, _failing_client(reason),
+                                        parse_time(evaluation.evaluated_at))
+    factory = client_factory(target, region)
+
+    def client_for(name: str | None) -> Any:
+        client = factory(name)
+        for hook in client_hooks:
+            hook(client, "cloudtrail")
+        return client
+
+    return attribute_evaluation(evaluation, previous, snapshot, client_for, parse_time(evaluation.evaluated_at))
+
+
+def _failing_client(reason: str) -> Any:
+    """A stand-in CloudTrail client whose every lookup fails with `reason` (an unknown attribution)."""
+    from botocore.exceptions import ClientError
+
+    class Failing:
+        def lookup_events(self, **_: Any) -> Any:
+            raise ClientError({"Error": {"Code": reason, "Message": reason}}, "LookupEvents")
+
+    return lambda _region: Failing()
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:

@@ -16,6 +16,10 @@
                              deploy/template.yaml grants only when ImportToSecurityHub is true). Security
                              Hub takes an account's findings from that account only: an invocation
                              scanning a member account fails with them reported as not imported.
+    HISTORY_REPORTS          N > 0: report.html shows when each rule last changed state, from the N newest
+                             dated reports under the account's prefix (default 0: off; at most 500)
+    ATTRIBUTE_CHANGES        "true": who changed each resource that went from PASS to FAIL since the previous
+                             run, from CloudTrail (cloudtrail:LookupEvents in the scanned account; default off)
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ class Settings:
     member_external_id: str | None = None
     metrics: bool = True
     security_hub: bool = False
+    attribute_changes: bool = False
+    history_reports: int = 0
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -75,6 +81,10 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     if config_s3 and not re.match(r"^s3://[a-z0-9.-]{3,63}/.+", config_s3):
         raise InputError(f"CCME_AUDIT_CONFIG_S3 '{config_s3}' is not s3://bucket/key", place="environment",
                          fix="write s3://BUCKET/KEY")
+    history = env.get("HISTORY_REPORTS", "0").strip() or "0"
+    if not history.isdigit() or int(history) > 500:
+        raise InputError(f"HISTORY_REPORTS '{history}' is not a number of reports from 0 to 500",
+                         place="environment", fix="set HISTORY_REPORTS=30, or 0 to turn the history off")
     return Settings(
         bucket=bucket,
         prefix=prefix,
@@ -89,6 +99,8 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         member_external_id=env.get("MEMBER_EXTERNAL_ID") or None,
         metrics=env.get("METRICS", "true").strip().lower() not in ("false", "0", "no", "off"),
         security_hub=_flag(env, "SECURITY_HUB"),
+        attribute_changes=env.get("ATTRIBUTE_CHANGES", "false").strip().lower() in ("true", "1", "yes", "on"),
+        history_reports=int(history),
     )
 
 

@@ -13,6 +13,7 @@ from auditor.cli import (
     ConfigOpt,
     FailOnOpt,
     FormatOpt,
+    HistoryOpt,
     KmsPrefixOpt,
     OutputDirOpt,
     OutputOpt,
@@ -57,13 +58,57 @@ RoleNameOpt = Annotated[
     str | None, typer.Option("--role-name", help="The role to assume in each account (with --accounts/--organization).")
 ]
 ExternalIdOpt = Annotated[str | None, typer.Option("--external-id", help="ExternalId for sts:AssumeRole.")]
+PreviousOpt = Annotated[
+    Path | None,
+    typer.Option("--previous", help="A previous JSON report of the same scope: what changed since is printed on "
+                 "stderr (new failures, new errors, fixed)."),
+]
+AttributeOpt = Annotated[
+    bool,
+    typer.Option("--attribute-changes", help="With --previous: look up in CloudTrail who changed each resource "
+                 "that went from PASS to FAIL (cloudtrail:LookupEvents) and show it on the finding."),
+]
 
 
-def _options(read_secret_values: bool, probe_cost_explorer: bool) -> dict[str, Any]:
+def _options(read_secret_values: bool, probe_cost_explorer: bool, attribute_changes: bool = False) -> dict[str, Any]:
     return {
         "options.read_secret_values": True if read_secret_values else None,
         "options.probe_cost_explorer": True if probe_cost_explorer else None,
+        "options.attribute_changes": True if attribute_changes else None,
     }
+
+
+def _previous(path: Path | None) -> dict[str, Any] | None:
+    """A previous JSON report, validated against schemas/report.json (bad input: exit 2)."""
+    if path is None:
+        return None
+    from auditor.errors import InputError
+    from auditor.fileio import parse_json, read_text
+    from auditor.report.common import evaluation_from_report
+
+    data = parse_json(read_text(path), file=str(path))
+    if not isinstance(data, dict) or "report_version" not in data:
+        raise InputError("not a ccme-audit JSON report", file=str(path), place="/",
+                         fix="pass a report written by ccme-audit scan --format json")
+    evaluation_from_report(data, file=str(path))
+    return data
+
+
+def changes_since(previous: dict[str, Any], evaluation: Any, *, snapshot: Any = None, session: Any = None) -> Any:
+    """The evaluation, with CloudTrail attributions when a session is given, and the drift summary on stderr."""
+    from auditor.aws_lambda.diff import compare, message
+    from auditor.report import jsonfmt
+
+    if session is not None:
+        from auditor.collect.cloudtrail import attribute_evaluation, client_factory, parse_time
+
+        region = evaluation.regions[0] if evaluation.regions else None
+        evaluation = attribute_evaluation(evaluation, previous, snapshot, client_factory(session, region),
+                                          parse_time(evaluation.evaluated_at))
+    changes = compare(previous, jsonfmt.document(evaluation))
+    sys.stderr.write(message(changes, account=evaluation.account, scope=", ".join(evaluation.regions),
+                             report_url=None))
+    return evaluation
 
 
 def _collect(
@@ -111,12 +156,28 @@ def scan(
     role_name: RoleNameOpt = None,
     external_id: ExternalIdOpt = None,
     security_hub: SecurityHubOpt = False,
+    previous: PreviousOpt = None,
+    attribute_changes: AttributeOpt = False,
+    history: HistoryOpt = None,
 ) -> None:
     """Collect what the selected rules need from the live account, evaluate, report."""
     from auditor.engine.evaluate import evaluate as run
+    from auditor.errors import InputError
     from auditor.report import parse_formats, write_reports
 
     formats = parse_formats(fmt or ["text"])
+    if attribute_changes and previous is None:
+        raise InputError("--attribute-changes compares with a previous report", place="--attribute-changes",
+                         fix="add --previous REPORT.json (a JSON report of an earlier scan)")
+    if previous is not None and (accounts is not None or organization):
+        raise InputError("--previous compares one account's scans", place="--previous",
+                         fix="scan one account, or use the Lambda's drift alerts for many")
+    previous_report = _previous(previous)
+    past = None
+    if history is not None:  # read and validated before the scan: a bad folder fails in a second, not after it
+        from auditor.report import history as history_module
+
+        past = history_module.load(history, profile=profile)
     if regions:
         from auditor.multi.targets import parse_regions
 
@@ -136,7 +197,8 @@ def scan(
             accounts=accounts, organization=organization, role_name=role_name, external_id=external_id,
             snapshot_out=snapshot_out, stats=stats,
         )
-        write_reports(evaluation, formats, output=output, output_dir=output_dir)
+        write_reports(evaluation, formats, output=output, output_dir=output_dir,
+                      history=history_module.build(past, evaluation, history) if past is not None and history else None)
         if security_hub:
             security_hub_import(evaluation, profile)
         exit_for(evaluation.findings, fail_on)
@@ -156,7 +218,17 @@ def scan(
     if snapshot_out is not None:
         result.snapshot.dump(snapshot_out)
     evaluation = run(result.snapshot, rules, cfg)
-    write_reports(evaluation, formats, output=output, output_dir=output_dir)
+    if previous_report is not None:
+        session = None
+        if attribute_changes or (cfg.data.get("options") or {}).get("attribute_changes"):
+            from auditor.collect.runner import make_session
+
+            session = make_session(profile, cfg.regions[0] if cfg.regions else None)
+        evaluation = changes_since(previous_report, evaluation, snapshot=result.snapshot, session=session)
+    rule_history = None
+    if past is not None and history is not None:
+        rule_history = history_module.build(past, evaluation, history)
+    write_reports(evaluation, formats, output=output, output_dir=output_dir, history=rule_history)
     if security_hub:
         security_hub_import(evaluation, profile)
     exit_for(evaluation.findings, fail_on)
@@ -205,13 +277,17 @@ def iam_policy(
         bool, typer.Option("--security-hub", help="Add the Security Hub import (scan --security-hub): "
                            "securityhub:BatchImportFindings and securityhub:GetFindings, in a statement of its own.")
     ] = False,
+    attribute_changes: Annotated[
+        bool, typer.Option("--attribute-changes", help="Add cloudtrail:LookupEvents (scan --attribute-changes).")
+    ] = False,
 ) -> None:
     """Print the least-privilege IAM policy a scan of the selected packs needs (read-only unless --security-hub)."""
     from auditor.collect.plan import build_plan
     from auditor.collect.registry import iam_policy as policy_for
     from auditor.engine.rules import load_rules
 
-    cfg = build_config(config, set_, None, None, pack, extra=_options(read_secret_values, probe_cost_explorer))
+    cfg = build_config(config, set_, None, None, pack,
+                       extra=_options(read_secret_values, probe_cost_explorer, attribute_changes))
     rules = load_rules(rules_dir, cfg.packs)
     plan = build_plan(rules, cfg, cfg.account or "000000000000")
     policy = policy_for(plan.types, plan.options)

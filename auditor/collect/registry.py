@@ -9,6 +9,7 @@ from typing import Any
 from auditor.collect import (
     acm,
     apigateway,
+    cloudtrail,
     ec2,
     ec2net,
     efs,
@@ -56,6 +57,7 @@ def calls_for(types: Iterable[str], options: Iterable[str] = ()) -> list[Call]:
         for call in collector.CALLS:
             if call.option is None or call.option in enabled:
                 out.append(call)
+    out += [call for call in cloudtrail.CALLS if call.option in enabled]  # who changed it (opt-in)
     return out
 
 

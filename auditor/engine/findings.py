@@ -72,13 +72,14 @@ class Finding:
     remediation: tuple[str, ...] = ()
     context: Mapping[str, Any] = field(default_factory=dict)
     waiver: Mapping[str, Any] | None = None
+    attribution: Mapping[str, Any] | None = None  # who changed it (CloudTrail), on a PASS -> FAIL change
 
     @property
     def id(self) -> str:
         return finding_id(self.rule_id, self.resource_id, self.region, self.account)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "id": self.id,
             "rule_id": self.rule_id,
             "title": self.title,
@@ -99,6 +100,9 @@ class Finding:
             "waiver": dict(self.waiver) if self.waiver else None,
             "context": dict(self.context),
         }
+        if self.attribution is not None:
+            data["attribution"] = dict(self.attribution)
+        return data
 
 
 def summarize(findings: tuple[Finding, ...] | list[Finding]) -> dict[str, Any]:

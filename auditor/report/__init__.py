@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from auditor.engine.evaluate import Evaluation
 from auditor.errors import InputError
@@ -82,7 +83,13 @@ def parse_formats(names: Sequence[str]) -> list[Format]:
     return out
 
 
-def render(evaluation: Evaluation, fmt: Format, *, color: bool = False, tool_version: str | None = None) -> str:
+def render(evaluation: Evaluation, fmt: Format, *, color: bool = False, tool_version: str | None = None,
+           history: Any = None) -> str:
+    """`history` (auditor.report.history.History) adds the rule history to the HTML report."""
+    if fmt is Format.HTML and history is not None:
+        from auditor.report import html
+
+        return html.render(evaluation, tool_version=tool_version, history=history)
     if fmt is Format.TEXT:
         from auditor.report import text
 
@@ -96,6 +103,7 @@ def write_reports(
     *,
     output: Path | None = None,
     output_dir: Path | None = None,
+    history: Any = None,
 ) -> list[Path]:
     """Write each format: one format to --output (or stdout), several into --output-dir."""
     if output is not None and len(formats) > 1:
@@ -106,13 +114,13 @@ def write_reports(
     if output_dir is not None:
         for fmt in formats:
             path = Path(output_dir) / EXTENSIONS[fmt]
-            write_text_atomic(path, render(evaluation, fmt))
+            write_text_atomic(path, render(evaluation, fmt, history=history))
             written.append(path)
         return written
     fmt = formats[0] if formats else Format.TEXT
     if output is None:
-        sys.stdout.write(render(evaluation, fmt, color=sys.stdout.isatty()))
+        sys.stdout.write(render(evaluation, fmt, color=sys.stdout.isatty(), history=history))
     else:
-        write_text_atomic(output, render(evaluation, fmt))
+        write_text_atomic(output, render(evaluation, fmt, history=history))
         written.append(output)
     return written

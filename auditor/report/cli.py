@@ -12,6 +12,7 @@ from auditor.cli import (
     ConfigOpt,
     FailOnOpt,
     FormatOpt,
+    HistoryOpt,
     KmsPrefixOpt,
     OutputDirOpt,
     OutputOpt,
@@ -21,6 +22,7 @@ from auditor.cli import (
     SetOpt,
     build_config,
     exit_for,
+    load_history,
 )
 from auditor.engine.findings import Severity
 from auditor.errors import InputError
@@ -51,6 +53,7 @@ def register(app: typer.Typer) -> None:
         output: OutputOpt = None,
         output_dir: OutputDirOpt = None,
         fail_on: FailOnOpt = Severity.LOW,
+        history: HistoryOpt = None,
     ) -> None:
         """Render a saved JSON report again, in any format (text, json, html, junit, sarif, markdown, asff,
         ocsf, csv)."""
@@ -65,7 +68,8 @@ def register(app: typer.Typer) -> None:
                 fix="evaluate it: ccme-audit evaluate SNAPSHOT --format ...",
             )
         evaluation = evaluation_from_report(data, file=str(report_file))
-        write_reports(evaluation, parse_formats(fmt or ["text"]), output=output, output_dir=output_dir)
+        write_reports(evaluation, parse_formats(fmt or ["text"]), output=output, output_dir=output_dir,
+                      history=load_history(history, evaluation))
         exit_for(evaluation.findings, fail_on)
 
     @app.command("remediate")

@@ -48,6 +48,11 @@ def rules_by_id(evaluation: Evaluation) -> dict[str, Rule]:
     return {rule.id: rule for rule in evaluation.rules}
 
 
+def rule_doc_uri(rule_id: str) -> str:
+    """The rule's entry in docs/rules.md (anchor = the rule id), as published under DOCS_URL."""
+    return DOCS_URL.format(rule_id=rule_id)
+
+
 def help_uri(source: Source, rule_id: str) -> str:
     if source.url and source.url.startswith("https://"):
         return source.url
@@ -141,6 +146,7 @@ def evaluation_from_report(data: Any, *, file: str) -> Evaluation:
                 remediation=tuple(item.get("remediation") or ()),
                 context=item.get("context") or {},
                 waiver=item.get("waiver"),
+                attribution=item.get("attribution"),
             )
         )
     return Evaluation(

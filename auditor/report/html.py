@@ -21,6 +21,7 @@ from auditor.data import data_dir
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Finding, Severity, Status
 from auditor.report.common import AREAS, evidence_lines, ordered, rules_by_id, source_text, version, xml_text
+from auditor.report.history import History
 from auditor.report.remediation import sh_for_finding
 
 
@@ -44,7 +45,7 @@ def _script() -> tuple[str, str]:
     return text, f"sha256-{digest}"
 
 
-def _finding_data(finding: Finding, with_fix: bool) -> dict[str, Any]:
+def _finding_data(finding: Finding, with_fix: bool, history: History | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "i": finding.id,
         "r": finding.rule_id,
@@ -64,8 +65,14 @@ def _finding_data(finding: Finding, with_fix: bool) -> dict[str, Any]:
         data["e"] = evidence
     if finding.location:
         data["l"] = f"{finding.location.get('file')}:{finding.location.get('line') or ''}"
+    if finding.attribution:
+        data["c"] = str(finding.attribution.get("text", ""))
     if finding.waiver:
         data["w"] = f"{finding.waiver.get('reason')} (until {finding.waiver.get('expires')})"
+    if history is not None:
+        change = history.findings.get(finding.id)
+        data["h"] = (f"{change.after} since {change.at} (was {change.before})" if change is not None
+                     else f"{finding.status.value} in every report read since {history.first}")
     if with_fix and finding.status is Status.FAIL and finding.remediation:
         fix = sh_for_finding(finding)
         if fix:
@@ -73,7 +80,7 @@ def _finding_data(finding: Finding, with_fix: bool) -> dict[str, Any]:
     return data
 
 
-def page_data(evaluation: Evaluation, *, with_fixes: bool = True) -> dict[str, Any]:
+def page_data(evaluation: Evaluation, *, with_fixes: bool = True, history: History | None = None) -> dict[str, Any]:
     rules = rules_by_id(evaluation)
     sources: dict[str, Any] = {}
     for finding in evaluation.findings:
@@ -90,11 +97,14 @@ def page_data(evaluation: Evaluation, *, with_fixes: bool = True) -> dict[str, A
         }
     return {
         "rules": sources,
-        "findings": [_finding_data(f, with_fixes) for f in ordered(evaluation.findings)],
+        "findings": [_finding_data(f, with_fixes, history) for f in ordered(evaluation.findings)],
     }
 
 
-def render(evaluation: Evaluation, *, tool_version: str | None = None, with_fixes: bool = True) -> str:
+def render(evaluation: Evaluation, *, tool_version: str | None = None, with_fixes: bool = True,
+           history: History | None = None) -> str:
+    """The page; with `history` (auditor.report.history.build), a "Rule history" section and, in each
+    finding's details, when its status last changed."""
     script, script_hash = _script()
     by_area: dict[str, Counter[str]] = {}
     for finding in evaluation.findings:
@@ -112,7 +122,8 @@ def render(evaluation: Evaluation, *, tool_version: str | None = None, with_fixe
         by_area=by_area,
         totals=totals,
         failing=failing,
-        data=page_data(evaluation, with_fixes=with_fixes),
+        data=page_data(evaluation, with_fixes=with_fixes, history=history),
+        history=history,
         script=Markup(script),  # noqa: S704 - the shipped report.js, not data
         script_hash=script_hash,
         source_text=source_text,

@@ -23,6 +23,8 @@ def _body(finding: Finding) -> str:
     if finding.location:
         lines.append(f"location: {finding.location.get('file')}:{finding.location.get('line') or ''}")
     lines.append(f"message: {finding.message}")
+    if finding.attribution:
+        lines.append(f"changed: {finding.attribution.get('text')}")
     evidence = evidence_lines(finding)
     if evidence:
         lines.append("evidence:")

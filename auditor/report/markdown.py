@@ -64,6 +64,8 @@ def _details(finding: Finding) -> str:
     if finding.location:
         parts.append(f"- Location: {esc(finding.location.get('file'))} line {esc(finding.location.get('line'))}")
     parts.append(f"- Message: {esc(finding.message)}")
+    if finding.attribution:
+        parts.append(f"- Who changed it (CloudTrail): {esc(finding.attribution.get('text'))}")
     parts.append(f"- Requirement: {esc(source_text(finding.source))}")
     evidence = evidence_lines(finding)
     if evidence:
@@ -113,7 +115,8 @@ def render(evaluation: Evaluation, *, tool_version: str | None = None, max_chars
     ]
     rows = [
         f"| {_ICON[f.status]} | {f.severity.value} | {esc(f.rule_id)} | {esc(f.resource_id)} | "
-        f"{esc(f.region or 'global')} | {esc(f.message)} |"
+        f"{esc(f.region or 'global')} | {esc(f.message)}"
+        + (f" ({esc(f.attribution.get('text'))})" if f.attribution else "") + " |"
         for f in problems
     ]
     out = "\n".join(head) + "\n"

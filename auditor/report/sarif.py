@@ -3,16 +3,25 @@
 Levels: FAIL critical/high -> error, medium -> warning, low/info -> note; ERROR -> error with the property
 `evidence_missing`; WAIVED -> the result with an external suppression. partialFingerprints carry the stable
 finding id; IaC findings (a file and line) carry physicalLocation, live ones a logicalLocation.
+
+GitHub code scanning wants artifact URIs relative to the repository root (uriBaseId %SRCROOT%), so a
+template path is made relative to `source_root` (default: the working directory, where CI runs the gate);
+a file outside it keeps only its logical location, never an absolute path. Each rule's helpUri is its
+anchor in docs/rules.md (generated from the rule files: python -m auditor.report.ruledoc --write).
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from auditor.engine.evaluate import Evaluation
-from auditor.engine.findings import Finding, Severity, Status
-from auditor.report.common import evidence_lines, help_uri, ordered, rules_by_id, source_text, version
+from auditor.engine.findings import Finding, Severity, Status, finding_id
+from auditor.report.common import evidence_lines, ordered, rule_doc_uri, rules_by_id, source_text, version
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://ccme-audit.dev/"
@@ -48,6 +57,8 @@ def _descriptor(rule_id: str, finding: Finding, description: str | None) -> dict
     md = [f"**Requirement**: {source.document}" + (f", {source.section}" if source.section else "")]
     if source.quote:
         md.append(f"> {source.quote}")
+    if source.url:
+        md.append(f"Reference: <{source.url}>")
     if description:
         md.append(description.strip())
     return {
@@ -56,7 +67,7 @@ def _descriptor(rule_id: str, finding: Finding, description: str | None) -> dict
         "shortDescription": {"text": finding.title},
         "fullDescription": {"text": (description or finding.title).strip()},
         "help": {"text": "\n".join(help_text), "markdown": "\n\n".join(md)},
-        "helpUri": help_uri(source, rule_id),
+        "helpUri": rule_doc_uri(rule_id),
         "defaultConfiguration": {"level": _LEVEL[finding.severity]},
         "properties": {
             "severity": finding.severity.value,
@@ -69,22 +80,60 @@ def _descriptor(rule_id: str, finding: Finding, description: str | None) -> dict
     }
 
 
-def _result(finding: Finding, index: int) -> dict[str, Any]:
-    evidence = evidence_lines(finding)
-    text = finding.message
+SRCROOT = "%SRCROOT%"
+
+
+def relative_uri(file: str, root: Path) -> str | None:
+    """The file as a URI relative to root (percent-encoded, '/'-separated), or None when it lies outside."""
+    text = _relative_path(file, root)
+    if text is None or text in ("", "."):
+        return None
+    return quote(text, safe="/")
+
+
+def _relative_path(file: str, root: Path) -> str | None:
+    path = Path(file) if Path(file).is_absolute() else Path.cwd() / file
+    try:
+        rel = Path(os.path.normpath(path)).relative_to(Path(os.path.normpath(root.absolute())))
+    except ValueError:
+        return None
+    return rel.as_posix() if rel.parts and rel.parts[0] != ".." else None
+
+
+def _localizer(finding: Finding, root: Path) -> Callable[[str], str]:
+    """Rewrites the template path, as it was passed, into its path relative to root: IaC resource ids and
+    messages embed it, so the same template gives the same text and fingerprint from any checkout. A file
+    outside root is named by its file name alone: no absolute path leaves the machine."""
+    file = str(finding.location.get("file") or "") if finding.location else ""
+    if not file:
+        return lambda text: text
+    rel = _relative_path(file, root)
+    if rel is None:
+        rel = Path(file).name if Path(file).is_absolute() or file.startswith("..") else file
+    if rel == file:
+        return lambda text: text
+    return lambda text: text.replace(file, rel)
+
+
+def _result(finding: Finding, index: int, root: Path) -> dict[str, Any]:
+    local = _localizer(finding, root)
+    resource_id = local(finding.resource_id)
+    fingerprint = finding_id(finding.rule_id, resource_id, finding.region, finding.account)
+    evidence = [local(line) for line in evidence_lines(finding)]
+    text = local(finding.message)
     if finding.status is Status.ERROR:
-        text = f"Evidence missing: {finding.message}"
+        text = f"Evidence missing: {text}"
     result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "ruleIndex": index,
         "level": "error" if finding.status is Status.ERROR else _LEVEL[finding.severity],
         "kind": "fail",
         "message": {"text": text},
-        "partialFingerprints": {"ccmeFindingId/v1": finding.id},
+        "partialFingerprints": {"ccmeFindingId/v1": fingerprint},
         "properties": {
             "status": finding.status.value,
             "severity": finding.severity.value,
-            "resource_id": finding.resource_id,
+            "resource_id": resource_id,
             "region": finding.region,
             "account": finding.account,
             "evidence": evidence,
@@ -92,16 +141,20 @@ def _result(finding: Finding, index: int) -> dict[str, Any]:
     }
     if finding.status is Status.ERROR:
         result["properties"]["evidence_missing"] = True
+    if finding.attribution:
+        result["properties"]["changed_by"] = str(finding.attribution.get("text", ""))
     logical = {
-        "name": finding.resource_id,
+        "name": resource_id,
         "fullyQualifiedName": "/".join(
-            p for p in (finding.account, finding.region, finding.resource_type, finding.resource_id) if p
+            p for p in (finding.account, finding.region, finding.resource_type, resource_id) if p
         ),
         "kind": "resource",
     }
     location: dict[str, Any] = {"logicalLocations": [logical]}
-    if finding.location and finding.location.get("file"):
-        physical: dict[str, Any] = {"artifactLocation": {"uri": str(finding.location["file"])}}
+    file = finding.location.get("file") if finding.location else None
+    uri = relative_uri(str(file), root) if file else None
+    if finding.location and uri is not None:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "uriBaseId": SRCROOT}}
         line = finding.location.get("line")
         if isinstance(line, int) and line >= 1:
             region: dict[str, Any] = {"startLine": line}
@@ -123,7 +176,9 @@ def _result(finding: Finding, index: int) -> dict[str, Any]:
     return result
 
 
-def document(evaluation: Evaluation, *, tool_version: str | None = None) -> dict[str, Any]:
+def document(
+    evaluation: Evaluation, *, tool_version: str | None = None, source_root: Path | None = None
+) -> dict[str, Any]:
     rules = rules_by_id(evaluation)
     descriptors: list[dict[str, Any]] = []
     index: dict[str, int] = {}
@@ -132,7 +187,8 @@ def document(evaluation: Evaluation, *, tool_version: str | None = None) -> dict
             index[finding.rule_id] = len(descriptors)
             rule = rules.get(finding.rule_id)
             descriptors.append(_descriptor(finding.rule_id, finding, rule.description if rule else None))
-    results = [_result(f, index[f.rule_id]) for f in ordered(evaluation.findings) if f.status in REPORTED]
+    root = source_root if source_root is not None else Path.cwd()
+    results = [_result(f, index[f.rule_id], root) for f in ordered(evaluation.findings) if f.status in REPORTED]
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -163,5 +219,6 @@ def _utc(stamp: str) -> str:
     return stamp.replace("+00:00", "Z")
 
 
-def render(evaluation: Evaluation, *, tool_version: str | None = None) -> str:
-    return json.dumps(document(evaluation, tool_version=tool_version), indent=1, default=str) + "\n"
+def render(evaluation: Evaluation, *, tool_version: str | None = None, source_root: Path | None = None) -> str:
+    doc = document(evaluation, tool_version=tool_version, source_root=source_root)
+    return json.dumps(doc, indent=1, default=str) + "\n"

@@ -37,6 +37,8 @@ def render(evaluation: Evaluation, *, color: bool = False, show_passed: bool = F
             f"{_clean(finding.resource_id)}{_clean(where)}"
         )
         lines.append(f"        {_clean(finding.message)}")
+        if finding.attribution:
+            lines.append(f"        {_clean(finding.attribution.get('text', ''))}")
     summary = evaluation.summary["by_status"]
     lines.append(
         "summary: "

@@ -71,6 +71,8 @@
     if (f.n) { box.appendChild(el("p", null, "Name: " + f.n)); }
     if (f.l) { box.appendChild(el("p", null, "Location: " + f.l)); }
     if (f.w) { box.appendChild(el("p", null, "Waived: " + f.w)); }
+    if (f.h) { box.appendChild(el("p", null, "History: " + f.h)); }
+    if (f.c) { box.appendChild(el("p", null, "Who changed it (CloudTrail): " + f.c)); }
     box.appendChild(el("h3", null, "Observed evidence"));
     box.appendChild(el("pre", "evidence", (f.e && f.e.length) ? f.e.join("\n") : "(none recorded)"));
     if (f.f) {

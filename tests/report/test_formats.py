@@ -91,7 +91,7 @@ def test_sarif_levels_fingerprints_and_locations(evaluation_of, sarif_validator)
     assert results["b-waived"]["suppressions"][0]["justification"].startswith("migration")
     physical = results["MyBucket"]["locations"][0]["physicalLocation"]
     assert physical == {
-        "artifactLocation": {"uri": "templates/stack.yaml"},
+        "artifactLocation": {"uri": "templates/stack.yaml", "uriBaseId": "%SRCROOT%"},
         "region": {"startLine": 42, "startColumn": 3},
     }
     assert "physicalLocation" not in results["bucket-a"]["locations"][0]
@@ -102,11 +102,12 @@ def test_sarif_levels_fingerprints_and_locations(evaluation_of, sarif_validator)
     assert all(r["helpUri"].startswith("https://") and r["help"]["text"] for r in rules)
 
 
-def test_sarif_help_uri_prefers_the_rule_source_url(broken) -> None:
+def test_sarif_help_uri_is_the_rule_doc_anchor_and_help_cites_the_source_url(broken) -> None:
     rules = {r["id"]: r for r in json.loads(sarif.render(broken))["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["CCME-KMS-ROTATION-SECRETS"]["helpUri"].endswith("#CCME-KMS-ROTATION-SECRETS")
     assert (
-        rules["CCME-KMS-ROTATION-SECRETS"]["helpUri"]
-        == "https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html"
+        "https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html"
+        in rules["CCME-KMS-ROTATION-SECRETS"]["help"]["markdown"]
     )
     assert rules["CCME-KMS-ALIAS-CMH-EBS"]["helpUri"].endswith("#CCME-KMS-ALIAS-CMH-EBS")
     assert "seed 000" in rules["CCME-KMS-ALIAS-CMH-EBS"]["help"]["text"]

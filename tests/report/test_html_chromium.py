@@ -114,3 +114,31 @@ def test_hostile_names_are_text_and_run_nothing(tmp_path: Path, evaluation_of) -
     assert "img" not in tags.seen and tags.seen.count("script") == 2 and not tags.handlers
     assert len(rows(dom)) == 2
     assert htmlmod.escape(HOSTILE, quote=False) in dom  # shown as text
+
+
+def test_attribution_and_history_are_text_and_run_nothing(tmp_path: Path, evaluation_of) -> None:
+    import dataclasses
+
+    from auditor.report import history
+
+    hostile = dataclasses.replace(
+        make_finding(rule_id=HOSTILE, resource_id="bucket-h", message="versioning suspended"),
+        attribution={"status": "found", "text": f"changed by {HOSTILE} at 2026-11-23T09:00:00Z with s3:{HOSTILE}",
+                     "window": {"start": "a", "end": "b"}})
+    current = evaluation_of(hostile)
+    before = dataclasses.replace(current, findings=(with_status(hostile, Status.PASS, attribution=None),),
+                                 evaluated_at="2026-11-21T00:00:00+00:00")
+    rule_history = history.build([history.point(before, "old")], current, f"dir/{HOSTILE}")
+    path = tmp_path / "history.html"
+    path.write_text(html.render(current, history=rule_history), encoding="utf-8")
+    assert path.read_text().count("</script>") == 2
+    dom = chromium.dump_dom(path, f"open={hostile.id}")
+    assert "pwned" not in re.search(r"<title>(.*?)</title>", dom).group(1)
+    tags = Tags()
+    tags.feed(dom)
+    assert "img" not in tags.seen and tags.seen.count("script") == 2 and not tags.handlers
+    detail = htmlmod.unescape(dom.split(f'<tr class="detail" data-id="{hostile.id}">', 1)[1].split("</tr>", 1)[0])
+    assert f"Who changed it (CloudTrail): changed by {HOSTILE}" in detail
+    assert "History: FAIL since 2026-11-22T00:00:00+00:00 (was PASS)" in detail
+    section = htmlmod.unescape(dom.split('<section id="history">', 1)[1].split("</section>", 1)[0])
+    assert HOSTILE in section and "2026-11-22T00:00:00+00:00" in section
