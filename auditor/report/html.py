@@ -22,6 +22,7 @@ from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Finding, Severity, Status
 from auditor.report.common import AREAS, evidence_lines, ordered, rules_by_id, source_text, version, xml_text
 from auditor.report.remediation import sh_for_finding
+from auditor.snapshot import location_text
 
 
 @cache
@@ -63,7 +64,7 @@ def _finding_data(finding: Finding, with_fix: bool) -> dict[str, Any]:
     if evidence:
         data["e"] = evidence
     if finding.location:
-        data["l"] = f"{finding.location.get('file')}:{finding.location.get('line') or ''}"
+        data["l"] = location_text(finding.location)
     if finding.waiver:
         data["w"] = f"{finding.waiver.get('reason')} (until {finding.waiver.get('expires')})"
     if with_fix and finding.status is Status.FAIL and finding.remediation:
