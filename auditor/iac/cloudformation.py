@@ -617,20 +617,23 @@ def _load(
                 warning=True,
             )
         )
-    # First the names other resources refer to (BucketName, AliasName), so Ref and GetAtt can use them.
-    for logical, body in resources.items():
-        if isinstance(body, dict) and body.get("Type") in _NAME_PROPERTY:
-            props_ = body.get("Properties") or {}
-            prop = props_.get(_NAME_PROPERTY[body["Type"]]) if isinstance(props_, dict) else None
-            if prop is not None:
-                names[logical] = resolver.value(prop)
+    # First the names other resources refer to (BucketName, AliasName), so Ref and GetAtt can use them;
+    # then again, with the nested stacks' outputs, the names that needed them (the nested stacks are
+    # loaded then, with the names of the parent's resources known).
+    stacks = _NestedStacks(path, resolver, body_lines, nest, uncertain, region=region, account=account,
+                           read_secret_values=read_secret_values)
+    for with_stacks in (False, True):
+        resolver.stack_outputs = stacks.output if with_stacks else None
+        for logical, body in resources.items():
+            if isinstance(body, dict) and body.get("Type") in _NAME_PROPERTY:
+                props_ = body.get("Properties") or {}
+                prop = props_.get(_NAME_PROPERTY[body["Type"]]) if isinstance(props_, dict) else None
+                if prop is not None and (not with_stacks or is_unknown(names.get(logical))):
+                    names[logical] = resolver.value(prop)
     try:
         lines = read_text(path).splitlines()
     except InputError:
         lines = []
-    stacks = _NestedStacks(path, resolver, body_lines, nest, uncertain, region=region, account=account,
-                           read_secret_values=read_secret_values)
-    resolver.stack_outputs = stacks.output
     out: list[TemplateResource] = []
     for logical, body in resources.items():
         if not isinstance(body, dict) or not isinstance(body.get("Type"), str):
