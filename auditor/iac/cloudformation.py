@@ -10,6 +10,7 @@ unknown(reason) and turns the rules reading it into ERROR.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -774,7 +775,8 @@ class _NestedStacks:
                 logical, f"{url[:200]} is not followed (only a local path is, as `aws cloudformation package` "
                 "reads it): its resources are not checked and its outputs are unknown", warning=True
             )
-        child = (self.path.parent / url).resolve()
+        shown = Path(os.path.normpath(self.path.parent / url))  # as the parent's path is given: in findings
+        child = shown.resolve()
         if child in self.nest.chain:
             chain = " -> ".join(p.name for p in (*self.nest.chain, child))
             return self._problem(logical, f"the nested stacks form a cycle ({chain})")
@@ -785,7 +787,7 @@ class _NestedStacks:
         self.nest.budget[0] -= 1
         if not child.is_file():
             return self._problem(logical, f"TemplateURL {url[:200]}: no such file (relative to {self.path.name})")
-        template, problem = decode(child)
+        template, problem = decode(shown)
         if problem is not None:
             self.problems.append(problem)
             return _Unresolved(f"nested stack {logical}: {problem.message}")
@@ -804,7 +806,7 @@ class _NestedStacks:
                 return self._problem(logical, f"passes parameter {extra[0]}, which {url[:200]} does not declare")
             passed = {str(k): _passed_value(v) for k, v in given.items()}
         items, problems, outputs = _load(
-            child,
+            shown,
             template,
             region=self.region,
             account=self.account,
