@@ -447,7 +447,8 @@ class Resolver:
     def get_att(self, logical: str, attribute: str) -> Any:
         if logical not in self.resources:
             raise _Unresolved(f"Fn::GetAtt on {logical}, which is not a resource of the template")
-        rtype = (self.resources[logical] or {}).get("Type") if isinstance(self.resources[logical], dict) else None
+        rtype = self.resources[logical].get("Type") if isinstance(self.resources[logical], dict) else None
+        rtype = rtype if isinstance(rtype, str) else None
         name = self.names.get(logical)
         if rtype == "AWS::S3::Bucket" and isinstance(name, str):
             partition = "aws-cn" if (self.region or "").startswith("cn-") else "aws"
@@ -578,6 +579,9 @@ def _load(
         return [], [ParseProblem(file, f"Rules: {exc.message}", exc.line)], {}
     if not isinstance(template.get("Resources"), dict):
         return [], [ParseProblem(file, "Resources is not a mapping")], {}
+    for section in ("Parameters", "Mappings", "Conditions", "Outputs", "Globals"):
+        if template.get(section) is not None and not isinstance(template[section], dict):
+            return [], [ParseProblem(file, f"{section} is not a mapping")], {}
     transforms = cfn_language.transforms(template)
     uncertain: dict[str, str] = {}
     loop_line = cfn_language.uses_foreach(template)
@@ -626,7 +630,7 @@ def _load(
     for with_stacks in (False, True):
         resolver.stack_outputs = stacks.output if with_stacks else None
         for logical, body in resources.items():
-            if isinstance(body, dict) and body.get("Type") in _NAME_PROPERTY:
+            if isinstance(body, dict) and isinstance(body.get("Type"), str) and body["Type"] in _NAME_PROPERTY:
                 props_ = body.get("Properties") or {}
                 prop = props_.get(_NAME_PROPERTY[body["Type"]]) if isinstance(props_, dict) else None
                 if prop is not None and (not with_stacks or is_unknown(names.get(logical))):
@@ -772,11 +776,15 @@ class _NestedStacks:
                                  "checked and its outputs are unknown", warning=True)
         if _URL.match(url):
             return self._problem(
-                logical, f"{url[:200]} is not followed (only a local path is, as `aws cloudformation package` "
+                logical, f"{_printable(url)} is not followed (only a local path is, as `aws cloudformation package` "
                 "reads it): its resources are not checked and its outputs are unknown", warning=True
             )
         shown = Path(os.path.normpath(self.path.parent / url))  # as the parent's path is given: in findings
-        child = shown.resolve()
+        try:
+            child = shown.resolve()
+            child.is_file()
+        except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL byte
+            return self._problem(logical, f"TemplateURL {_printable(url)} cannot be read ({exc.__class__.__name__})")
         if child in self.nest.chain:
             chain = " -> ".join(p.name for p in (*self.nest.chain, child))
             return self._problem(logical, f"the nested stacks form a cycle ({chain})")
@@ -786,15 +794,15 @@ class _NestedStacks:
             return self._problem(logical, f"more than {MAX_NESTED_TEMPLATES} nested templates")
         self.nest.budget[0] -= 1
         if not child.is_file():
-            return self._problem(logical, f"TemplateURL {url[:200]}: no such file (relative to {self.path.name})")
+            return self._problem(logical, f"TemplateURL {_printable(url)}: no such file (relative to {self.path.name})")
         template, problem = decode(shown)
         if problem is not None:
             self.problems.append(problem)
             return _Unresolved(f"nested stack {logical}: {problem.message}")
         if not is_cloudformation(template):
-            return self._problem(logical, f"TemplateURL {url[:200]} is not a CloudFormation template")
+            return self._problem(logical, f"TemplateURL {_printable(url)} is not a CloudFormation template")
         self.nest.followed.add(child)
-        declared = template.get("Parameters") or {}
+        declared = template.get("Parameters") if isinstance(template.get("Parameters"), dict) else {}
         given = r.value(props.get("Parameters") or {})
         passed: dict[str, Any]
         if is_unknown(given) or not isinstance(given, dict):
@@ -803,7 +811,7 @@ class _NestedStacks:
         else:
             extra = sorted(str(k) for k in given if k not in declared)
             if extra:
-                return self._problem(logical, f"passes parameter {extra[0]}, which {url[:200]} does not declare")
+                return self._problem(logical, f"passes parameter {extra[0]}, which {_printable(url)} does not declare")
             passed = {str(k): _passed_value(v) for k, v in given.items()}
         items, problems, outputs = _load(
             shown,
@@ -821,6 +829,11 @@ class _NestedStacks:
         self.items.extend(items)
         self.problems.extend(problems)
         return outputs
+
+
+def _printable(text: str) -> str:
+    """A template's string as a message shows it: at most 200 characters, no control characters."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text[:200])
 
 
 def _passed_value(value: Any) -> Any:

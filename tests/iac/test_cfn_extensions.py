@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from auditor.cli import main
 from auditor.iac import LoadResult, cfn_decode, cfn_language, load_paths
@@ -606,3 +608,38 @@ def test_no_location_prints_line_none(tmp_path: Path, capsys: pytest.CaptureFixt
     text = out.read_text(encoding="utf-8")
     assert "template" in text and "line None" not in text and "template:None" not in text
     assert "template:<" not in text and "template:\n" not in text and 'template:"' not in text
+
+
+# --- hostile shapes: whatever the structure, a finding or a problem, never an exception ----------
+
+_WORDS = st.sampled_from(["X", "Y", "a", "b-c", "${X}", "&{X}", "B${X}", "Names", "Bucket", "child.yaml",
+                          "../p.yaml", "Outputs.V", "", "AWS::S3::Bucket", "AWS::CloudFormation::Stack"])
+_KEYS = st.sampled_from(["Ref", "Fn::ForEach::L", "Fn::ForEach::M", "Fn::Sub", "Fn::Length", "Fn::ToJsonString",
+                         "Fn::GetAtt", "Fn::Contains", "Fn::EachMemberEquals", "Fn::Equals", "Fn::If", "Type",
+                         "Properties", "TemplateURL", "Parameters", "BucketName", "Assert", "Assertions",
+                         "RuleCondition", "B${X}", "Fn::FindInMap"])
+_VALUES = st.recursive(
+    st.one_of(_WORDS, st.integers(-2, 3), st.booleans(), st.none()),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_KEYS, inner, max_size=3)),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(resources=st.dictionaries(st.one_of(_KEYS, _WORDS), _VALUES, max_size=4),
+       rules=st.one_of(st.none(), _VALUES), outputs=st.one_of(st.none(), _VALUES))
+def test_random_template_shapes_never_raise(
+    tmp_path: Path, resources: dict[str, Any], rules: Any, outputs: Any
+) -> None:
+    doc: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09",
+                           "Transform": ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"],
+                           "Parameters": {"Names": {"Type": "CommaDelimitedList", "Default": "a,b"}},
+                           "Resources": resources}
+    if rules is not None:
+        doc["Rules"] = rules
+    if outputs is not None:
+        doc["Outputs"] = outputs
+    (tmp_path / "child.yaml").write_text(json.dumps(doc), encoding="utf-8")
+    (tmp_path / "p.yaml").write_text(json.dumps(doc), encoding="utf-8")
+    result = load(tmp_path)
+    assert all(isinstance(p.message, str) and p.message for p in result.problems)
