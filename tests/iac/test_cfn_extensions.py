@@ -643,3 +643,34 @@ def test_random_template_shapes_never_raise(
     (tmp_path / "p.yaml").write_text(json.dumps(doc), encoding="utf-8")
     result = load(tmp_path)
     assert all(isinstance(p.message, str) and p.message for p in result.problems)
+
+
+def test_compliant_bucket_from_an_unknown_loop_is_error_not_pass(tmp_path: Path) -> None:
+    """Fail closed: how many copies exist is unknown, so the rules on the loop's bucket are ERROR."""
+    from auditor.config import load_config
+    from auditor.engine.findings import Status
+    from auditor.engine.rules import load_rules
+    from auditor.iac.cli import audit_paths
+
+    text = LANG + textwrap.dedent("""\
+        Parameters:
+          Copies: {Type: CommaDelimitedList}
+        Resources:
+          Fn::ForEach::Copies:
+            - Copy
+            - !Ref Copies
+            - Logging${Copy}:
+                Type: AWS::S3::Bucket
+                Properties:
+                  BucketName: ucit-ccme-logging-eu-west-1
+                  VersioningConfiguration: {Status: Enabled}
+        """)
+    path = write(tmp_path, "loop.yaml", text)
+    config = load_config(None, [("account", "111122223333"), ("regions", ["eu-west-1"])])
+    result, _ = audit_paths([path], config, load_rules(None, ["ccme"]))
+    versioning = [f for f in result.findings if f.rule_id == "CCME-S3-VERSIONING-LOGGING"]
+    assert [f.status for f in versioning] == [Status.ERROR]
+    assert "loops over a collection unknown before deployment" in versioning[0].message
+    result, _ = audit_paths([path], config, load_rules(None, ["ccme"]), params={"Copies": "A"})
+    versioning = [f for f in result.findings if f.rule_id == "CCME-S3-VERSIONING-LOGGING"]
+    assert [f.status for f in versioning] == [Status.PASS]
