@@ -674,3 +674,18 @@ def test_compliant_bucket_from_an_unknown_loop_is_error_not_pass(tmp_path: Path)
     result, _ = audit_paths([path], config, load_rules(None, ["ccme"]), params={"Copies": "A"})
     versioning = [f for f in result.findings if f.rule_id == "CCME-S3-VERSIONING-LOGGING"]
     assert [f.status for f in versioning] == [Status.PASS]
+
+
+def test_nested_stacks_in_a_parallel_run(tmp_path: Path) -> None:
+    """Runs of 16+ files load in worker processes: the followed children still come back and are
+    checked only through their parents."""
+    from auditor.iac import PARALLEL_MIN_UNITS
+
+    write(tmp_path, "main.yaml", PARENT)
+    write(tmp_path, "stacks/storage.yaml", CHILD)
+    for i in range(PARALLEL_MIN_UNITS):
+        write(tmp_path, f"other{i:02d}.yaml", HEAD + f"Resources:\n  B:\n    Type: AWS::S3::Bucket\n"
+              f"    Properties: {{BucketName: hpc-other-{i}}}\n")
+    result = load(tmp_path)
+    logical = sorted(r.location.logical_id for r in result.snapshot.resources if r.location and r.type == "s3.bucket")
+    assert logical.count("Storage/Logging") == 1 and "Logging" not in logical and logical.count("B") == 16
