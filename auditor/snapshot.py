@@ -34,6 +34,15 @@ def unknown_reason(value: Any) -> str:
     return str(value[UNKNOWN_KEY])
 
 
+def location_text(location: Mapping[str, Any] | None) -> str:
+    """`file:line`, or only `file` when the line is not known (never `file:None`)."""
+    if not location:
+        return ""
+    line = location.get("line")
+    file = str(location.get("file") or "")
+    return f"{file}:{line}" if isinstance(line, int) and not isinstance(line, bool) and line >= 1 else file
+
+
 @dataclass(frozen=True)
 class Location:
     file: str

@@ -227,8 +227,8 @@ def hostile_section(cases: list[Case], recs: list[dict[str, Any]], cmd: str) -> 
         "dependencies.yaml (`packages check -d`). Pathologies: 50,000-deep bracket nesting, a 30 MB file, non-UTF-8 "
         "bytes, a YAML alias bomb (9^9 expansions), binary bytes, NUL bytes, a directory where a file is expected, a "
         "symlink loop. Each case is run as its own process (`python -m auditor`, this checkout) and must end in one "
-        "clear line and exit 2 (`ccme-audit: error: <file>, <place>: <what> (fix: ...)`) or, for the IaC gate, an "
-        "IAC-PARSE ERROR finding and exit 1, as the gate's design says; never a traceback, never exit 3; its peak "
+        "clear line and exit 2 (`ccme-audit: error: <file>, <place>: <what> (fix: ...)`), the IaC gate's malformed "
+        "templates included (no report written); never a traceback, never exit 3; its peak "
         "RSS (the child's own VmHWM at exit) under 500 MiB and its wall time under 60 s. The default test run does "
         "every case in-process except the 30 MB ones, plus four memory-heavy cases as subprocesses; hypothesis adds "
         "random bytes to every door.",

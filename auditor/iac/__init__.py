@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,9 +57,30 @@ SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", "__pycache__", ".ve
 @dataclass
 class LoadResult:
     snapshot: Snapshot
-    problems: list[ParseProblem] = field(default_factory=list)
+    problems: list[ParseProblem] = field(default_factory=list)  # bad input, and warnings (problem.warning)
     suppressions: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     kinds: set[str] = field(default_factory=set)
+    skipped: list[str] = field(default_factory=list)  # files of scanned directories that are not templates
+    nested: list[str] = field(default_factory=list)  # files checked only as nested stacks of another template
+
+
+SKIPPED = "skipped"  # the kind of a file in a scanned directory that is not a template
+_TEMPLATE_MARKERS = re.compile(
+    r"AWSTemplateFormatVersion|AWS::Serverless-2016-10-31|AWS::LanguageExtensions"
+    r"|^\s*[\"']?Resources[\"']?\s*:[\s\S]*\bType[\"']?\s*:\s*[\"']?(?:AWS|Custom)::"
+    r"|^\s*HeadNode\s*:[\s\S]*^\s*Scheduling\s*:|^\s*Scheduling\s*:[\s\S]*^\s*HeadNode\s*:",
+    re.MULTILINE,
+)
+
+
+def looks_like_template(text: str) -> bool:
+    """Whether a file that does not parse was meant to be a CloudFormation template or a
+    ParallelCluster configuration (then it is bad input), rather than some other YAML or JSON of a
+    repository (a workflow, a compose file, a Helm chart: skipped)."""
+    return bool(_TEMPLATE_MARKERS.search(text[:MAX_MARKER_SCAN]))
+
+
+MAX_MARKER_SCAN = 1_000_000
 
 
 def _no_template(directory: Path) -> InputError:
@@ -125,7 +147,7 @@ def _load_file(
     account: str | None,
     params: Mapping[str, str],
     read_secret_values: bool,
-) -> tuple[str | None, list[TemplateResource], list[ParseProblem]]:
+) -> Loaded:
     from auditor.iac import cloudformation, parallelcluster, terraform
 
     if path.suffix == ".json":
@@ -133,24 +155,34 @@ def _load_file(
             text = read_text(path)
             doc: Any = json.loads(text)
         except InputError as exc:
-            return None, [], [ParseProblem(str(path), exc.what)]
+            return None, [], [ParseProblem(str(path), exc.what)], []
         except json.JSONDecodeError as exc:
-            return None, [], [ParseProblem(str(path), f"invalid JSON: {exc.msg}", exc.lineno)]
+            if not named and not looks_like_template(text):
+                return SKIPPED, [], [], []
+            return None, [], [ParseProblem(str(path), f"invalid JSON: {exc.msg}", exc.lineno)], []
         except RecursionError:
-            return None, [], [ParseProblem(str(path), "JSON nested too deeply")]
+            return None, [], [ParseProblem(str(path), "JSON nested too deeply")], []
         try:
             check_depth(doc, file=str(path))
         except InputError as exc:
-            return None, [], [ParseProblem(str(path), exc.what)]
+            return None, [], [ParseProblem(str(path), exc.what)], []
         if terraform.is_plan(doc):
             items, problems = terraform.load_plan(
                 path, doc, region=region, account=account, read_secret_values=read_secret_values
             )
-            return "terraform", items, problems
+            return "terraform", items, problems, []
     template, problem = cloudformation.decode(path)
     if problem is not None:
-        return None, [], [problem]
+        if not named and problem.message.startswith("invalid template:"):
+            try:
+                meant = looks_like_template(read_text(path))
+            except InputError:
+                meant = True
+            if not meant:
+                return SKIPPED, [], [], []
+        return None, [], [problem], []
     if cloudformation.is_cloudformation(template):
+        followed: set[Path] = set()
         items, problems = cloudformation.load(
             path,
             template,
@@ -158,16 +190,17 @@ def _load_file(
             account=account,
             overrides=params,
             read_secret_values=read_secret_values,
+            followed=followed,
         )
-        return "cloudformation", items, problems
+        return "cloudformation", items, problems, sorted(str(p) for p in followed)
     if parallelcluster.is_parallelcluster(template):
         text = read_text(path)
         try:
             plain = parse_yaml(text, file=str(path))
         except InputError as exc:
-            return None, [], [ParseProblem(str(path), exc.what)]
+            return None, [], [ParseProblem(str(path), exc.what)], []
         items, problems = parallelcluster.load(path, plain, text, region=region, account=account)
-        return "parallelcluster", items, problems
+        return "parallelcluster", items, problems, []
     if named:
         return (
             None,
@@ -175,13 +208,14 @@ def _load_file(
             [
                 ParseProblem(
                     str(path),
-                    "not a CloudFormation template (AWSTemplateFormatVersion or "
-                    "Resources of Type AWS::*), a Terraform plan JSON or a "
+                    "not a CloudFormation template (AWSTemplateFormatVersion, a Transform, or "
+                    "Resources with a Type such as AWS::S3::Bucket), a Terraform plan JSON or a "
                     "ParallelCluster configuration (HeadNode and Scheduling)",
                 )
             ],
+            [],
         )
-    return None, [], []
+    return SKIPPED, [], [], []
 
 
 def _assign_ids(items: list[TemplateResource], used: set[str]) -> dict[str, str]:
@@ -226,7 +260,8 @@ def _subnet_internet(resources: Sequence[Resource]) -> dict[str, bool]:
 
 
 Job = tuple[str, Path, bool, str | None, str | None, dict[str, str], bool]
-Loaded = tuple[str | None, list[TemplateResource], list[ParseProblem]]
+# (kind or None, resources, problems, nested templates followed)
+Loaded = tuple[str | None, list[TemplateResource], list[ParseProblem], list[str]]
 PARALLEL_MIN_UNITS = 16
 
 
@@ -240,12 +275,12 @@ def _load_unit(job: Job) -> Loaded:
             items, found = terraform.load_directory(
                 path, region=region, account=account, overrides=params, read_secret_values=read_secret_values
             )
-            return ("terraform" if items or not found else None), items, found
+            return ("terraform" if items or not found else None), items, found, []
         return _load_file(
             path, named, region=region, account=account, params=params, read_secret_values=read_secret_values
         )
     except RecursionError:
-        return None, [], [ParseProblem(str(path), "nested too deeply")]
+        return None, [], [ParseProblem(str(path), "nested too deeply")], []
 
 
 def _run_units(jobs: list[Job]) -> list[Loaded]:
@@ -298,12 +333,29 @@ def load_paths(
     jobs = [(kind, path, named, region, account, dict(params), read_secret_values) for kind, path, named in units]
     outcomes = _run_units(jobs)
     used_units = {
-        p.resolve() for (_k, p, _n), (unit_kind, _i, found) in zip(units, outcomes, strict=True) if unit_kind or found
+        p.resolve()
+        for (_k, p, _n), (unit_kind, _i, found, _f) in zip(units, outcomes, strict=True)
+        if (unit_kind and unit_kind != SKIPPED) or found
     }
     for path in (Path(p) for p in paths):
         if path.is_dir() and not any(u == path.resolve() or path.resolve() in u.parents for u in used_units):
             raise _no_template(path)  # only files that are not templates (a README, an unrelated YAML)
-    for (_kind, path, _named), (unit_kind, items, found) in zip(units, outcomes, strict=True):
+    # A template that another template of the run follows as a nested stack is checked through it
+    # only (with the parameters its parent passes), not a second time on its own defaults.
+    nested = {Path(f) for outcome in outcomes for f in outcome[3]}
+    skipped: list[str] = []
+    nested_files: list[str] = []
+    seen_problems: set[ParseProblem] = set()
+    for (kind_hint, path, _named), (unit_kind, items, found, _followed) in zip(units, outcomes, strict=True):
+        if unit_kind == SKIPPED:
+            skipped.append(str(path))
+            continue
+        if kind_hint == "file" and path.resolve() in nested:
+            nested_files.append(str(path))
+            items = []
+            found = [p for p in found if not p.warning]  # its errors still count; its own warnings do not
+        found = [p for p in found if p not in seen_problems]
+        seen_problems.update(found)
         problems.extend(found)
         if unit_kind:
             kinds.add(unit_kind)
@@ -342,4 +394,11 @@ def load_paths(
         regions=(region,) if region else (),
         paths=tuple(str(p) for p in paths),
     )
-    return LoadResult(snapshot=snapshot, problems=problems, suppressions=suppressions, kinds=kinds)
+    return LoadResult(
+        snapshot=snapshot,
+        problems=problems,
+        suppressions=suppressions,
+        kinds=kinds,
+        skipped=skipped,
+        nested=nested_files,
+    )

@@ -61,9 +61,9 @@ def _mapping(loader: Any, node: yaml.MappingNode) -> Mapping:
         except TypeError:
             raise DecodeError(f"a mapping key is not a scalar ({key_node.tag})", _line(key_node.start_mark)) from None
         if seen:
-            raise DecodeError(
-                f"duplicate key {str(key)[:80]!r} (first at line {out.key_lines.get(key)})", _line(key_node.start_mark)
-            )
+            first = out.key_lines.get(key)
+            at = f" (first at line {first})" if first else ""
+            raise DecodeError(f"duplicate key {str(key)[:80]!r}{at}", _line(key_node.start_mark))
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_lines[key] = _line(key_node.start_mark) or 0
     return out
@@ -135,7 +135,9 @@ def decode_json(text: str) -> Any:
         first = text.find(needle)
         again = text.find(needle, first + 1) if first >= 0 else -1
         line = text.count("\n", 0, again) + 1 if again >= 0 else None
-        raise DecodeError(f"duplicate key {exc.key[:80]!r} (first at line {_text_line(text, needle)})", line) from None
+        first_line = _text_line(text, needle)
+        at = f" (first at line {first_line})" if first_line else ""
+        raise DecodeError(f"duplicate key {exc.key[:80]!r}{at}", line) from None
     except json.JSONDecodeError as exc:
         raise DecodeError(f"invalid JSON: {exc.msg}", exc.lineno) from None
     try:

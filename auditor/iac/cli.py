@@ -124,10 +124,35 @@ def audit_paths(
         present.add("ec2.topology")  # derived from the VPCs by the engine before evaluation
     selected, skipped = _skipped_for_absent_types(rules, present, region, config.account)
     result = evaluate(loaded.snapshot, selected, config, today=today, mode="iac")
-    findings = list(result.findings) + skipped + [parse_finding(p) for p in loaded.problems] + list(extra_findings)
+    parse = [parse_finding(p) for p in loaded.problems if not p.warning]
+    findings = list(result.findings) + skipped + parse + list(extra_findings)
     findings = apply_suppressions(findings, loaded.suppressions, entries, today)
     findings.sort(key=lambda f: (f.rule_id, f.region or "", f.resource_id))
-    return replace(result, findings=tuple(findings), account=config.account), loaded.problems
+    notes = list(loaded.problems)
+    if loaded.skipped:
+        more = len(loaded.skipped) - 5
+        shown = ", ".join(loaded.skipped[:5]) + (f" and {more} more" if more > 0 else "")
+        notes.append(ParseProblem(shown, f"{len(loaded.skipped)} file(s) of the directories scanned are not "
+                                  "templates: skipped", warning=True))
+    if loaded.nested:
+        notes.append(ParseProblem(", ".join(loaded.nested), "checked only as nested stacks of the templates that "
+                                  "follow them (with the parameters they pass)", warning=True))
+    return replace(result, findings=tuple(findings), account=config.account), notes
+
+
+def bad_input(problems: Sequence[ParseProblem]) -> InputError | None:
+    """The first malformed template as one line of bad input (exit 2), or None."""
+    errors = [p for p in problems if not p.warning]
+    if not errors:
+        return None
+    first = errors[0]
+    more = f" ({len(errors) - 1} more file error(s) after this one)" if len(errors) > 1 else ""
+    return InputError(
+        first.message + more,
+        file=first.file,
+        place=f"line {first.line}" if first.line else None,
+        fix="correct the template, or leave the file out of the paths given",
+    )
 
 
 PathsArg = Annotated[
@@ -189,7 +214,10 @@ def register(app: typer.Typer) -> None:
             executable = checkov_mod.find_checkov(checkov_path)
             extra = checkov_mod.findings(checkov_mod.run(executable, paths))
         result, problems = audit_paths(paths, cfg, rules, params=params, baseline=baseline, extra_findings=extra)
+        error = bad_input(problems)
+        if error is not None:
+            raise error  # a malformed template: one line, exit 2, no report written
         for problem in problems:
-            sys.stderr.write(f"ccme-audit: error: {problem.text()}\n")
+            sys.stderr.write(f"ccme-audit: warning: {problem.text()}\n")
         write_reports(result, formats, output=output, output_dir=output_dir)
         exit_for(result.findings, fail_on)

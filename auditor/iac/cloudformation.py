@@ -10,16 +10,18 @@ unknown(reason) and turns the rules reading it into ERROR.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
 from auditor.fileio import MAX_EXPANDED_NODES, MAX_FLOW_DEPTH, check_depth, expanded_size, read_text, yaml_depth_exceeds
 from auditor.iac import canonical as C
-from auditor.iac import cfn_decode
-from auditor.iac.model import Link, ParseProblem, TemplateResource, text_or_unknown
+from auditor.iac import cfn_decode, cfn_language
+from auditor.iac.model import Link, ParseProblem, TemplateResource, contains_unknown, text_or_unknown
 from auditor.iac.suppress import inline_suppressions, metadata_suppressions
 from auditor.partitions import partition_of
 from auditor.snapshot import Location, is_unknown, unknown
@@ -51,6 +53,7 @@ KNOWN_INTRINSICS = frozenset(
     }
 )
 _NO_VALUE = object()
+NESTED_STACK_TYPES = frozenset({"AWS::CloudFormation::Stack", "AWS::Serverless::Application"})
 
 
 class _Unresolved(Exception):
@@ -58,15 +61,44 @@ class _Unresolved(Exception):
         self.reason = reason
 
 
+_RESOURCE_TYPE = re.compile(r"^(?:[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+(?:::[A-Za-z0-9]+)?|Custom::[\w@-]+)$")
+_SECTIONS = frozenset(
+    {
+        "AWSTemplateFormatVersion",
+        "Description",
+        "Metadata",
+        "Parameters",
+        "Rules",
+        "Mappings",
+        "Conditions",
+        "Transform",
+        "Resources",
+        "Outputs",
+        "Hooks",
+        "Globals",
+    }
+)
+
+
 def is_cloudformation(doc: Any) -> bool:
+    """A CloudFormation (or SAM) template: AWSTemplateFormatVersion, a CloudFormation Transform, or a
+    Resources mapping whose entries are resources (a Type like AWS::S3::Bucket or Custom::X, or an
+    Fn::ForEach loop); an empty Resources counts when every top-level key is a template section."""
     if not isinstance(doc, dict):
         return False
     if "AWSTemplateFormatVersion" in doc:
         return True
+    if any(t.startswith("AWS::") for t in cfn_language.transforms(doc)):
+        return True
     resources = doc.get("Resources")
-    return isinstance(resources, dict) and any(
-        isinstance(r, dict) and isinstance(r.get("Type"), str) and r["Type"].startswith(("AWS::", "Custom::"))
-        for r in resources.values()
+    if not isinstance(resources, dict):
+        return False
+    if not resources:
+        return all(isinstance(k, str) and k in _SECTIONS for k in doc) and len(doc) > 1
+    return any(
+        (isinstance(key, str) and key.startswith(cfn_language.FOREACH))
+        or (isinstance(body, dict) and isinstance(body.get("Type"), str) and bool(_RESOURCE_TYPE.match(body["Type"])))
+        for key, body in resources.items()
     )
 
 
@@ -127,12 +159,22 @@ def _line(node: Any) -> int | None:
 
 
 def unknown_intrinsic(template: Any) -> tuple[str, int | None] | None:
-    stack: list[tuple[Any, Any]] = [(template, None)]
+    """The first Fn:: function ccme-audit does not know, outside Rules (whose functions
+    cfn_language.check_rules validates); Fn::ForEach::Name loop keys are known."""
+    stack: list[tuple[Any, Any]] = [
+        (value, template) for key, value in (template.items() if isinstance(template, dict) else []) if key != "Rules"
+    ]
     while stack:
         node, parent = stack.pop()
         if isinstance(node, dict):
             for key, value in node.items():
-                if isinstance(key, str) and key.startswith("Fn::") and key not in KNOWN_INTRINSICS and len(node) == 1:
+                if (
+                    isinstance(key, str)
+                    and key.startswith("Fn::")
+                    and key not in KNOWN_INTRINSICS
+                    and not key.startswith(cfn_language.FOREACH)
+                    and len(node) == 1
+                ):
                     return key, _line(node) or _line(parent)
                 stack.append((value, node))
         elif isinstance(node, list):
@@ -151,18 +193,30 @@ class Resolver:
         account: str | None,
         overrides: Mapping[str, str],
         names: dict[str, Any],
+        passed: Mapping[str, Any] | None = None,
+        prefix: str = "",
+        origin: str = "",
     ):
+        """passed: the parameter values a parent stack gives a nested stack (then overrides do not
+        apply); prefix: put before every logical id (a nested stack's `Parent/`)."""
         self.template = template
         self.region = region
         self.account = account
+        self.prefix = prefix
         self.resources: Mapping[str, Any] = template.get("Resources") or {}
         self.names = names  # logical id -> resolved name (bucket name, alias name) when the template sets it
+        self.stack_outputs: Any = None  # logical id of a nested stack -> its outputs (set by load)
         self.parameters: dict[str, Any] = {}
         for name, spec in (template.get("Parameters") or {}).items():
-            if name in overrides:
-                value: Any = overrides[name]
+            value: Any
+            if passed is not None and name in passed:
+                value = passed[name]
+            elif passed is None and name in overrides:
+                value = overrides[name]
             elif isinstance(spec, dict) and "Default" in spec:
                 value = spec["Default"]
+            elif passed is not None:
+                value = unknown(f"parameter {name} of nested stack {origin} has no default and its parent passes none")
             else:
                 value = unknown(f"parameter {name} has no default and no --param value")
             if (
@@ -311,6 +365,19 @@ class Resolver:
             return base64.b64encode(self._text(self._value(args, depth), "Fn::Base64").encode()).decode()
         if fn in ("Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not", "Condition"):
             return self._truth({fn: args}, depth)
+        if fn == "Fn::Length":
+            items = self._value(args, depth)
+            if not isinstance(items, list):
+                raise _Unresolved(_why(items, "Fn::Length list"))
+            return len(items)
+        if fn == "Fn::ToJsonString":
+            import json
+
+            document = self._value(args, depth)
+            reason = contains_unknown(document)
+            if reason:
+                raise _Unresolved(f"Fn::ToJsonString: {reason}")
+            return json.dumps(document, separators=(",", ":"))
         if fn == "Fn::GetAZs":
             raise _Unresolved("Fn::GetAZs: the Availability Zones are known only in the deployment account")
         if fn == "Fn::ImportValue":
@@ -375,13 +442,14 @@ class Resolver:
             known = self.names.get(name)
             if isinstance(known, str):
                 return known
-            return Link(name)
+            return Link(self.prefix + name)
         raise _Unresolved(f"Ref to {name}, which is neither a parameter nor a resource")
 
     def get_att(self, logical: str, attribute: str) -> Any:
         if logical not in self.resources:
             raise _Unresolved(f"Fn::GetAtt on {logical}, which is not a resource of the template")
-        rtype = (self.resources[logical] or {}).get("Type") if isinstance(self.resources[logical], dict) else None
+        rtype = self.resources[logical].get("Type") if isinstance(self.resources[logical], dict) else None
+        rtype = rtype if isinstance(rtype, str) else None
         name = self.names.get(logical)
         if rtype == "AWS::S3::Bucket" and isinstance(name, str):
             partition = partition_of(self.region)
@@ -389,7 +457,11 @@ class Resolver:
                 return f"arn:{partition.name}:s3:::{name}"
             if attribute == "DomainName":
                 return f"{name}.s3.{partition.dns_suffix}"
-        return Link(logical, attribute)
+        if rtype in NESTED_STACK_TYPES and attribute.startswith("Outputs."):
+            if self.stack_outputs is None:
+                raise _Unresolved(f"{logical}.{attribute}: the nested stack is not followed")
+            return self.stack_outputs(logical, attribute.split(".", 1)[1])
+        return Link(self.prefix + logical, attribute)
 
 
 def _scalar_text(value: Any) -> Any:
@@ -416,11 +488,26 @@ _NAME_PROPERTY = {
     "AWS::SecretsManager::Secret": "Name",
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::Lambda::Function": "FunctionName",
+    "AWS::Serverless::Function": "FunctionName",
     "AWS::EC2::KeyPair": "KeyName",
     "AWS::SSM::Parameter": "Name",
     "AWS::RDS::DBInstance": "DBInstanceIdentifier",
     "AWS::RDS::DBSubnetGroup": "DBSubnetGroupName",
 }
+
+
+MAX_NESTING = 8  # nested stack levels below a template
+MAX_NESTED_TEMPLATES = 200  # nested templates loaded for one top-level template, all levels together
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+@dataclass
+class _Nest:
+    """What the loads of one top-level template and its nested stacks share."""
+
+    chain: tuple[Path, ...]  # resolved template files from the top-level one down to this one
+    followed: set[Path]  # every local nested template followed
+    budget: list[int]  # nested templates that may still be loaded
 
 
 def load(
@@ -431,27 +518,124 @@ def load(
     account: str | None,
     overrides: Mapping[str, str],
     read_secret_values: bool = False,
+    followed: set[Path] | None = None,
 ) -> tuple[list[TemplateResource], list[ParseProblem]]:
+    """Canonical resources of a template and of the nested stacks it follows (local TemplateURL);
+    `followed` receives the resolved paths of those nested templates."""
+    nest = _Nest((path.resolve(),), followed if followed is not None else set(), [MAX_NESTED_TEMPLATES])
+    items, problems, _outputs = _load(
+        path,
+        template,
+        region=region,
+        account=account,
+        overrides=overrides,
+        passed=None,
+        prefix="",
+        nest=nest,
+        read_secret_values=read_secret_values,
+    )
+    _join(items, region)
+    return items, problems
+
+
+def _apply_globals(resources: dict[str, Any], globals_: Any) -> None:
+    """SAM Globals: each section (Function, Api, ...) under the properties of every resource of
+    that AWS::Serverless:: type; the resource's own properties win, mappings merge."""
+    if not isinstance(globals_, dict):
+        return
+
+    def merge(base: Any, own: Any) -> Any:
+        if isinstance(base, dict) and isinstance(own, dict):
+            return {**base, **{k: merge(base.get(k), v) for k, v in own.items()}}
+        return own if own is not None else base
+
+    for body in resources.values():
+        rtype = body.get("Type") if isinstance(body, dict) else None
+        if isinstance(rtype, str) and rtype.startswith("AWS::Serverless::"):
+            section = globals_.get(rtype.split("::")[2])
+            if isinstance(section, dict) and isinstance(body.get("Properties", {}), dict):
+                body["Properties"] = merge(section, body.get("Properties") or {})
+
+
+def _load(
+    path: Path,
+    template: Any,
+    *,
+    region: str | None,
+    account: str | None,
+    overrides: Mapping[str, str],
+    passed: Mapping[str, Any] | None,
+    prefix: str,
+    nest: _Nest,
+    read_secret_values: bool,
+) -> tuple[list[TemplateResource], list[ParseProblem], dict[str, Any]]:
     file = str(path)
     problems: list[ParseProblem] = []
     bad = unknown_intrinsic(template)
     if bad:
-        return [], [ParseProblem(file, f"unknown intrinsic function {bad[0]}", bad[1])]
-    resources = template.get("Resources")
-    if not isinstance(resources, dict):
-        return [], [ParseProblem(file, "Resources is not a mapping")]
+        return [], [ParseProblem(file, f"unknown intrinsic function {bad[0]}", bad[1])], {}
+    try:
+        cfn_language.check_rules(template.get("Rules"))
+    except cfn_language.LanguageError as exc:
+        return [], [ParseProblem(file, f"Rules: {exc.message}", exc.line)], {}
+    if not isinstance(template.get("Resources"), dict):
+        return [], [ParseProblem(file, "Resources is not a mapping")], {}
+    for section in ("Parameters", "Mappings", "Conditions", "Outputs", "Globals"):
+        if template.get(section) is not None and not isinstance(template[section], dict):
+            return [], [ParseProblem(file, f"{section} is not a mapping")], {}
+    transforms = cfn_language.transforms(template)
+    uncertain: dict[str, str] = {}
+    loop_line = cfn_language.uses_foreach(template)
+    if loop_line is not None:
+        if cfn_language.LANGUAGE_EXTENSIONS not in transforms:
+            problem = ParseProblem(file, "Fn::ForEach needs Transform: AWS::LanguageExtensions", loop_line or None)
+            return [], [problem], {}
+        before = Resolver(
+            _plain(template), region=region, account=account, overrides=overrides, names={}, passed=passed,
+            origin=file,
+        )
+        try:
+            expansion = cfn_language.expand_foreach(template, before.value)
+        except cfn_language.LanguageError as exc:
+            return [], [ParseProblem(file, exc.message, exc.line)], {}
+        template, uncertain = expansion.template, expansion.uncertain
+        if expanded_size(template) > MAX_EXPANDED_NODES:
+            return [], [ParseProblem(file, f"Fn::ForEach expands to more than {MAX_EXPANDED_NODES} nodes")], {}
+    resources = template["Resources"]
     key_lines = resources.key_lines if isinstance(resources, cfn_decode.Mapping) else {}
     body_lines = {str(k): key_lines.get(k) or _line(v) for k, v in resources.items()}
+    raw_rules = template.get("Rules")  # with its lines, for the warnings
     template = _plain(template)
     resources = template["Resources"]
+    if cfn_language.SERVERLESS in transforms:
+        _apply_globals(resources, template.get("Globals"))
     names: dict[str, Any] = {}
-    resolver = Resolver(template, region=region, account=account, overrides=overrides, names=names)
-    # First the names other resources refer to (BucketName, AliasName), so Ref and GetAtt can use them.
-    for logical, body in resources.items():
-        if isinstance(body, dict) and body.get("Type") in _NAME_PROPERTY:
-            prop = (body.get("Properties") or {}).get(_NAME_PROPERTY[body["Type"]])
-            if prop is not None:
-                names[logical] = resolver.value(prop)
+    resolver = Resolver(
+        template, region=region, account=account, overrides=overrides, names=names, passed=passed, prefix=prefix,
+        origin=file,
+    )
+    for violation in cfn_language.evaluate_rules(raw_rules, lambda n: resolver.value({"Ref": n})):
+        problems.append(
+            ParseProblem(
+                file,
+                f"rule {violation.rule}: CloudFormation would refuse these parameter values ({violation.description})",
+                violation.line,
+                warning=True,
+            )
+        )
+    # First the names other resources refer to (BucketName, AliasName), so Ref and GetAtt can use them;
+    # then again, with the nested stacks' outputs, the names that needed them (the nested stacks are
+    # loaded then, with the names of the parent's resources known).
+    stacks = _NestedStacks(path, resolver, body_lines, nest, uncertain, region=region, account=account,
+                           read_secret_values=read_secret_values)
+    for with_stacks in (False, True):
+        resolver.stack_outputs = stacks.output if with_stacks else None
+        for logical, body in resources.items():
+            if isinstance(body, dict) and isinstance(body.get("Type"), str) and body["Type"] in _NAME_PROPERTY:
+                props_ = body.get("Properties") or {}
+                prop = props_.get(_NAME_PROPERTY[body["Type"]]) if isinstance(props_, dict) else None
+                if prop is not None and (not with_stacks or is_unknown(names.get(logical))):
+                    names[logical] = resolver.value(prop)
     try:
         lines = read_text(path).splitlines()
     except InputError:
@@ -462,6 +646,8 @@ def load(
             problems.append(ParseProblem(file, f"resource {logical} has no Type", body_lines.get(str(logical))))
             continue
         errors: list[str] = []
+        if str(logical) in uncertain:
+            errors.append(uncertain[str(logical)])
         condition = body.get("Condition")
         if condition is not None:
             try:
@@ -475,7 +661,10 @@ def load(
                 ParseProblem(file, f"resource {logical}: Properties is not a mapping", body_lines.get(str(logical)))
             )
             continue
-        location = Location(file=file, line=body_lines.get(str(logical)), logical_id=str(logical))
+        if body["Type"] in NESTED_STACK_TYPES:
+            stacks.load(str(logical))
+            continue
+        location = Location(file=file, line=body_lines.get(str(logical)), logical_id=prefix + str(logical))
         built = _map(body["Type"], str(logical), props, resolver, location, read_secret_values)
         for item in built:
             item.errors.extend(errors)
@@ -484,8 +673,178 @@ def load(
             item.region = region
             item.account = account
         out.extend(built)
-    _join(out, region)
-    return out, problems
+    out.extend(stacks.items)
+    problems.extend(stacks.problems)
+    outputs: dict[str, Any] = {}
+    for name, spec in (template.get("Outputs") or {}).items():
+        if not isinstance(spec, dict) or "Value" not in spec:
+            outputs[str(name)] = spec if is_unknown(spec) else unknown(f"output {name} has no Value")
+            continue
+        try:
+            if spec.get("Condition") is not None and not resolver.condition(str(spec["Condition"])):
+                outputs[str(name)] = unknown(f"output {name} is not created (condition {spec['Condition']} is false)")
+                continue
+        except _Unresolved as exc:
+            outputs[str(name)] = unknown(f"whether output {name} exists depends on a condition: {exc.reason}")
+            continue
+        outputs[str(name)] = resolver.value(spec["Value"])
+    return out, problems, outputs
+
+
+class _NestedStacks:
+    """The nested stacks of one template (AWS::CloudFormation::Stack, AWS::Serverless::Application):
+    a local TemplateURL is loaded with the parameters the parent passes, its resources prefixed
+    `Parent/`, its outputs readable by Fn::GetAtt Parent.Outputs.X; an URL is not followed."""
+
+    def __init__(
+        self,
+        path: Path,
+        resolver: Resolver,
+        body_lines: Mapping[str, int | None],
+        nest: _Nest,
+        uncertain: Mapping[str, str],
+        *,
+        region: str | None,
+        account: str | None,
+        read_secret_values: bool,
+    ):
+        self.uncertain = uncertain
+        self.path = path
+        self.resolver = resolver
+        self.body_lines = body_lines
+        self.nest = nest
+        self.region = region
+        self.account = account
+        self.read_secret_values = read_secret_values
+        self.items: list[TemplateResource] = []
+        self.problems: list[ParseProblem] = []
+        self.outputs: dict[str, dict[str, Any] | _Unresolved] = {}
+        self.loading: set[str] = set()
+
+    def output(self, logical: str, name: str) -> Any:
+        outputs = self.load(logical)
+        if isinstance(outputs, _Unresolved):
+            raise outputs
+        if name not in outputs:
+            raise _Unresolved(f"nested stack {logical} has no output {name}")
+        return outputs[name]
+
+    def _problem(self, logical: str, message: str, *, warning: bool = False) -> _Unresolved:
+        self.problems.append(
+            ParseProblem(str(self.path), f"nested stack {logical}: {message}", self.body_lines.get(logical), warning)
+        )
+        return _Unresolved(f"nested stack {logical}: {message}")
+
+    def load(self, logical: str) -> dict[str, Any] | _Unresolved:
+        if logical in self.outputs:
+            return self.outputs[logical]
+        if logical in self.loading:
+            return _Unresolved(f"nested stack {logical} depends on its own outputs (a circular dependency)")
+        self.loading.add(logical)
+        try:
+            result = self._load(logical)
+        finally:
+            self.loading.discard(logical)
+        self.outputs[logical] = result
+        return result
+
+    def _load(self, logical: str) -> dict[str, Any] | _Unresolved:
+        r = self.resolver
+        body = r.resources[logical]
+        props = body.get("Properties") or {}
+        errors = [self.uncertain[logical]] if logical in self.uncertain else []
+        condition = body.get("Condition")
+        if condition is not None:
+            try:
+                if not r.condition(str(condition)):
+                    return _Unresolved(f"nested stack {logical} is not created (condition {condition} is false)")
+            except _Unresolved as exc:
+                errors.append(f"whether nested stack {logical} is created depends on condition {condition}: "
+                              f"{exc.reason}")
+        if body["Type"] == "AWS::Serverless::Application":
+            where = props.get("Location")
+            if isinstance(where, dict) and "ApplicationId" in where:
+                return self._problem(
+                    logical, "an application of the Serverless Application Repository is not followed: its "
+                    "resources are not checked and its outputs are unknown", warning=True
+                )
+        else:
+            where = props.get("TemplateURL")
+        url = r.value(where)
+        if not isinstance(url, str) or not url:
+            reason = _why(url, "TemplateURL") if url is not None else "no TemplateURL"
+            return self._problem(logical, f"the template location is not known ({reason}): its resources are not "
+                                 "checked and its outputs are unknown", warning=True)
+        if _URL.match(url):
+            return self._problem(
+                logical, f"{_printable(url)} is not followed (only a local path is, as `aws cloudformation package` "
+                "reads it): its resources are not checked and its outputs are unknown", warning=True
+            )
+        shown = Path(os.path.normpath(self.path.parent / url))  # as the parent's path is given: in findings
+        try:
+            child = shown.resolve()
+            child.is_file()
+        except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL byte
+            return self._problem(logical, f"TemplateURL {_printable(url)} cannot be read ({exc.__class__.__name__})")
+        if child in self.nest.chain:
+            chain = " -> ".join(p.name for p in (*self.nest.chain, child))
+            return self._problem(logical, f"the nested stacks form a cycle ({chain})")
+        if len(self.nest.chain) > MAX_NESTING:
+            return self._problem(logical, f"nested stacks go deeper than {MAX_NESTING} levels")
+        if self.nest.budget[0] <= 0:
+            return self._problem(logical, f"more than {MAX_NESTED_TEMPLATES} nested templates")
+        self.nest.budget[0] -= 1
+        if not child.is_file():
+            return self._problem(logical, f"TemplateURL {_printable(url)}: no such file (relative to {self.path.name})")
+        template, problem = decode(shown)
+        if problem is not None:
+            self.problems.append(problem)
+            return _Unresolved(f"nested stack {logical}: {problem.message}")
+        if not is_cloudformation(template):
+            return self._problem(logical, f"TemplateURL {_printable(url)} is not a CloudFormation template")
+        self.nest.followed.add(child)
+        declared = template.get("Parameters") if isinstance(template.get("Parameters"), dict) else {}
+        given = r.value(props.get("Parameters") or {})
+        passed: dict[str, Any]
+        if is_unknown(given) or not isinstance(given, dict):
+            why = given if is_unknown(given) else unknown(f"the Parameters of nested stack {logical} are not a mapping")
+            passed = {str(name): why for name in declared}
+        else:
+            extra = sorted(str(k) for k in given if k not in declared)
+            if extra:
+                return self._problem(logical, f"passes parameter {extra[0]}, which {_printable(url)} does not declare")
+            passed = {str(k): _passed_value(v) for k, v in given.items()}
+        items, problems, outputs = _load(
+            shown,
+            template,
+            region=self.region,
+            account=self.account,
+            overrides={},
+            passed=passed,
+            prefix=f"{r.prefix}{logical}/",
+            nest=_Nest((*self.nest.chain, child), self.nest.followed, self.nest.budget),
+            read_secret_values=self.read_secret_values,
+        )
+        for item in items:
+            item.errors.extend(errors)
+        self.items.extend(items)
+        self.problems.extend(problems)
+        return outputs
+
+
+def _printable(text: str) -> str:
+    """A template's string as a message shows it: at most 200 characters, no control characters."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text[:200])
+
+
+def _passed_value(value: Any) -> Any:
+    """A parameter value as a nested stack receives it: a string (numbers and booleans as text);
+    unknowns and references to resources stay what they are."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
 
 
 def _prop(props: Mapping[str, Any], resolver: Resolver, *path: str) -> Any:
@@ -518,7 +877,7 @@ def _map(
 ) -> list[TemplateResource]:
     p = lambda *path: _prop(props, r, *path)  # noqa: E731
     res = lambda t, attrs, name=None, rid=None: TemplateResource(  # noqa: E731
-        type=t, key=logical, attributes=attrs, location=location, name=name, id=rid
+        type=t, key=r.prefix + logical, attributes=attrs, location=location, name=name, id=rid
     )
     tag_map = C.tags(p("Tags"))
     if rtype == "AWS::KMS::Key":
@@ -835,7 +1194,49 @@ def _map(
                 name=domain if isinstance(domain, str) else None,
             )
         ]
+    if rtype in ("AWS::Serverless::Function", "AWS::Serverless::Api"):
+        return _map_serverless(rtype, logical, p, r, res)
     return _map_provisioner(rtype, logical, p, r, res, tag_map)
+
+
+def _map_serverless(rtype: str, logical: str, p: Any, r: Resolver, res: Any) -> list[Any]:
+    """SAM (Transform AWS::Serverless-2016-10-31): a function is a Lambda function, an Api a REST API
+    whose methods SAM generates from the functions' events (not evaluated here: unknown). SAM's Tags
+    are a plain mapping; Globals are already merged into the properties."""
+    tags = p("Tags")
+    tag_map = {str(k): str(v) for k, v in tags.items() if isinstance(v, str)} if isinstance(tags, dict) else {}
+    if rtype == "AWS::Serverless::Function":
+        name = _named(r, logical, "FunctionName", "function")
+        return [
+            res(
+                "lambda.function",
+                C.lambda_function(
+                    name=name,
+                    package_type=p("PackageType"),
+                    runtime=p("Runtime"),
+                    role=p("Role"),
+                    image_uri=p("ImageUri"),
+                    vpc=p("VpcConfig") is not None,
+                    tag_map=tag_map,
+                ),
+                name=name,
+                rid=name if isinstance(name, str) else None,
+            )
+        ]
+    name = p("Name")
+    endpoint = p("EndpointConfiguration")
+    endpoint_types = endpoint.get("Type") if isinstance(endpoint, dict) else endpoint
+    attrs = C.rest_api(
+        name=name,
+        policy=None,
+        endpoint_types=[endpoint_types] if isinstance(endpoint_types, str) else ["EDGE"],
+        disable_execute=p("DisableExecuteApiEndpoint"),
+        tag_map=tag_map,
+    )
+    if p("Auth", "ResourcePolicy") is not None:
+        attrs["policy"] = unknown("SAM builds the API's resource policy from Auth.ResourcePolicy: not evaluated")
+    attrs["methods"] = unknown("SAM generates the API's methods from the functions' events: not evaluated")
+    return [res("apigateway.rest_api", attrs, name=name if isinstance(name, str) else None)]
 
 
 def _named(r: Resolver, logical: str, prop: str, what: str) -> Any:

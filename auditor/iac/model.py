@@ -28,11 +28,14 @@ class Link:
 
 @dataclass(frozen=True)
 class ParseProblem:
-    """A template that cannot be used: reported as an IAC-PARSE ERROR finding and on stderr."""
+    """A template that cannot be used: bad input (exit 2 from `ccme-audit iac`, an IAC-PARSE ERROR
+    finding from the library). With warning=True, a remark that does not stop the run (a nested stack
+    at an URL that is not followed, a template Rule the parameter values break): one stderr line."""
 
     file: str
     message: str
     line: int | None = None
+    warning: bool = False
 
     def text(self) -> str:
         where = f":{self.line}" if self.line else ""

@@ -23,6 +23,7 @@ from auditor.engine.findings import Finding, Severity, Status
 from auditor.report.common import AREAS, evidence_lines, ordered, rules_by_id, source_text, version, xml_text
 from auditor.report.history import History
 from auditor.report.remediation import sh_for_finding
+from auditor.snapshot import location_text
 
 
 @cache
@@ -64,7 +65,7 @@ def _finding_data(finding: Finding, with_fix: bool, history: History | None = No
     if evidence:
         data["e"] = evidence
     if finding.location:
-        data["l"] = f"{finding.location.get('file')}:{finding.location.get('line') or ''}"
+        data["l"] = location_text(finding.location)
     if finding.attribution:
         data["c"] = str(finding.attribution.get("text", ""))
     if finding.waiver:

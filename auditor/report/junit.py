@@ -14,6 +14,7 @@ from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Finding, Status
 from auditor.report.common import evidence_lines, help_uri, resource_label, source_text, version
 from auditor.report.html import environment
+from auditor.snapshot import location_text
 
 
 def _body(finding: Finding) -> str:
@@ -21,7 +22,7 @@ def _body(finding: Finding) -> str:
     if finding.resource_name and finding.resource_name != finding.resource_id:
         lines.append(f"name: {finding.resource_name}")
     if finding.location:
-        lines.append(f"location: {finding.location.get('file')}:{finding.location.get('line') or ''}")
+        lines.append(f"location: {location_text(finding.location)}")
     lines.append(f"message: {finding.message}")
     if finding.attribution:
         lines.append(f"changed: {finding.attribution.get('text')}")

@@ -62,7 +62,9 @@ def _details(finding: Finding) -> str:
     if finding.resource_name and finding.resource_name != finding.resource_id:
         parts.append(f"- Name: {esc(finding.resource_name)}")
     if finding.location:
-        parts.append(f"- Location: {esc(finding.location.get('file'))} line {esc(finding.location.get('line'))}")
+        line = finding.location.get("line")
+        at = f" line {esc(line)}" if isinstance(line, int) and line >= 1 else ""
+        parts.append(f"- Location: {esc(finding.location.get('file'))}{at}")
     parts.append(f"- Message: {esc(finding.message)}")
     if finding.attribution:
         parts.append(f"- Who changed it (CloudTrail): {esc(finding.attribution.get('text'))}")

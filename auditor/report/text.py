@@ -7,6 +7,7 @@ from typing import Any
 
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Status
+from auditor.snapshot import location_text
 
 _COLORS = {
     Status.PASS: "32",
@@ -31,7 +32,7 @@ def render(evaluation: Evaluation, *, color: bool = False, show_passed: bool = F
     for finding in evaluation.findings:
         if finding.status is Status.PASS and not show_passed:
             continue
-        where = f" [{finding.location['file']}:{finding.location.get('line')}]" if finding.location else ""
+        where = f" [{location_text(finding.location)}]" if finding.location else ""
         lines.append(
             f"{paint(finding.status)} {finding.severity.value:<8} {finding.rule_id}  "
             f"{_clean(finding.resource_id)}{_clean(where)}"

@@ -47,11 +47,15 @@ def test_json_report_and_parameter_override(tmp_path: Path, capsys: pytest.Captu
     assert lam[0]["location"]["logical_id"] == "aws_kms_key.lambda"
 
 
-def test_parse_error_is_reported_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_malformed_template_is_bad_input_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("AWSTemplateFormatVersion: '2010-09-09'\nResources: [\n", encoding="utf-8")
-    code, out, err = run(["iac", str(bad), str(CFN_GOOD), "--pack", "ccme", *ACCOUNT], capsys)
-    assert code == 1 and "IAC-PARSE" in out and err.count("\n") == 1 and str(bad) in err
+    report = tmp_path / "out.json"
+    code, out, err = run(["iac", str(bad), str(CFN_GOOD), "--pack", "ccme", *ACCOUNT, "-f", "json", "-o", str(report)],
+                         capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith(f"ccme-audit: error: {bad}: line 3: invalid template:") and "(fix: " in err
+    assert not report.exists()  # nothing written half-way
 
 
 @pytest.mark.parametrize(("argv", "needle"), [
