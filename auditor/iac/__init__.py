@@ -114,6 +114,12 @@ def _units(paths: Sequence[Path]) -> tuple[list[tuple[str, Path, bool]], list[Pa
         if (kind, p.resolve()) not in seen:
             seen.add((kind, p.resolve()))
             unique.append((kind, p, named))
+    found_dirs = [p for kind, p, named in unique if kind == "tfdir" and not named]
+    if len(found_dirs) > 1:  # a module that a scanned example calls is read through that call only
+        from auditor.iac.terraform import root_modules
+
+        roots = set(root_modules(found_dirs))
+        unique = [u for u in unique if u[0] != "tfdir" or u[2] or u[1] in roots]
     return unique, problems
 
 
