@@ -104,6 +104,13 @@ def _string_literal(tree: Tree) -> str:
     return "".join(out)
 
 
+class _Evaluated:
+    """The value of a traversal's base that is an expression, not a name (zipmap(...)["k"])."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
 class _Dir:
     """One parsed directory of .tf files, shared by every instance of the module it holds."""
 
@@ -284,6 +291,8 @@ class Module:
             root, steps = self._traversal(tree, scope, depth)
             if root is not None:
                 return self._reference(root, steps, scope)
+            if steps and isinstance(steps[0], _Evaluated):
+                return _index(steps[0].value, steps[1:], "expression")
             raise _Unresolved("unsupported traversal")
         if kind == "function_call":
             name = _token_text(kids[0])
@@ -467,6 +476,9 @@ class Module:
                 continue
             if node.data == "identifier":
                 return _token_text(node), steps
+            if node.data in ("function_call", "tuple", "object", "for_tuple_expr", "for_object_expr", "conditional"):
+                base_value = self._eval(node, scope, depth + 1)  # e.g. zipmap(...)["k"], [for ...][0]
+                return None, [_Evaluated(base_value), *steps]
             raise _Unresolved(f"the {node.data.replace('_', ' ')} expression is not evaluated by ccme-audit")
 
     def _reference(self, root: str, steps: list[Any], scope: Mapping[str, Any]) -> Any:
@@ -1489,8 +1501,15 @@ def map_resource(
             )
         ]
     if rtype == "aws_s3_bucket_server_side_encryption_configuration":
-        rules = []
-        for rule in v.get("rule") or []:
+        rules: list[Any] = []
+        for rule in _tf_list(v.get("rule")):
+            by_default = rule.get("apply_server_side_encryption_by_default") if isinstance(rule, dict) else None
+            if isinstance(by_default, list) and by_default:
+                by_default = by_default[0]
+            part = next((p for p in (rule, by_default) if is_unknown(p) or isinstance(p, Link)), None)
+            if part is not None:  # a dynamic block over an unknown collection: the rule is unknown, not absent
+                rules.append(part if is_unknown(part) else unknown("the encryption rule is known only after apply"))
+                continue
             if not isinstance(rule, dict):
                 continue
             default = _first(rule.get("apply_server_side_encryption_by_default"))
