@@ -304,6 +304,8 @@ class Module:
             return _call(name, args)
         if kind in ("for_tuple_expr", "for_object_expr"):
             return self._for(tree, kids, scope, depth)
+        if kind in ("full_splat_expr_term", "attr_splat_expr_term"):
+            return self._splat(kids, scope, depth)
         if kind == "conditional":
             cond = self._eval(kids[0], scope, depth + 1)
             if not isinstance(cond, bool):
@@ -336,6 +338,25 @@ class Module:
             raise  # Terraform fails the whole expression (and try() falls back past it)
         except _Unresolved as exc:
             return unknown(exc.reason)
+
+    def _splat(self, kids: list[Tree], scope: Mapping[str, Any], depth: int) -> Any:
+        """x[*].a.b / x.*.a: the steps applied to each element; a single value counts as a one-element list."""
+        base = self._eval(kids[0], scope, depth + 1)
+        steps: list[Any] = []
+        for step in _children(kids[1]) if len(kids) > 1 else []:
+            inner = _children(step)
+            if step.data == "get_attr":
+                steps.append(_token_text(inner[0]))
+            elif step.data == "index" and inner and inner[0].data == "braces_index" and _children(inner[0]):
+                steps.append(self._eval(_children(inner[0])[0], scope, depth + 1))
+            else:
+                raise _Unresolved("legacy index expressions in a splat are not evaluated by ccme-audit")
+        if is_unknown(base):
+            raise _Unresolved(str(base["$unknown"]))
+        if base is None:
+            return []
+        items = base if isinstance(base, list) else [base]
+        return [_index(item, steps, "splat") for item in items]
 
     def _try(self, name: str, args: list[Tree], scope: Mapping[str, Any], depth: int) -> Any:
         """try(): the first argument Terraform can evaluate; can(): whether it can. An argument
@@ -523,9 +544,24 @@ class Module:
                     value = self.resource_attribute(address, attr, instance_scope, instance)
                     return _index(value, rest[2:], f"{instance}.{attr}")
                 if not rest:
-                    return Link(self.prefix + address)
+                    return self._whole_resource(address, body)
                 return _index(self.resource_attribute(address, str(rest[0])), rest[1:], f"{address}.{rest[0]}")
         raise _Unresolved(f"reference {'.'.join([root, *map(str, steps)])} is not in {self.where()}")
+
+    def _whole_resource(self, address: str, body: Body) -> Any:
+        """A resource named without an index: itself, the list of its count instances, or the map of its
+        for_each instances (each a Link, attributes read through _index)."""
+        if "count" in body.attributes:
+            count = self.eval(body.attributes["count"])
+            if not isinstance(count, int) or isinstance(count, bool):
+                raise _Unresolved(f"count of {self.prefix}{address}: {_why(count, 'count')}")
+            return [Link(f"{self.prefix}{address}[{i}]") for i in range(count)]
+        if "for_each" in body.attributes:
+            pairs = _each_pairs(self.eval(body.attributes["for_each"]))
+            if pairs is None:
+                raise _Unresolved(f"for_each of {self.prefix}{address} cannot be evaluated")
+            return {k: Link(f'{self.prefix}{address}["{k}"]') for k, _v in pairs}
+        return Link(self.prefix + address)
 
     def where(self) -> str:
         return "this directory" if not self.prefix else f"{self.name} ({self.directory})"

@@ -324,3 +324,34 @@ resource "aws_s3_bucket" "b" {
     found, _, _ = scan(tmp_path / "d")
     assert found["aws_s3_bucket.b"].name == "none-arn:aws:s3:::made-0"
     assert "aws_s3_bucket.made[0]" in found and "aws_s3_bucket.opt[0]" not in found
+
+
+def test_splats_over_count_resources_and_module_instances(tmp_path: Path) -> None:
+    write(tmp_path, {**BUCKET_MODULE, "root/main.tf": """
+resource "aws_vpc" "v" { cidr_block = "10.0.0.0/16" }
+resource "aws_subnet" "s" {
+  count      = 2
+  vpc_id     = aws_vpc.v.id
+  cidr_block = "10.0.${count.index}.0/24"
+}
+resource "aws_route_table" "rt" { vpc_id = aws_vpc.v.id }
+resource "aws_route_table_association" "a" {
+  count          = 2
+  subnet_id      = element(aws_subnet.s[*].id, count.index)
+  route_table_id = aws_route_table.rt.id
+}
+module "b" {
+  source = "../mod"
+  count  = 2
+  name   = "b${count.index}"
+}
+resource "aws_s3_bucket" "names" {
+  bucket = join(",", module.b[*].id)
+}
+"""})
+    found, problems, _ = scan(tmp_path / "root")
+    assert problems == []
+    assert found["aws_s3_bucket.names"].name == "b0,b1"
+    table = found["aws_route_table.rt"]
+    subnets = [found[f"aws_subnet.s[{i}]"].id for i in range(2)]
+    assert [a["subnet_id"] for a in table.attributes["associations"]] == subnets
