@@ -4,7 +4,9 @@
 
 The corpus (in a temp dir unless --keep): N CloudFormation templates and M Terraform directories
 of about 25 resources each (KMS keys and aliases, buckets with their policies and settings, a VPC
-with subnets, routes and an S3 endpoint). Times, as subprocesses with the same interpreter start:
+with subnets, routes and an S3 endpoint); each Terraform directory takes its three buckets from a
+shared local module (terraform/modules/bucket, for_each and a dynamic block), so module following
+is part of the timing for both tools. Times, as subprocesses with the same interpreter start:
 - ccme-audit iac <corpus> (every IaC rule of the ccme pack, JSON report to a file);
 - checkov -d <corpus> limited to its S3/KMS checks equivalent to the CCME ones (--check);
 - checkov -d <corpus> with every check.
@@ -88,17 +90,10 @@ def tf_directory(i: int) -> str:
                    'Action = "kms:*", Resource = "*" }] })\n}\n')
         out.append(f'resource "aws_kms_alias" "a{k}" {{\n  name = "alias/${{var.prefix}}/k{i}_{k}"\n'
                    f"  target_key_id = aws_kms_key.k{k}.key_id\n}}\n")
-    for b in range(3):
-        out.append(f'resource "aws_s3_bucket" "b{b}" {{\n  bucket = "ucit-${{var.prefix}}-t{i}-{b}-eu-west-1"\n}}\n')
-        out.append(f'resource "aws_s3_bucket_versioning" "b{b}" {{\n  bucket = aws_s3_bucket.b{b}.id\n'
-                   '  versioning_configuration {\n    status = "Enabled"\n  }\n}\n')
-        out.append(f'resource "aws_s3_bucket_public_access_block" "b{b}" {{\n  bucket = aws_s3_bucket.b{b}.id\n'
-                   "  block_public_acls = true\n  block_public_policy = true\n  ignore_public_acls = true\n"
-                   "  restrict_public_buckets = true\n}\n")
-        out.append(f'resource "aws_s3_bucket_policy" "b{b}" {{\n  bucket = aws_s3_bucket.b{b}.id\n'
-                   '  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Deny", '
-                   f'Principal = "*", Action = "s3:*", Resource = ["${{aws_s3_bucket.b{b}.arn}}/*"], '
-                   'Condition = { Bool = { "aws:SecureTransport" = "false" } } }] })\n}\n')
+    # The buckets come from a shared local module (modules/bucket), called with for_each, as
+    # terraform-aws-modules users do: both tools have to follow the call to see them.
+    out.append('module "buckets" {\n  source   = "../modules/bucket"\n  for_each = toset(["0", "1", "2"])\n'
+               f'  name     = "ucit-${{var.prefix}}-t{i}-${{each.key}}-eu-west-1"\n}}\n')
     out.append('resource "aws_vpc" "v" {\n  cidr_block = "10.0.0.0/16"\n  enable_dns_hostnames = true\n}\n')
     for s in range(3):
         out.append(f'resource "aws_subnet" "s{s}" {{\n  vpc_id = aws_vpc.v.id\n  cidr_block = "10.0.{s}.0/24"\n'
@@ -107,10 +102,65 @@ def tf_directory(i: int) -> str:
     return "\n".join(out)
 
 
+TF_BUCKET_MODULE = """variable "name" {
+  type = string
+}
+
+variable "sse" {
+  default = [{ algorithm = "AES256" }]
+}
+
+resource "aws_s3_bucket" "this" {
+  bucket = var.name
+}
+
+resource "aws_s3_bucket_versioning" "this" {
+  bucket = aws_s3_bucket.this.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  bucket                  = aws_s3_bucket.this.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  bucket = aws_s3_bucket.this.id
+  dynamic "rule" {
+    for_each = var.sse
+    content {
+      apply_server_side_encryption_by_default {
+        sse_algorithm = rule.value.algorithm
+      }
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "this" {
+  bucket = aws_s3_bucket.this.id
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Deny", Principal = "*", Action = "s3:*",
+    Resource = ["${aws_s3_bucket.this.arn}/*"], Condition = { Bool = { "aws:SecureTransport" = "false" } } }] })
+}
+
+output "id" {
+  value = aws_s3_bucket.this.id
+}
+"""
+
+
 def build(root: Path, templates: int, tf_dirs: int) -> int:
     (root / "cloudformation").mkdir(parents=True, exist_ok=True)
     for i in range(templates):
         (root / "cloudformation" / f"stack{i:04d}.yaml").write_text(cfn_template(i), encoding="utf-8")
+    if tf_dirs:
+        shared = root / "terraform" / "modules" / "bucket"
+        shared.mkdir(parents=True, exist_ok=True)
+        (shared / "main.tf").write_text(TF_BUCKET_MODULE, encoding="utf-8")
     for i in range(tf_dirs):
         d = root / "terraform" / f"module{i:03d}"
         d.mkdir(parents=True, exist_ok=True)

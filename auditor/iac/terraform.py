@@ -1,12 +1,14 @@
 """Terraform: HCL directories (python-hcl2's parse tree, evaluated here) and plan JSON.
 
 HCL: variables (defaults, `--param`, terraform.tfvars, *.auto.tfvars), locals, references to
-other resources of the directory (`aws_kms_key.x.arn`), a small set of functions (jsonencode,
-format, join, concat, lower, upper, merge, lookup, element, length, replace, trimspace, coalesce,
-tostring, tolist, toset), conditionals, count. Plan JSON (`terraform show -json`): planned
-values, with references taken from the configuration section for values known after apply.
-Anything else (modules, data sources other than caller identity / region, for expressions,
-splats, template directives) is unknown(reason), never guessed.
+other resources (`aws_kms_key.x.arn`), modules (local sources, and registry/git sources that
+terraform init downloaded, found through .terraform/modules/modules.json) with their variables,
+outputs, count and for_each, a set of functions (the table in _call and _COLLECTION_FUNCTIONS),
+try/can, for expressions, splats, dynamic blocks, conditionals, count and for_each. Plan JSON
+(`terraform show -json`): planned values, with references taken from the configuration section
+for values known after apply. Anything else (data sources other than caller identity / region /
+partition, template directives, functions not in the tables, a module not downloaded) is
+unknown(reason), never guessed.
 """
 
 from __future__ import annotations
@@ -126,6 +128,27 @@ class _Dir:
             self.files.append((path, Body(_children(tree)[0], None), read_text(path).splitlines()))
 
 
+_DIR_CACHE: dict[tuple[Any, ...], _Dir] = {}
+_DIR_CACHE_SIZE = 256
+
+
+def _parsed_directory(directory: Path) -> _Dir:
+    """A directory's parse, shared by every root module one process loads that calls the same module
+    (the examples of a repository all call its root module): keyed by the files' names, sizes and
+    modification times, so an edited file is parsed again. The parse is read-only once made."""
+    try:
+        stamp = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(directory.glob("*.tf")))
+    except OSError:
+        return _Dir(directory)
+    key = (str(directory), stamp)  # as spelled: findings name the files the way the caller reached them
+    cached = _DIR_CACHE.get(key)
+    if cached is None:
+        if len(_DIR_CACHE) >= _DIR_CACHE_SIZE:
+            _DIR_CACHE.clear()
+        cached = _DIR_CACHE[key] = _Dir(directory)
+    return cached
+
+
 class _Run:
     """What the modules of one root module share: parsed directories, the modules.json manifest, notes."""
 
@@ -141,7 +164,7 @@ class _Run:
     def directory(self, directory: Path) -> _Dir:
         key = directory.resolve()
         if key not in self.parsed:
-            self.parsed[key] = parsed = _Dir(directory)
+            self.parsed[key] = parsed = _parsed_directory(directory)
             self.problems.extend(parsed.problems)
         return self.parsed[key]
 

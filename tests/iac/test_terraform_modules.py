@@ -355,3 +355,26 @@ resource "aws_s3_bucket" "names" {
     table = found["aws_route_table.rt"]
     subnets = [found[f"aws_subnet.s[{i}]"].id for i in range(2)]
     assert [a["subnet_id"] for a in table.attributes["associations"]] == subnets
+
+
+def test_a_module_parse_is_shared_between_roots_and_redone_when_edited(tmp_path: Path) -> None:
+    write(tmp_path, {**BUCKET_MODULE,
+                     "one/main.tf": 'module "m" {\n  source = "../mod"\n  name = "one"\n}\n',
+                     "two/main.tf": 'module "m" {\n  source = "../mod"\n  name = "two"\n}\n'})
+    loaded = load_paths([tmp_path], region="eu-west-1", account="111122223333")
+    assert sorted(str(r.name) for r in loaded.snapshot.resources if r.type == "s3.bucket") == ["one", "two"]
+    edited = BUCKET_MODULE["mod/main.tf"].replace("bucket = var.name", 'bucket = "edited-${var.name}"')
+    write(tmp_path, {"mod/main.tf": edited})
+    found, _, _ = scan(tmp_path / "one")
+    assert found["module.m.aws_s3_bucket.this"].name == "edited-one"
+
+
+def test_wrapper_pattern_takes_item_then_default_then_fallback() -> None:
+    case = ROOT / "tests" / "iac" / "corpus" / "terraform" / "module-wrapper-for-each"
+    found, problems, errors = scan(case)
+    assert problems == [] and errors == []
+    groups = {k: r.attributes["retention_in_days"] for k, r in found.items() if r.type == "logs.log_group"}
+    assert groups == {
+        'module.apps.module.wrapper["portal"].aws_cloudwatch_log_group.this': 30,
+        'module.apps.module.wrapper["scheduler"].aws_cloudwatch_log_group.this': 90,
+    }
