@@ -641,7 +641,7 @@ class Module:
             directory = Path(os.path.normpath(self.directory / source))
         else:
             found = self.run.manifest().get(".".join(call_path))
-            if found is None:
+            if found is None or not found.is_dir():  # never initialised, or .terraform was cleaned since
                 self.run.not_downloaded.append(f"{where} ({source})")
                 raise _Unresolved(
                     f"{where} comes from {source}, not downloaded: run terraform init, or scan the plan JSON"
@@ -1148,6 +1148,24 @@ def _numbers(args: list[Any], what: str) -> list[Any]:
     return items
 
 
+def _regex(args: list[Any], every: bool) -> Any:
+    """regex()/regexall() for patterns without capture groups (RE2 syntax is, there, Python's); a pattern
+    with groups returns lists or maps in Terraform: unknown here."""
+    pattern, text = _text(args[0], "regex"), _text(args[1], "regex")
+    try:
+        compiled = re.compile(pattern)
+    except re.error:
+        raise _Missing(f"regex: invalid pattern {pattern!r}"[:200]) from None
+    if compiled.groups:
+        raise _Unresolved("regex with capture groups is not evaluated by ccme-audit")
+    if every:
+        return [m.group(0) for m in compiled.finditer(text)]
+    found = compiled.search(text)
+    if found is None:
+        raise _Missing("regex: no match")
+    return found.group(0)
+
+
 def _coalescelist(args: list[Any]) -> list[Any]:
     for i in range(len(args)):
         items = _list_arg(args, i, "coalescelist")
@@ -1171,6 +1189,8 @@ _COLLECTION_FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
     "tobool": _tobool,
     "tonumber": _tonumber,
     "coalescelist": _coalescelist,
+    "regex": lambda a: _regex(a, every=False),
+    "regexall": lambda a: _regex(a, every=True),
     "split": lambda a: _text(a[1], "split").split(_text(a[0], "split")),
     "sort": lambda a: sorted(_text(i, "sort") for i in _list_arg(a, 0, "sort")),
     "startswith": lambda a: _text(a[0], "startswith").startswith(_text(a[1], "startswith")),

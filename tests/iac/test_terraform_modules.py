@@ -151,6 +151,11 @@ def test_downloaded_module_via_modules_json(tmp_path: Path) -> None:
     assert problems == []
     assert set(found) == {"module.store.aws_s3_bucket.this"}  # .terraform is not a root of its own
     assert found["module.store.aws_s3_bucket.this"].name == "ucit-x"
+    # A manifest whose directory was cleaned away is a module not downloaded, not a parse problem.
+    (tmp_path / ".terraform" / "modules" / "store" / "main.tf").unlink()
+    (tmp_path / ".terraform" / "modules" / "store").rmdir()
+    found, problems, _ = scan(tmp_path)
+    assert problems == [] and found == {}
 
 
 def test_module_not_downloaded_is_unknown_with_one_stderr_line(tmp_path: Path) -> None:
@@ -283,6 +288,10 @@ resource "aws_security_group" "sg" {
         ('join(",", [for s in ["a", "b"] : upper(s) if s != "b"])', "A"),
         ('join(",", [for k, v in { x = "1" } : "${k}=${v}"])', "x=1"),
         ("tostring(tobool(\"true\"))", "true"),
+        ('length(regexall("^[a-z]{2}-", "eu-west-1a")) > 0 ? "zone" : "id"', "zone"),
+        ('join(",", regexall("[0-9]", "a1b2"))', "1,2"),
+        ('try(regex("x", "abc"), "none")', "none"),
+        ('regex("(a)", "abc")', None),  # capture groups: lists or maps in Terraform, unknown here
         ("templatefile(\"x.tpl\", {})", None),  # not evaluated: unknown, never a crash
         ('one(["a", "b"])', None),
         ("startswith(\"abc\")", None),  # wrong arity: unknown, never a crash
