@@ -50,6 +50,15 @@ class _Unresolved(Exception):
         self.reason = reason
 
 
+class _ModuleProblem(_Unresolved):
+    """A module call Terraform itself would refuse (no such directory, a loop, a computed source): a
+    parse problem at the call, so that its resources are never silently left out."""
+
+    def __init__(self, reason: str, file: str, line: int | None):
+        super().__init__(reason)
+        self.problem = ParseProblem(file, reason, line)
+
+
 class _Missing(_Unresolved):
     """An error Terraform itself raises on known values (no such key, index out of range): try() falls back."""
 
@@ -617,7 +626,8 @@ class Module:
             return cached
         marker = ("module", self.prefix, name)
         if marker in self._stack:
-            raise _Unresolved(f"module.{name} depends on itself")
+            body, file = self.calls[name]
+            raise _ModuleProblem(f"module.{name}: its count, for_each or source depends on itself", file, body.line)
         self._stack.add(marker)
         try:
             made: dict[Any, Module] | _Unresolved = self._make_instances(name)
@@ -635,7 +645,7 @@ class Module:
         where = f"{self.prefix}module.{name}"
         source = self.eval(body.attributes["source"]) if "source" in body.attributes else None
         if not isinstance(source, str):
-            raise _Unresolved(f"{where}: the module source is not a literal string")
+            raise _ModuleProblem(f"{where}: the module source is not a literal string", file, body.line)
         call_path = (*self.call_path, name)
         if _is_local_source(source):
             directory = Path(os.path.normpath(self.directory / source))
@@ -648,15 +658,11 @@ class Module:
                 )
             directory = found
         if not directory.is_dir() or not any(directory.glob("*.tf")):
-            problem = ParseProblem(file, f"{where}: the module source {source} is not a directory of .tf files",
-                                   body.line)
-            self.run.problems.append(problem)
-            raise _Unresolved(problem.message)
+            raise _ModuleProblem(f"{where}: the module source {source} is not a directory of .tf files", file,
+                                 body.line)
         if directory.resolve() in self.ancestors or len(self.ancestors) > MAX_MODULE_DEPTH:
-            problem = ParseProblem(file, f"{where}: module calls loop or nest deeper than {MAX_MODULE_DEPTH}",
-                                   body.line)
-            self.run.problems.append(problem)
-            raise _Unresolved(problem.message)
+            raise _ModuleProblem(f"{where}: module calls loop or nest deeper than {MAX_MODULE_DEPTH}", file,
+                                 body.line)
         keys: list[tuple[Any, str, dict[str, Any]]]
         errors: tuple[str, ...] = self.errors
         if "count" in body.attributes:
@@ -678,7 +684,8 @@ class Module:
             keys = [(None, where, {})]
         self.run.instances += len(keys)
         if self.run.instances > MAX_MODULE_INSTANCES:
-            raise _Unresolved(f"{where}: more than {MAX_MODULE_INSTANCES} module instances")
+            raise _ModuleProblem(f"{where}: more than {MAX_MODULE_INSTANCES} module instances, the rest are not read",
+                                 file, body.line)
         out: dict[Any, Module] = {}
         inputs = {k: v for k, v in body.attributes.items() if k not in MODULE_META}
         for key, address, scope in keys:
@@ -1384,8 +1391,12 @@ def _collect(
     for name in module.calls:
         try:
             children = module.instances(name)
+        except _ModuleProblem as exc:
+            if exc.problem not in module.run.problems:
+                module.run.problems.append(exc.problem)
+            continue
         except _Unresolved:
-            continue  # not downloaded (one stderr line), or a parse problem already recorded
+            continue  # a module not downloaded: one stderr line for the run
         for child in children.values():
             _collect(child, out, region, account, read_secret_values)
 

@@ -387,3 +387,34 @@ def test_wrapper_pattern_takes_item_then_default_then_fallback() -> None:
         'module.apps.module.wrapper["portal"].aws_cloudwatch_log_group.this': 30,
         'module.apps.module.wrapper["scheduler"].aws_cloudwatch_log_group.this': 90,
     }
+
+
+def test_module_calls_terraform_would_refuse_are_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor.iac import terraform
+
+    write(tmp_path, {**BUCKET_MODULE, "root/main.tf": """
+variable "src" { default = "../mod" }
+module "self" {
+  source = "../mod"
+  count  = length(module.self[0].id)
+  name   = "x"
+}
+resource "aws_s3_bucket" "src" { bucket = null }
+module "computed" {
+  source = aws_s3_bucket.src.id
+  name   = "y"
+}
+module "many" {
+  source   = "../mod"
+  for_each = toset(["a", "b", "c"])
+  name     = each.key
+}
+"""})
+    monkeypatch.setattr(terraform, "MAX_MODULE_INSTANCES", 2)
+    found, problems, errors = scan(tmp_path / "root")
+    assert len(problems) == 2, problems
+    assert "module.computed: the module source is not a literal string" in problems[0]
+    assert "module.many: more than 2 module instances" in problems[1]
+    # A count that reads the module's own output cannot be known: its resources carry the error.
+    assert set(found) == {"aws_s3_bucket.src", "module.self.aws_s3_bucket.this"}
+    assert any("module.self: count cannot be evaluated" in e and "depends on itself" in e for e in errors)
