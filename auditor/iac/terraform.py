@@ -1423,15 +1423,24 @@ def load_plan(
     for change in doc.get("resource_changes") or []:
         if isinstance(change, dict) and isinstance(change.get("change"), dict):
             unknowns[str(change.get("address"))] = change["change"].get("after_unknown") or {}
+    # The configuration's references, per resource address without instance keys
+    # (module.a.aws_s3_bucket.this), module calls followed; they are relative to their module.
     references: dict[str, dict[str, list[str]]] = {}
-    config_root = (doc.get("configuration") or {}).get("root_module") or {}
-    for res in config_root.get("resources") or []:
-        if isinstance(res, dict):
-            by_attr: dict[str, list[str]] = {}
-            for attr, expr in (res.get("expressions") or {}).items():
-                if isinstance(expr, dict) and expr.get("references"):
-                    by_attr[attr] = [str(r) for r in expr["references"]]
-            references[str(res.get("address"))] = by_attr
+    configs: list[tuple[Any, str, int]] = [((doc.get("configuration") or {}).get("root_module") or {}, "", 0)]
+    while configs:
+        config, prefix, level = configs.pop()
+        if not isinstance(config, dict) or level > MAX_MODULE_DEPTH:
+            continue
+        for res in config.get("resources") or []:
+            if isinstance(res, dict):
+                by_attr: dict[str, list[str]] = {}
+                for attr, expr in (res.get("expressions") or {}).items():
+                    if isinstance(expr, dict) and expr.get("references"):
+                        by_attr[attr] = [str(r) for r in expr["references"]]
+                references[prefix + str(res.get("address"))] = by_attr
+        for name, call in (config.get("module_calls") or {}).items():
+            if isinstance(call, dict):
+                configs.append((call.get("module") or {}, f"{prefix}module.{name}.", level + 1))
     out: list[TemplateResource] = []
     stack = [(doc.get("planned_values") or {}).get("root_module") or {}]
     while stack:
@@ -1444,13 +1453,19 @@ def load_plan(
                 continue
             address = str(res.get("address"))
             values = dict(res.get("values") or {})
-            base_address = re.sub(r"\[[^\]]*\]$", "", address)
+            base_address = re.sub(r"\[[^\]]*\]", "", address)
+            module_address = str(module.get("address") or "")
             for attr, flag in (unknowns.get(address) or {}).items():
                 if flag is True and values.get(attr) is None:
                     refs: list[str] = (references.get(base_address) or {}).get(attr) or []
-                    target = next((r for r in refs if r.count(".") >= 2), None)
+                    target = next(
+                        (r for r in refs if r.count(".") >= 2 and not r.startswith(("module.", "var.", "local."))),
+                        None,
+                    )
                     if target:
                         target_address, target_attr = target.rsplit(".", 1)
+                        if module_address:  # a reference inside a module names a resource of that instance
+                            target_address = f"{module_address}.{target_address}"
                         values[attr] = Link(target_address, target_attr)
                     else:
                         values[attr] = unknown(f"{attr} is known only after apply")

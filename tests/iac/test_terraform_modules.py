@@ -418,3 +418,32 @@ module "many" {
     # A count that reads the module's own output cannot be known: its resources carry the error.
     assert set(found) == {"aws_s3_bucket.src", "module.self.aws_s3_bucket.this"}
     assert any("module.self: count cannot be evaluated" in e and "depends on itself" in e for e in errors)
+
+
+def test_plan_json_links_references_inside_module_instances(tmp_path: Path) -> None:
+    def bucket(key: str) -> dict[str, object]:
+        return {"address": f'module.logs["{key}"]', "resources": [
+            {"address": f'module.logs["{key}"].aws_s3_bucket.this', "mode": "managed", "type": "aws_s3_bucket",
+             "name": "this", "values": {"bucket_prefix": key}},
+            {"address": f'module.logs["{key}"].aws_s3_bucket_versioning.this', "mode": "managed",
+             "type": "aws_s3_bucket_versioning", "name": "this",
+             "values": {"versioning_configuration": [{"status": "Enabled" if key == "a" else "Suspended"}]}},
+        ]}
+
+    plan = {
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"child_modules": [bucket("a"), bucket("b")]}},
+        "resource_changes": [
+            {"address": f'module.logs["{k}"].aws_s3_bucket_versioning.this',
+             "change": {"after_unknown": {"bucket": True}}} for k in "ab"
+        ],
+        "configuration": {"root_module": {"module_calls": {"logs": {"module": {"resources": [
+            {"address": "aws_s3_bucket_versioning.this",
+             "expressions": {"bucket": {"references": ["aws_s3_bucket.this.id", "aws_s3_bucket.this"]}}},
+        ]}}}}},
+    }
+    (tmp_path / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+    found, problems, _ = scan(tmp_path / "plan.json")
+    assert problems == []
+    assert found['module.logs["a"].aws_s3_bucket.this'].attributes["versioning"] == "Enabled"
+    assert found['module.logs["b"].aws_s3_bucket.this'].attributes["versioning"] == "Suspended"
