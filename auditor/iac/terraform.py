@@ -283,6 +283,9 @@ class Module:
             return unknown(exc.reason)
         except RecursionError:
             return unknown("expression nested too deeply")
+        except (StopIteration, IndexError, KeyError, AttributeError, TypeError, ValueError, ArithmeticError) as exc:
+            # A parse-tree shape this evaluator does not expect: unknown (fail closed), never a traceback.
+            return unknown(f"ccme-audit could not evaluate this expression ({type(exc).__name__})")
 
     def _eval(self, tree: Any, scope: Mapping[str, Any], depth: int) -> Any:
         if depth > MAX_HCL_DEPTH:
@@ -410,7 +413,10 @@ class Module:
 
     def _for(self, tree: Tree, kids: list[Tree], scope: Mapping[str, Any], depth: int) -> Any:
         """[for k, v in coll : expr if cond] and {for k, v in coll : key => value if cond} over known values."""
-        intro = kids[0]
+        intro = next((k for k in kids if k.data == "for_intro"), None)
+        if intro is None:
+            raise _Unresolved("for expression without its introduction")
+        kids = [k for k in kids if k.data != "new_line_or_comment"]
         names = [_token_text(k) for k in _children(intro) if k.data == "identifier"]
         coll_tree = next(k for k in _children(intro) if k.data not in ("identifier", "new_line_or_comment"))
         collection = self._eval(coll_tree, scope, depth + 1)
@@ -422,7 +428,7 @@ class Module:
             pairs = list(enumerate(collection))
         else:
             raise _Missing(f"for expression over a {type(collection).__name__}")
-        body = [k for k in kids[1:] if k.data not in ("new_line_or_comment", "for_cond")]
+        body = [k for k in kids if k.data not in ("for_intro", "for_cond")]
         cond = next((k for k in kids if k.data == "for_cond"), None)
         grouped = any(isinstance(c, Token) and str(c) == "..." for c in tree.children)
         if len(pairs) > MAX_EXPANDED_NODES:

@@ -447,3 +447,23 @@ def test_plan_json_links_references_inside_module_instances(tmp_path: Path) -> N
     assert problems == []
     assert found['module.logs["a"].aws_s3_bucket.this'].attributes["versioning"] == "Enabled"
     assert found['module.logs["b"].aws_s3_bucket.this'].attributes["versioning"] == "Suspended"
+
+
+def test_multi_line_for_expressions(tmp_path: Path) -> None:
+    write(tmp_path, {"d/main.tf": """
+locals {
+  names = {
+    for n in ["a", "b"] :
+    n => upper(n)
+    if n != "b"
+  }
+  list = [
+    for k, v in local.names : "${k}${v}"
+  ]
+}
+resource "aws_s3_bucket" "b" {
+  bucket = join(",", local.list)
+}
+"""})
+    found, _, _ = scan(tmp_path / "d")
+    assert found["aws_s3_bucket.b"].name == "aA"
