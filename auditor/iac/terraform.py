@@ -293,7 +293,7 @@ class Module:
         if isinstance(tree, Token):
             raise _Unresolved(f"unexpected token {tree!s}"[:100])
         kind = tree.data
-        kids = _children(tree)
+        kids = [k for k in _children(tree) if k.data != "new_line_or_comment"]  # expressions may span lines
         if kind == "expr_term":
             if not kids:
                 raise _Unresolved("empty expression")

@@ -449,9 +449,16 @@ def test_plan_json_links_references_inside_module_instances(tmp_path: Path) -> N
     assert found['module.logs["b"].aws_s3_bucket.this'].attributes["versioning"] == "Suspended"
 
 
-def test_multi_line_for_expressions(tmp_path: Path) -> None:
+def test_multi_line_expressions(tmp_path: Path) -> None:
     write(tmp_path, {"d/main.tf": """
+variable "on" { default = true }
 locals {
+  cond = var.on ? (
+    "yes"
+  ) : "no"
+  both = var.on && (
+    true
+  )
   names = {
     for n in ["a", "b"] :
     n => upper(n)
@@ -462,8 +469,8 @@ locals {
   ]
 }
 resource "aws_s3_bucket" "b" {
-  bucket = join(",", local.list)
+  bucket = join(",", concat(local.list, [local.cond, tostring(local.both)]))
 }
 """})
     found, _, _ = scan(tmp_path / "d")
-    assert found["aws_s3_bucket.b"].name == "aA"
+    assert found["aws_s3_bucket.b"].name == "aA,yes,true"
