@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.iac import _units, load_paths
+from auditor.iac import _terraform_roots, _units, load_paths
 from auditor.iac.terraform import local_module_calls, root_modules
 from auditor.snapshot import Resource, is_unknown
 
@@ -198,8 +198,11 @@ def test_a_called_directory_is_not_also_a_root(tmp_path: Path) -> None:
             tmp_path / "loop1", tmp_path / "loop2"]
     assert root_modules(dirs) == dirs[1:]  # loops with no outside caller stay roots
     assert root_modules(list(reversed(dirs))) == list(reversed(dirs[1:]))
-    units, _ = _units([tmp_path])
-    assert tmp_path not in [p for kind, p, _ in units if kind == "tfdir"]
+    units, dropped = _terraform_roots(_units([tmp_path])[0])
+    assert tmp_path not in [p for kind, p, _ in units if kind == "tfdir"] and dropped == {tmp_path.resolve()}
+    # The module directory named next to its caller is read through the caller: not "holds no template".
+    loaded = load_paths([tmp_path / "examples" / "complete", tmp_path / "main.tf"], region="eu-west-1", account="1")
+    assert loaded.problems == []
     found, _, _ = scan(tmp_path / "examples")
     assert "aws_s3_bucket.this" not in found
     # Named on its own, the module directory is a root (nobody scanned calls it).
@@ -214,6 +217,11 @@ def test_whole_tree_scan_reads_the_module_through_its_example(tmp_path: Path) ->
     })
     found, _, _ = scan(tmp_path)
     assert {k: r.name for k, r in found.items()} == {"module.b.aws_s3_bucket.this": "from-example"}
+    # The module's directory given as an argument beside its caller's: read through the caller, no error.
+    write(tmp_path, {"mod/main.tf": 'variable "n" {}\nresource "aws_s3_bucket" "m" { bucket = var.n }\n',
+                     "caller/main.tf": 'module "m" {\n  source = "../mod"\n  n = "named"\n}\n'})
+    loaded = load_paths([tmp_path / "mod", tmp_path / "caller"], region="eu-west-1", account="1")
+    assert [r.name for r in loaded.snapshot.resources] == ["named"]
 
 
 def test_dynamic_blocks_expand_and_unknown_collections_fail_closed(tmp_path: Path) -> None:
