@@ -7,7 +7,7 @@ outputs, count and for_each, a set of functions (the table in _call and _COLLECT
 try/can, for expressions, splats, dynamic blocks, conditionals, count and for_each. Plan JSON
 (`terraform show -json`): planned values, with references taken from the configuration section
 for values known after apply. Anything else (data sources other than caller identity / region /
-partition, template directives, functions not in the tables, a module not downloaded) is
+partition / aws_iam_policy_document, template directives, functions not in the tables, a module not downloaded) is
 unknown(reason), never guessed.
 """
 
@@ -242,6 +242,7 @@ class Module:
         self.locals: dict[str, Tree] = {}
         self.resources: dict[str, tuple[str, str, Body, str]] = {}  # address -> (type, name, body, file)
         self.outputs: dict[str, Tree] = {}
+        self.data: dict[str, Body] = {}  # data sources, by type.name
         self.calls: dict[str, tuple[Body, str]] = {}  # module call name -> (block body, file)
         self.tfvars: dict[str, Any] = {}
         self._local_cache: dict[str, Any] = {}
@@ -269,6 +270,8 @@ class Module:
                     self.locals.update(inner.attributes)
                 elif kind == "resource" and len(labels) == 2:
                     self.resources[f"{labels[0]}.{labels[1]}"] = (labels[0], labels[1], inner, str(_path))
+                elif kind == "data" and len(labels) == 2:
+                    self.data[f"{labels[0]}.{labels[1]}"] = inner
                 elif kind == "output" and labels and "value" in inner.attributes:
                     self.outputs[labels[0]] = inner.attributes["value"]
                 elif kind == "module" and labels:
@@ -550,6 +553,8 @@ class Module:
             return _index(scope[f"{root}.{steps[0]}"], steps[1:], f"{root}.{steps[0]}")
         if root in scope:
             return _index(scope[root], steps, root)
+        if root == "data" and len(steps) >= 3 and steps[0] == "aws_iam_policy_document":
+            return self._policy_document(str(steps[1]), steps[2:])
         if root == "data" and len(steps) >= 3:
             dtype, attr = steps[0], steps[2]
             if dtype == "aws_caller_identity" and attr == "account_id":
@@ -600,6 +605,30 @@ class Module:
                 raise _Unresolved(f"for_each of {self.prefix}{address} cannot be evaluated")
             return {k: Link(f'{self.prefix}{address}["{k}"]') for k, _v in pairs}
         return Link(self.prefix + address)
+
+    def _policy_document(self, name: str, steps: list[Any]) -> Any:
+        """data.aws_iam_policy_document.x[.json]: the document the AWS provider renders from the blocks."""
+        address = f"aws_iam_policy_document.{name}"
+        body = self.data.get(address)
+        if body is None:
+            raise _Unresolved(f"data.{address} is not in {self.where()}")
+        scope: dict[str, Any] = {}
+        if "count" in body.attributes or "for_each" in body.attributes:
+            if not steps:
+                raise _Unresolved(f"data.{address} without an index")
+            scope = self._instance_scope(address, body, steps[0])
+            steps = steps[1:]
+        marker = ("data", self.prefix, address, json.dumps(scope, default=str, sort_keys=True))
+        if marker in self._stack:
+            raise _Unresolved(f"data.{address} refers to itself")
+        self._stack.add(marker)
+        try:
+            document = _render_policy_document(self.block_values(body, scope))
+        finally:
+            self._stack.discard(marker)
+        if not steps or steps[0] not in ("json", "minified_json"):
+            raise _Unresolved(f"data.{address}: only .json is evaluated by ccme-audit")
+        return _index(document, steps[1:], f"data.{address}.json")
 
     def where(self) -> str:
         return "this directory" if not self.prefix else f"{self.name} ({self.directory})"
@@ -894,6 +923,72 @@ def _index(value: Any, steps: list[Any], what: str) -> Any:
         else:
             raise _Missing(f"{what} has no element {step!r}"[:200])
     return value
+
+
+def _render_policy_document(v: Mapping[str, Any]) -> str:
+    """aws_iam_policy_document's JSON: source documents' statements, then this one's, then the override
+    documents' (a statement whose Sid is already there replaces it). Any unknown part: unknown."""
+    _known(dict(v), "aws_iam_policy_document")
+
+    def statements_of(documents: Any, what: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for text in documents or []:
+            try:
+                doc = json.loads(_text(text, what))
+            except json.JSONDecodeError:
+                raise _Missing(f"{what}: not a JSON policy") from None
+            found = doc.get("Statement") if isinstance(doc, dict) else None
+            out.extend(found if isinstance(found, list) else [found] if isinstance(found, dict) else [])
+        return out
+
+    def merge(into: list[dict[str, Any]], extra: list[dict[str, Any]]) -> None:
+        for statement in extra:
+            sid = statement.get("Sid") if isinstance(statement, dict) else None
+            same = next((i for i, s in enumerate(into) if sid and isinstance(s, dict) and s.get("Sid") == sid), None)
+            if same is None:
+                into.append(statement)
+            else:
+                into[same] = statement
+
+    def principals(blocks: Any) -> Any:
+        out: dict[str, list[Any]] = {}
+        for block in blocks or []:
+            kind, ids = block.get("type"), block.get("identifiers") or []
+            if kind == "*" and ids == ["*"]:
+                return "*"
+            out.setdefault(str(kind), []).extend(ids if isinstance(ids, list) else [ids])
+        return out
+
+    mine: list[dict[str, Any]] = []
+    for block in v.get("statement") or []:
+        statement: dict[str, Any] = {}
+        if block.get("sid") not in (None, ""):
+            statement["Sid"] = block["sid"]
+        statement["Effect"] = block.get("effect") or "Allow"
+        for field, key in (("actions", "Action"), ("not_actions", "NotAction"), ("resources", "Resource"),
+                           ("not_resources", "NotResource")):
+            if block.get(field):
+                statement[key] = list(block[field])
+        for field, key in (("principals", "Principal"), ("not_principals", "NotPrincipal")):
+            if block.get(field):
+                statement[key] = principals(block[field])
+        conditions: dict[str, dict[str, list[Any]]] = {}
+        for cond in block.get("condition") or []:
+            values = cond.get("values")
+            conditions.setdefault(str(cond.get("test")), {}).setdefault(str(cond.get("variable")), []).extend(
+                values if isinstance(values, list) else [values]
+            )
+        if conditions:
+            statement["Condition"] = conditions
+        mine.append(statement)
+    result = statements_of(v.get("source_policy_documents"), "source_policy_documents")
+    merge(result, mine)
+    merge(result, statements_of(v.get("override_policy_documents"), "override_policy_documents"))
+    document: dict[str, Any] = {"Version": v.get("version") or "2012-10-17"}
+    if v.get("policy_id"):
+        document["Id"] = v["policy_id"]
+    document["Statement"] = result
+    return json.dumps(document)
 
 
 def _each_pairs(each: Any) -> list[tuple[str, Any]] | None:

@@ -482,3 +482,71 @@ resource "aws_s3_bucket" "b" {
 """})
     found, _, _ = scan(tmp_path / "d")
     assert found["aws_s3_bucket.b"].name == "aA,yes,true"
+
+
+def test_aws_iam_policy_document_is_rendered(tmp_path: Path) -> None:
+    write(tmp_path, {"d/main.tf": """
+variable "unset" {}
+data "aws_iam_policy_document" "base" {
+  statement {
+    sid       = "Keep"
+    actions   = ["s3:GetObject"]
+    resources = ["arn:aws:s3:::b/*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::111122223333:root"]
+    }
+  }
+  statement {
+    sid       = "Replaced"
+    actions   = ["s3:PutObject"]
+    resources = ["*"]
+  }
+}
+data "aws_iam_policy_document" "tls" {
+  count                   = 1
+  source_policy_documents = [data.aws_iam_policy_document.base.json]
+  statement {
+    sid         = "Replaced"
+    effect      = "Deny"
+    not_actions = ["s3:List*"]
+    resources   = ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+data "aws_iam_policy_document" "broken" {
+  statement {
+    actions   = ["s3:*"]
+    resources = [var.unset]
+  }
+}
+resource "aws_s3_bucket" "b" { bucket = "b" }
+resource "aws_s3_bucket_policy" "b" {
+  bucket = aws_s3_bucket.b.id
+  policy = data.aws_iam_policy_document.tls[0].json
+}
+resource "aws_s3_bucket" "c" { bucket = "c" }
+resource "aws_s3_bucket_policy" "c" {
+  bucket = aws_s3_bucket.c.id
+  policy = data.aws_iam_policy_document.broken.json
+}
+"""})
+    found, _, _ = scan(tmp_path / "d")
+    policy = found["aws_s3_bucket.b"].attributes["policy"]
+    assert policy["Version"] == "2012-10-17"
+    assert policy["Statement"] == [
+        {"Sid": "Keep", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::b/*"],
+         "Principal": {"AWS": ["arn:aws:iam::111122223333:root"]}},
+        {"Sid": "Replaced", "Effect": "Deny", "NotAction": ["s3:List*"],
+         "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"], "Principal": "*",
+         "Condition": {"Bool": {"aws:SecureTransport": ["false"]}}},
+    ]
+    assert is_unknown(found["aws_s3_bucket.c"].attributes["policy"])

@@ -1,37 +1,11 @@
 # A reusable S3 bucket module kept at the repository root, in the shape of terraform-aws-modules'
 # s3-bucket module: one optional bucket (count), every setting a separate resource fed by
-# map-typed variables, dynamic blocks for the encryption rules and a composed bucket policy.
+# map-typed variables, dynamic blocks for the encryption rules and a bucket policy composed from
+# optional aws_iam_policy_document data sources (source_policy_documents).
 
 locals {
   create_bucket = var.create_bucket
   policy_wanted = var.deny_insecure_transport || var.require_latest_tls || var.allow_log_delivery
-  bucket_arn    = try(aws_s3_bucket.this[0].arn, "")
-
-  insecure_transport = var.deny_insecure_transport ? [{
-    Sid       = "denyInsecureTransport"
-    Effect    = "Deny"
-    Principal = "*"
-    Action    = "s3:*"
-    Resource  = [local.bucket_arn, "${local.bucket_arn}/*"]
-    Condition = { Bool = { "aws:SecureTransport" = "false" } }
-  }] : []
-
-  old_tls = var.require_latest_tls ? [{
-    Sid       = "denyOutdatedTLS"
-    Effect    = "Deny"
-    Principal = "*"
-    Action    = "s3:*"
-    Resource  = [local.bucket_arn, "${local.bucket_arn}/*"]
-    Condition = { NumericLessThan = { "s3:TlsVersion" = "1.2" } }
-  }] : []
-
-  log_delivery = var.allow_log_delivery ? [{
-    Sid       = "s3ServerAccessLogs"
-    Effect    = "Allow"
-    Principal = { Service = "logging.s3.amazonaws.com" }
-    Action    = "s3:PutObject"
-    Resource  = "${local.bucket_arn}/*"
-  }] : []
 
   versioning_status = try(
     tobool(var.versioning["enabled"]) ? "Enabled" : "Suspended",
@@ -102,8 +76,75 @@ resource "aws_s3_bucket_policy" "this" {
   count = local.create_bucket && local.policy_wanted ? 1 : 0
 
   bucket = aws_s3_bucket.this[0].id
-  policy = jsonencode({
-    Version   = "2012-10-17"
-    Statement = concat(local.insecure_transport, local.old_tls, local.log_delivery)
-  })
+  policy = data.aws_iam_policy_document.combined[0].json
+}
+
+data "aws_iam_policy_document" "combined" {
+  count = local.create_bucket && local.policy_wanted ? 1 : 0
+
+  source_policy_documents = compact([
+    var.deny_insecure_transport ? data.aws_iam_policy_document.deny_insecure_transport[0].json : "",
+    var.require_latest_tls ? data.aws_iam_policy_document.require_latest_tls[0].json : "",
+    var.allow_log_delivery ? data.aws_iam_policy_document.log_delivery[0].json : "",
+  ])
+}
+
+data "aws_iam_policy_document" "deny_insecure_transport" {
+  count = local.create_bucket && var.deny_insecure_transport ? 1 : 0
+
+  statement {
+    sid     = "denyInsecureTransport"
+    effect  = "Deny"
+    actions = ["s3:*"]
+    resources = [
+      aws_s3_bucket.this[0].arn,
+      "${aws_s3_bucket.this[0].arn}/*",
+    ]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "require_latest_tls" {
+  count = local.create_bucket && var.require_latest_tls ? 1 : 0
+
+  statement {
+    sid     = "denyOutdatedTLS"
+    effect  = "Deny"
+    actions = ["s3:*"]
+    resources = [
+      aws_s3_bucket.this[0].arn,
+      "${aws_s3_bucket.this[0].arn}/*",
+    ]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "NumericLessThan"
+      variable = "s3:TlsVersion"
+      values   = ["1.2"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "log_delivery" {
+  count = local.create_bucket && var.allow_log_delivery ? 1 : 0
+
+  statement {
+    sid       = "s3ServerAccessLogs"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.this[0].arn}/*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logging.s3.amazonaws.com"]
+    }
+  }
 }
