@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from auditor.iac import _terraform_roots, _units, load_paths
 from auditor.iac.terraform import local_module_calls, root_modules
@@ -550,3 +552,37 @@ resource "aws_s3_bucket_policy" "c" {
          "Condition": {"Bool": {"aws:SecureTransport": ["false"]}}},
     ]
     assert is_unknown(found["aws_s3_bucket.c"].attributes["policy"])
+
+
+CORPUS_TF = sorted((ROOT / "tests" / "iac" / "corpus" / "terraform").rglob("*.tf"))
+TOKENS = ["}", "{", "x = ", "for", "[", ")", "?", ":", "...", "${", 'module "m" {', 'source = "../"',
+          "count = -1", "for_each = 3", 'dynamic "d" {', "content {", "each.value", "count.index", "try(", "module.m"]
+
+
+@given(
+    source=st.sampled_from(CORPUS_TF),
+    edits=st.lists(st.tuples(st.integers(0, 400), st.integers(0, 2), st.sampled_from(TOKENS)), max_size=4),
+)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_edited_corpus_files_never_crash_the_loader(
+    tmp_path: Path, source: Path, edits: list[tuple[int, int, str]]
+) -> None:
+    lines = source.read_text(encoding="utf-8").splitlines()
+    for where, op, token in edits:
+        if not lines:
+            break
+        at = where % len(lines)
+        if op == 0:
+            del lines[at]
+        elif op == 1:
+            lines.insert(at, token)
+        else:
+            lines[at] = lines[at].replace('"', "", 1)
+    target = tmp_path / "fuzz" / source.parent.name
+    if target.exists():
+        for old in target.glob("*.tf"):
+            old.unlink()
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "main.tf").write_text("\n".join(lines), encoding="utf-8")
+    loaded = load_paths([target], region="eu-west-1", account="111122223333")  # must not raise
+    assert all(p.file for p in loaded.problems)
