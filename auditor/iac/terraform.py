@@ -259,7 +259,7 @@ class Module:
     def read(self) -> list[tuple[Path, Body, list[str]]]:
         """Index the directory's blocks (parsed once per directory); the files, for the resource walk."""
         files = self.run.directory(self.directory).files
-        for _path, body, _lines in files:
+        for path, body, _lines in files:
             for kind, labels, inner in body.blocks:
                 if kind == "variable" and labels:
                     if "default" in inner.attributes:
@@ -269,13 +269,13 @@ class Module:
                 elif kind == "locals":
                     self.locals.update(inner.attributes)
                 elif kind == "resource" and len(labels) == 2:
-                    self.resources[f"{labels[0]}.{labels[1]}"] = (labels[0], labels[1], inner, str(_path))
+                    self.resources[f"{labels[0]}.{labels[1]}"] = (labels[0], labels[1], inner, str(path))
                 elif kind == "data" and len(labels) == 2:
                     self.data[f"{labels[0]}.{labels[1]}"] = inner
                 elif kind == "output" and labels and "value" in inner.attributes:
                     self.outputs[labels[0]] = inner.attributes["value"]
                 elif kind == "module" and labels:
-                    self.calls[labels[0]] = (inner, str(_path))
+                    self.calls[labels[0]] = (inner, str(path))
         return files
 
     # -- evaluation ----------------------------------------------------------------------
