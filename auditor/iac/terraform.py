@@ -1583,10 +1583,22 @@ def load_plan(
 # --- mapping (shared by HCL and plan JSON) -----------------------------------------------------
 
 
+class _UnknownBlock(dict[str, Any]):
+    """A nested block that is unknown (a dynamic block over an unknown collection): every argument
+    read from it is unknown with the block's reason, never an absent (None) value."""
+
+    def get(self, key: Any, default: Any = None) -> Any:  # the block is unknown, whatever the default
+        return unknown(str(self["$unknown"]))
+
+
 def _first(value: Any) -> dict[str, Any]:
+    if isinstance(value, list) and value and is_unknown(value[0]):
+        return _UnknownBlock(value[0])
     if isinstance(value, list) and value and isinstance(value[0], dict):
         return value[0]
-    if isinstance(value, dict) and not is_unknown(value):
+    if is_unknown(value):
+        return _UnknownBlock(value)
+    if isinstance(value, dict):
         return value
     return {}
 
@@ -1653,7 +1665,9 @@ def map_resource(
         )
         versioning = None
         legacy = _first(v.get("versioning"))
-        if legacy:
+        if isinstance(legacy, _UnknownBlock):
+            versioning = legacy.get("enabled")
+        elif legacy:
             versioning = "Enabled" if legacy.get("enabled") is True else None
         return [
             res(

@@ -586,3 +586,27 @@ def test_edited_corpus_files_never_crash_the_loader(
     (target / "main.tf").write_text("\n".join(lines), encoding="utf-8")
     loaded = load_paths([target], region="eu-west-1", account="111122223333")  # must not raise
     assert all(p.file for p in loaded.problems)
+
+
+def test_a_nested_block_from_an_unknown_dynamic_is_unknown_not_absent(tmp_path: Path) -> None:
+    write(tmp_path, {"d/main.tf": """
+variable "unset" {}
+resource "aws_s3_bucket" "b" { bucket = "b" }
+resource "aws_s3_bucket_versioning" "b" {
+  bucket = aws_s3_bucket.b.id
+  dynamic "versioning_configuration" {
+    for_each = var.unset
+    content { status = "Enabled" }
+  }
+}
+resource "aws_s3_bucket_ownership_controls" "b" {
+  bucket = aws_s3_bucket.b.id
+  dynamic "rule" {
+    for_each = var.unset
+    content { object_ownership = "BucketOwnerEnforced" }
+  }
+}
+"""})
+    found, _, _ = scan(tmp_path / "d")
+    assert is_unknown(found["aws_s3_bucket.b"].attributes["versioning"])
+    assert is_unknown(found["aws_s3_bucket.b"].attributes["ownership"])
