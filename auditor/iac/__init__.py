@@ -139,6 +139,21 @@ def _units(paths: Sequence[Path]) -> tuple[list[tuple[str, Path, bool]], list[Pa
     return unique, problems
 
 
+def _terraform_roots(units: list[tuple[str, Path, bool]]) -> tuple[list[tuple[str, Path, bool]], set[Path]]:
+    """Drop the Terraform directories that another scanned directory calls as a module (they are read
+    through that call, with its arguments); also return them, resolved: they were read, not skipped."""
+    found_dirs = [p for kind, p, named in units if kind == "tfdir" and not named]
+    if len(found_dirs) < 2:
+        return units, set()
+    from auditor.iac.terraform import root_modules
+
+    roots = set(root_modules(found_dirs))
+    return (
+        [u for u in units if u[0] != "tfdir" or u[2] or u[1] in roots],
+        {d.resolve() for d in found_dirs if d not in roots},
+    )
+
+
 def _load_file(
     path: Path,
     named: bool,
@@ -319,6 +334,7 @@ def load_paths(
 
     params = params or {}
     units, problems = _units(paths)
+    units, read_through_callers = _terraform_roots(units)
     hcl_dir = next((directory for kind, directory, _named in units if kind == "tfdir"), None)
     if hcl_dir is not None:
         from auditor.iac import terraform
@@ -336,7 +352,7 @@ def load_paths(
         p.resolve()
         for (_k, p, _n), (unit_kind, _i, found, _f) in zip(units, outcomes, strict=True)
         if (unit_kind and unit_kind != SKIPPED) or found
-    }
+    } | read_through_callers
     for path in (Path(p) for p in paths):
         if path.is_dir() and not any(u == path.resolve() or path.resolve() in u.parents for u in used_units):
             raise _no_template(path)  # only files that are not templates (a README, an unrelated YAML)

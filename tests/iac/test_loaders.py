@@ -164,7 +164,7 @@ def test_terraform_expressions(tmp_path: Path) -> None:
     assert all(k.attributes["key_state"] == "Enabled" for k in keys)
     assert all(is_unknown(k.attributes["policy"]) for k in keys)  # refers to a key not in the directory
     assert keys[1].attributes["aliases"] == ["alias/ccme/x"] and keys[0].attributes["aliases"] == []
-    assert one(resources, "ec2.vpc").attributes["tags"] == {}  # a for expression is not guessed
+    assert one(resources, "ec2.vpc").attributes["tags"] == {"a": "a"}  # a for expression over known values
 
 
 def test_terraform_variable_without_default_and_tfvars(tmp_path: Path) -> None:
