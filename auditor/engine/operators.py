@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from auditor.engine.values import UnknownValue, check_path, read
+from auditor.snapshot import GENERATED_KEY, generated_clash, is_generated
 
 if TYPE_CHECKING:
     from auditor.snapshot import Resource
@@ -100,19 +101,31 @@ def _norm(value: Any, ignore_case: bool) -> Any:
 
 # --- comparisons on one value -------------------------------------------------------------
 
+def _same(observed: Any, expected: Any, ic: bool, path: str) -> bool:
+    """Equality as rules mean it (same type; case folded on request).
+
+    A name generated at deployment equals no configured value, unless the value has the generated
+    shape: then it cannot be told (UnknownValue), never a PASS and never a FAIL on a guess.
+    """
+    if is_generated(observed):
+        clash = generated_clash(observed, expected, ignore_case=ic)
+        if clash is not None:
+            raise UnknownValue(clash, path)
+        return False
+    return bool(_norm(observed, ic) == _norm(expected, ic) and type(observed) is type(expected))
+
+
 def _equals(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
     observed = get(current, args["path"], ctx)
     expected = ctx.render(args["value"])
-    ic = bool(args.get("ignore_case"))
-    ok = _norm(observed, ic) == _norm(expected, ic) and type(observed) is type(expected)
+    ok = _same(observed, expected, bool(args.get("ignore_case")), args["path"])
     return Outcome(ok, (_ev(f"{args['path']} equals {expected!r}", args["path"], observed, expected),))
 
 
 def _not_equals(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
     observed = get(current, args["path"], ctx)
     unexpected = ctx.render(args["value"])
-    ic = bool(args.get("ignore_case"))
-    ok = not (_norm(observed, ic) == _norm(unexpected, ic) and type(observed) is type(unexpected))
+    ok = not _same(observed, unexpected, bool(args.get("ignore_case")), args["path"])
     return Outcome(ok, (_ev(f"{args['path']} is not {unexpected!r}", args["path"], observed),))
 
 
@@ -122,7 +135,7 @@ def _in(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
     if not isinstance(values, list):
         values = [values]
     ic = bool(args.get("ignore_case"))
-    ok = any(_norm(observed, ic) == _norm(v, ic) and type(observed) is type(v) for v in values)
+    ok = any([_same(observed, v, ic, args["path"]) for v in values])  # every value: one may be undecidable
     return Outcome(ok, (_ev(f"{args['path']} is one of {values!r}", args["path"], observed, values),))
 
 
@@ -130,6 +143,11 @@ def _contains(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
     observed = get(current, args["path"], ctx)
     expected = ctx.render(args["value"])
     ok = isinstance(observed, list) and expected in observed
+    if not ok and isinstance(observed, list):
+        for item in observed:
+            clash = generated_clash(item, expected) if is_generated(item) else None
+            if clash is not None:
+                raise UnknownValue(clash, args["path"])
     return Outcome(ok, (_ev(f"{args['path']} contains {expected!r}", args["path"], observed, expected),))
 
 
@@ -148,6 +166,8 @@ def _absent(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
 def _regex(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
     observed = get(current, args["path"], ctx)
     pattern = ctx.render(args["pattern"])
+    if is_generated(observed):  # whether some generated name matches the pattern is not decidable here
+        raise UnknownValue(f"{observed[GENERATED_KEY]}: cannot tell whether it will match /{pattern}/", args["path"])
     flags = re.IGNORECASE if args.get("ignore_case") else 0
     ok = isinstance(observed, str) and re.fullmatch(pattern, observed, flags) is not None
     return Outcome(ok, (_ev(f"{args['path']} matches /{pattern}/", args["path"], observed, pattern),))
@@ -330,7 +350,11 @@ def lookup_value(resource: Resource, path: str) -> Any:
 
 
 def matches(resource: Resource, wanted: Mapping[str, Any]) -> bool:
-    """Whether a resource has every wanted value (`lookup`'s `match`, rendered) at its path."""
+    """Whether a resource has every wanted value (`lookup`'s `match`, rendered) at its path.
+
+    A generated name matches only the same generated name (the same marker): like an unknown
+    value, it matches no literal here.
+    """
     return all(lookup_value(resource, path) == value for path, value in wanted.items())
 
 
