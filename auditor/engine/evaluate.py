@@ -256,16 +256,17 @@ class _RuleRun:
                                  f"needs the opt-in option {missing_options[0]} ({flag})")]
         try:
             where = render(rule.scope.where, self.params, keep_prefix="resource.") if rule.scope.where else None
-            assertion = render(rule.assertion, self.params, keep_prefix="resource.")
             missing_id = render(rule.scope.missing_id, self.params) if rule.scope.missing_id else None
         except MissingParameter as exc:
-            return [self.finding(
-                WILDCARD_RESOURCE, Status.ERROR,
-                f"the configuration does not set '{exc.name}', which this rule needs "
-                f"(set it in ccme-audit.yaml or with --set {exc.name}=VALUE)")]
+            return [self._missing_parameter(exc)]
         findings: list[Finding] = []
         type_errors = self.index.type_errors(rule.resource_type, self.region)
         candidates, undecided = self._in_scope(where)
+        try:
+            # Only a resource in scope needs the assertion's parameters: with none, an unset one is no error.
+            assertion = render(rule.assertion, self.params, keep_prefix="resource.") if candidates else {}
+        except MissingParameter as exc:
+            return [self._missing_parameter(exc)]
         for resource, reason in undecided:
             findings.append(self.finding(resource.id, Status.ERROR,
                                          f"cannot tell whether this resource is in scope: {reason}",
@@ -289,6 +290,12 @@ class _RuleRun:
         for resource in candidates:
             findings.append(self._evaluate_resource(resource, assertion))
         return findings
+
+    def _missing_parameter(self, exc: MissingParameter) -> Finding:
+        return self.finding(
+            WILDCARD_RESOURCE, Status.ERROR,
+            f"the configuration does not set '{exc.name}', which this rule needs "
+            f"(set it in ccme-audit.yaml or with --set {exc.name}=VALUE)")
 
     def _in_scope(self, where: Mapping[str, Any] | None) -> tuple[list[Resource], list[tuple[Resource, str]]]:
         rtype = self.rule.resource_type
