@@ -221,3 +221,26 @@ def test_lookup_index_finds_what_a_scan_finds(values: list, other: list, wanted:
     scan = [r.id for r in resources if operators.matches(r, wanted)]
     assert [r.id for r in ctx.matching("kms.key", wanted)] == scan
     assert [r.id for r in ctx.matching("kms.key", wanted)] == scan  # the index, now cached, again
+
+
+ACCOUNT_RULE = """
+rules:
+  - id: T-POLICY-ACCOUNT
+    title: the logging bucket is owned by the account
+    severity: high
+    source: {document: test, section: s}
+    resource_type: s3.bucket
+    scope:
+      where: {equals: {path: name, value: "{buckets.logging}"}}
+    assert: {equals: {path: owner, value: "{account}"}}
+"""
+
+
+def test_an_unset_assertion_parameter_matters_only_with_a_resource_in_scope(tmp_path: Path) -> None:
+    rules = load_rules(write_rules(tmp_path, ACCOUNT_RULE))
+    unrelated = Snapshot(kind="cloudformation", resources=(bucket("team-artifacts"),), regions=("eu-west-1",))
+    assert evaluate(unrelated, rules, config(), today=TODAY).findings == ()
+    in_scope = Snapshot(kind="cloudformation", resources=(bucket("ucit-ccme-logging-eu-west-1"),),
+                        regions=("eu-west-1",))
+    (finding,) = evaluate(in_scope, rules, config(), today=TODAY).findings
+    assert finding.status is Status.ERROR and "does not set 'account'" in finding.message

@@ -1,0 +1,153 @@
+"""Which template resources the CCME rules judge, and when a missing CCME resource is a FAIL.
+
+- A name generated at deployment (no BucketName, no Terraform `bucket`, a `bucket_prefix`) is never a
+  configured CCME name: such resources are out of scope. A name from an unset parameter stays unknown.
+- "Must exist" rules judge templates only when the run is declared complete (`--complete`, or
+  `iac.complete: true`): otherwise SKIPPED, with how to turn the check on.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.cli import main
+from tests.iac.variants import CFN_GOOD
+
+ACCOUNT = ["--set", "account=111122223333", "--set", "secret_name=ccme-directory-reader"]
+EXISTENCE = ("CCME-S3-EXISTS-", "CCME-KMS-ALIAS-C", "CCME-KMS-ALIAS-D", "CCME-KMS-ALIAS-F", "CCME-KMS-ALIAS-L",
+             "CCME-KMS-ALIAS-S", "CCME-VPC-EXISTS", "CCME-SM-DIRECTORY-SECRET", "CCME-ACM-CERT")
+
+CFN = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  DataBucketName:
+    Type: String
+Resources:
+  Generated:
+    Type: AWS::S3::Bucket
+  Unrelated:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: team-artifacts-eu-west-1
+  FromParameter:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Ref DataBucketName
+  Network:
+    Type: AWS::EC2::VPC
+    Properties:
+      CidrBlock: 10.0.0.0/16
+"""
+
+TF = """\
+variable "prefix" {
+  type = string
+}
+
+resource "aws_s3_bucket" "generated" {}
+
+resource "aws_s3_bucket" "prefixed" {
+  bucket_prefix = "logs-"
+}
+
+resource "aws_s3_bucket" "unknown_prefix" {
+  bucket_prefix = var.prefix
+}
+
+resource "aws_secretsmanager_secret" "generated" {}
+"""
+
+
+def run(tmp_path: Path, capsys: pytest.CaptureFixture[str], path: Path, *args: str) -> tuple[int, list[Any]]:
+    out = tmp_path / f"report-{len(list(tmp_path.iterdir()))}.json"
+    code = main(["iac", str(path), "--pack", "ccme", "-f", "json", "-o", str(out), *ACCOUNT, *args])
+    capsys.readouterr()
+    return code, json.loads(out.read_text(encoding="utf-8"))["findings"]
+
+
+def bad(findings: list[Any]) -> set[tuple[str, str | None, str]]:
+    return {(f["rule_id"], (f.get("location") or {}).get("logical_id"), f["status"])
+            for f in findings if f["status"] in ("FAIL", "ERROR")}
+
+
+@pytest.fixture
+def cfn(tmp_path: Path) -> Path:
+    path = tmp_path / "src" / "stack.yaml"
+    path.parent.mkdir()
+    path.write_text(CFN, encoding="utf-8")
+    return path
+
+
+def test_generated_and_unrelated_names_are_out_of_scope_unknown_names_are_not(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], cfn: Path) -> None:
+    code, findings = run(tmp_path, capsys, cfn)
+    errors = bad(findings)
+    # Only the bucket named by a parameter without a value: it could be any CCME bucket.
+    assert code == 1 and errors and {logical for _, logical, _ in errors} == {"FromParameter"}
+    assert {status for *_, status in errors} == {"ERROR"}
+    code, findings = run(tmp_path, capsys, cfn, "--param", "DataBucketName=team-data")
+    assert code == 0 and bad(findings) == set()
+
+
+def test_existence_is_skipped_with_the_way_to_ask_for_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], cfn: Path) -> None:
+    _, findings = run(tmp_path, capsys, cfn, "--param", "DataBucketName=team-data")
+    existence = [f for f in findings if f["rule_id"].startswith(EXISTENCE)]
+    # S3 and VPC rules: their types are in the template; KMS aliases, secret, certificate: absent types.
+    assert {f["rule_id"] for f in existence} >= {"CCME-S3-EXISTS-LOGGING", "CCME-VPC-EXISTS",
+                                                 "CCME-KMS-ALIAS-CLOUDWATCH", "CCME-SM-DIRECTORY-SECRET"}
+    for finding in existence:
+        assert finding["status"] == "SKIPPED", finding
+        assert "--complete" in finding["message"] and "whole CCME prerequisite set" in finding["message"]
+
+
+@pytest.mark.parametrize("how", ["flag", "config", "set"])
+def test_a_complete_run_fails_what_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str], cfn: Path,
+                                              how: str) -> None:
+    config = tmp_path / "ccme-audit.yaml"
+    config.write_text("iac:\n  complete: true\n", encoding="utf-8")
+    extra = {"flag": ["--complete"], "config": ["--config", str(config)], "set": ["--set", "iac.complete=true"]}
+    code, findings = run(tmp_path, capsys, cfn, "--param", "DataBucketName=team-data", *extra[how])
+    failed = {f["rule_id"]: f for f in findings if f["status"] == "FAIL"}
+    assert code == 1
+    # Missing whether or not the run has a resource of the type (buckets and a VPC are there, aliases not).
+    for rule in ("CCME-S3-EXISTS-LOGGING", "CCME-S3-EXISTS-USERDATA", "CCME-VPC-EXISTS",
+                 "CCME-KMS-ALIAS-CLOUDWATCH", "CCME-SM-DIRECTORY-SECRET"):
+        assert failed[rule]["message"].startswith("not found"), rule
+    # Still nothing on the resources that are there and cannot be CCME's.
+    assert not [f for f in findings if f["status"] in ("FAIL", "ERROR") and f.get("location")]
+
+
+def test_complete_compliant_example_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, findings = run(tmp_path, capsys, CFN_GOOD, "--complete")
+    assert code == 0 and bad(findings) == set()
+    passed = {f["rule_id"] for f in findings if f["status"] == "PASS"}
+    assert {"CCME-S3-EXISTS-LOGGING", "CCME-VPC-EXISTS", "CCME-KMS-ALIAS-CLOUDWATCH"} <= passed
+
+
+def test_a_bad_complete_value_in_the_config_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         cfn: Path) -> None:
+    config = tmp_path / "ccme-audit.yaml"
+    config.write_text("iac:\n  complete: yes-please\n", encoding="utf-8")
+    code = main(["iac", str(cfn), "--config", str(config)])
+    _, err = capsys.readouterr()
+    assert code == 2 and "ccme-audit.yaml" in err and "iac" in err and "Traceback" not in err
+
+
+def test_terraform_generated_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("hcl2")
+    directory = tmp_path / "tf"
+    directory.mkdir()
+    (directory / "main.tf").write_text(TF, encoding="utf-8")
+    _, findings = run(tmp_path, capsys, directory)
+    # terraform-<id> and logs-<id> can never be a CCME name; a prefix from an unset variable can be anything.
+    assert {logical for _, logical, _ in bad(findings)} == {"aws_s3_bucket.unknown_prefix"}
+    # A configured name of the generated shape cannot be told apart: ERROR, not out of scope.
+    _, findings = run(tmp_path, capsys, directory, "--param", "prefix=team-",
+                      "--set", "buckets.logging=logs-20261122093015123400000001")
+    assert {(rule, logical) for rule, logical, _ in bad(findings) if rule == "CCME-S3-EXISTS-LOGGING"} == {
+        ("CCME-S3-EXISTS-LOGGING", "aws_s3_bucket.prefixed")}
