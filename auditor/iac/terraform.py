@@ -639,6 +639,13 @@ def is_plan(doc: Any) -> bool:
     return isinstance(doc, dict) and "planned_values" in doc and "format_version" in doc
 
 
+# Name arguments Terraform fills at apply when the configuration omits them (with their *_prefix).
+GENERATED_NAME_ARGUMENTS = frozenset({
+    "bucket", "bucket_prefix", "name", "name_prefix", "identifier", "identifier_prefix", "key_name",
+    "key_name_prefix",
+})
+
+
 def load_plan(
     path: Path,
     doc: Mapping[str, Any],
@@ -658,9 +665,11 @@ def load_plan(
         if isinstance(change, dict) and isinstance(change.get("change"), dict):
             unknowns[str(change.get("address"))] = change["change"].get("after_unknown") or {}
     references: dict[str, dict[str, list[str]]] = {}
+    configured: dict[str, set[str]] = {}  # the arguments each root-module resource's configuration sets
     config_root = (doc.get("configuration") or {}).get("root_module") or {}
     for res in config_root.get("resources") or []:
         if isinstance(res, dict):
+            configured[str(res.get("address"))] = set(res.get("expressions") or {})
             by_attr: dict[str, list[str]] = {}
             for attr, expr in (res.get("expressions") or {}).items():
                 if isinstance(expr, dict) and expr.get("references"):
@@ -680,6 +689,8 @@ def load_plan(
             values = dict(res.get("values") or {})
             base_address = re.sub(r"\[[^\]]*\]$", "", address)
             for attr, flag in (unknowns.get(address) or {}).items():
+                if attr in GENERATED_NAME_ARGUMENTS and attr not in configured.get(base_address, {attr}):
+                    continue  # a name the configuration leaves out: generated at apply (map_resource)
                 if flag is True and values.get(attr) is None:
                     refs: list[str] = (references.get(base_address) or {}).get(attr) or []
                     target = next((r for r in refs if r.count(".") >= 2), None)

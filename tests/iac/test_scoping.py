@@ -151,3 +151,36 @@ def test_terraform_generated_names(tmp_path: Path, capsys: pytest.CaptureFixture
                       "--set", "buckets.logging=logs-20261122093015123400000001")
     assert {(rule, logical) for rule, logical, _ in bad(findings) if rule == "CCME-S3-EXISTS-LOGGING"} == {
         ("CCME-S3-EXISTS-LOGGING", "aws_s3_bucket.prefixed")}
+
+
+def _plan(bucket_expression: dict[str, Any] | None) -> dict[str, Any]:
+    expressions = {"force_destroy": {"constant_value": True}}
+    if bucket_expression is not None:
+        expressions["bucket"] = bucket_expression
+    return {
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": [
+            {"address": "aws_s3_bucket.b", "mode": "managed", "type": "aws_s3_bucket", "name": "b",
+             "values": {"force_destroy": True, "bucket_prefix": None}}]}},
+        "resource_changes": [{"address": "aws_s3_bucket.b", "type": "aws_s3_bucket",
+                              "change": {"after_unknown": {"bucket": True, "arn": True, "id": True}}}],
+        "configuration": {"root_module": {"resources": [
+            {"address": "aws_s3_bucket.b", "type": "aws_s3_bucket", "expressions": expressions}]}},
+    }
+
+
+@pytest.mark.parametrize("expression, generated", [
+    (None, True),  # no bucket argument: terraform-<id> at apply
+    ({"references": ["var.name"]}, False),  # set from an expression the plan could not compute
+])
+def test_plan_json_tells_a_generated_name_from_an_unknown_one(expression: dict[str, Any] | None, generated: bool,
+                                                               tmp_path: Path) -> None:
+    from auditor.iac import load_paths
+    from auditor.snapshot import is_generated, is_unknown
+
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(_plan(expression)), encoding="utf-8")
+    loaded = load_paths([path], region="eu-west-1", account="111122223333")
+    (bucket,) = [r for r in loaded.snapshot.resources if r.type == "s3.bucket"]
+    name = bucket.attributes["name"]
+    assert is_generated(name) if generated else is_unknown(name)
