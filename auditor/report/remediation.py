@@ -25,7 +25,7 @@ from auditor import seed
 from auditor.data import data_dir
 from auditor.engine.findings import Finding, Status
 from auditor.errors import InputError
-from auditor.snapshot import is_unknown
+from auditor.snapshot import is_generated, is_unknown
 
 
 class RemediationKind(StrEnum):
@@ -163,7 +163,7 @@ def logical_id(*parts: Any) -> str:
 
 
 def _known(value: Any) -> bool:
-    return value is not None and not is_unknown(value)
+    return value is not None and not is_unknown(value) and not is_generated(value)
 
 
 # ---------------------------------------------------------------------------------------------- policies
@@ -282,7 +282,8 @@ class FixContext:
         if self.attributes is None:
             return default
         value = self.attributes.get(name, default)
-        return default if is_unknown(value) else value
+        # A name generated at deployment is not a value a fix can use, any more than an unknown one.
+        return default if is_unknown(value) or is_generated(value) else value
 
 
 def fix_context(finding: Finding | Mapping[str, Any]) -> FixContext:
