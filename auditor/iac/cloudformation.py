@@ -21,7 +21,7 @@ from auditor.iac import canonical as C
 from auditor.iac import cfn_decode
 from auditor.iac.model import Link, ParseProblem, TemplateResource, text_or_unknown
 from auditor.iac.suppress import inline_suppressions, metadata_suppressions
-from auditor.snapshot import Location, is_unknown, unknown
+from auditor.snapshot import Location, generated, is_unknown, unknown
 
 KNOWN_INTRINSICS = frozenset(
     {
@@ -558,11 +558,7 @@ def _map(
             )
         ]
     if rtype == "AWS::S3::Bucket":
-        name = r.names.get(logical)
-        if name is None:
-            name = C.cfn_generated_name("bucket", "BucketName", s3=True)
-        else:
-            name = text_or_unknown(name, "BucketName")
+        name = _named(r, logical, "BucketName", "bucket", s3=True)
         versioning = C.versioning_status(p("VersioningConfiguration", "Status"))
         log_cfg = p("LoggingConfiguration")
         logging_value: Any = None
@@ -790,12 +786,7 @@ def _map(
             )
         ]
     if rtype == "AWS::SecretsManager::Secret":
-        name = r.names.get(logical)
-        name = (
-            text_or_unknown(name, "Name")
-            if name is not None
-            else C.cfn_generated_name("secret", "Name")
-        )
+        name = _named(r, logical, "Name", "secret")
         value_format: Any = unknown("the secret's format is read only with --read-secret-values")
         if read_secret_values:
             value_format = _secret_format(p("SecretString"), p("GenerateSecretString"))
@@ -837,12 +828,70 @@ def _map(
     return _map_provisioner(rtype, logical, p, r, res, tag_map)
 
 
-def _named(r: Resolver, logical: str, prop: str, what: str) -> Any:
-    """The name a template sets, else unknown: CloudFormation generates one at deployment."""
+def _named(r: Resolver, logical: str, prop: str, what: str, *, s3: bool = False) -> Any:
+    """The name a template sets; without one, the name CloudFormation generates at deployment; a name
+    built around parts known only at deployment keeps the shape of its fixed parts (see _name_shape)."""
     name = r.names.get(logical)
     if name is None:
-        return C.cfn_generated_name(what, prop)
-    return text_or_unknown(name, prop)
+        return C.cfn_generated_name(what, prop, s3=s3)
+    name = text_or_unknown(name, prop)
+    if is_unknown(name):
+        body = r.resources.get(logical)
+        raw = (body.get("Properties") or {}).get(prop) if isinstance(body, dict) else None
+        return _name_shape(r, raw, str(name["$unknown"]))
+    return name
+
+
+def _name_shape(r: Resolver, raw: Any, reason: str) -> Any:
+    """`!Sub "${AWS::StackName}-logs"`, `!Join ["-", [!Ref Env, data]]`: a name whose fixed text is known
+    and whose other parts (AWS::StackName, an unset parameter or account, another resource's id) are not.
+    Any text can stand for an unknown part, so a configured name that does not fit the fixed text can never
+    be this one; one that fits cannot be told apart. Nothing fixed left: unknown, as before."""
+    pieces = _shape_pieces(r, raw)
+    if pieces is None or not any(pieces):
+        return unknown(reason)
+    shape = "".join(".*" if piece is None else re.escape(piece) for piece in pieces)
+    return generated(f"{reason}; only the fixed text of the name is known", shape)
+
+
+def _shape_pieces(r: Resolver, raw: Any) -> list[str | None] | None:
+    """The name as literal pieces and unknown parts (None); None when its form is not one read here."""
+
+    def known(node: Any) -> str | None:
+        value = _scalar_text(r.value(node))
+        return value if isinstance(value, str) else None
+
+    if isinstance(raw, dict) and len(raw) == 1:
+        ((fn, args),) = raw.items()
+        if fn == "Fn::Sub":
+            text, variables = (args[0], args[1]) if isinstance(args, list) and len(args) == 2 else (args, {})
+            if not isinstance(text, str) or not isinstance(variables, dict):
+                return None
+            pieces: list[str | None] = []
+            for position, part in enumerate(re.split(r"\$\{([^}]*)\}", text)):
+                if position % 2 == 0:
+                    pieces.append(part)
+                elif part.startswith("!"):
+                    pieces.append("${" + part[1:] + "}")
+                else:
+                    token = part.strip()
+                    node: Any = variables.get(token)
+                    if node is None:
+                        node = ({"Fn::GetAtt": token.split(".", 1)} if "." in token and not token.startswith("AWS::")
+                                else {"Ref": token})
+                    pieces.append(known(node))
+            return pieces
+        if fn == "Fn::Join":
+            if not (isinstance(args, list) and len(args) == 2 and isinstance(args[0], str)
+                    and isinstance(args[1], list)):
+                return None
+            pieces = []
+            for position, item in enumerate(args[1]):
+                if position:
+                    pieces.append(args[0])
+                pieces.append(known(item))
+            return pieces
+    return None
 
 
 def _sg_rules(entries: Any, egress: bool) -> Any:

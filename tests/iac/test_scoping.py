@@ -184,3 +184,46 @@ def test_plan_json_tells_a_generated_name_from_an_unknown_one(expression: dict[s
     (bucket,) = [r for r in loaded.snapshot.resources if r.type == "s3.bucket"]
     name = bucket.attributes["name"]
     assert is_generated(name) if generated else is_unknown(name)
+
+
+SHAPED = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Env:
+    Type: String
+Resources:
+  StackNamed:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Sub "${AWS::StackName}-artifacts-${AWS::AccountId}"
+  Joined:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Join ["-", [!Ref Env, reports, !Ref "AWS::Region"]]
+  CouldBeLogging:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Sub "${Env}-logging-${AWS::Region}"
+  WhollyUnknown:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Sub "${AWS::StackName}"
+"""
+
+
+def test_a_name_with_fixed_text_around_deployment_values_keeps_its_shape(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "src" / "shaped.yaml"
+    path.parent.mkdir()
+    path.write_text(SHAPED, encoding="utf-8")
+    main(["iac", str(path), "--pack", "ccme", "-f", "json", "-o", str(tmp_path / "r.json")])  # no account set
+    capsys.readouterr()
+    findings = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["findings"]
+    errors = {logical for _, logical, _ in bad(findings)}
+    # <stack>-artifacts-<account> and <env>-reports-eu-west-1 can never be ucit-ccme-*-eu-west-1;
+    # <env>-logging-eu-west-1 can be ucit-ccme-logging-eu-west-1, and <stack> can be anything.
+    assert errors == {"CouldBeLogging", "WhollyUnknown"}
+    could = [f for f in findings if (f.get("location") or {}).get("logical_id") == "CouldBeLogging"]
+    assert {f["rule_id"] for f in could if f["status"] == "ERROR"} >= {"CCME-S3-EXISTS-LOGGING"}
+    assert "CCME-S3-EXISTS-USERDATA" not in {f["rule_id"] for f in could}
+    assert any("has the shape of such a name" in f["message"] for f in could)
