@@ -545,6 +545,8 @@ def _map(
         return []
     if rtype == "AWS::KMS::Alias":
         name = text_or_unknown(p("AliasName"), "AliasName")
+        if is_unknown(name):
+            name = _name_shape(r, props.get("AliasName"), str(name["$unknown"]))
         return [
             res(
                 "kms.alias",

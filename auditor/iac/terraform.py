@@ -22,7 +22,7 @@ from auditor.fileio import MAX_EXPANDED_NODES, check_depth, expanded_size, read_
 from auditor.iac import canonical as C
 from auditor.iac.model import Link, ParseProblem, TemplateResource, text_or_unknown
 from auditor.iac.suppress import inline_suppressions
-from auditor.snapshot import Location, is_unknown, unknown
+from auditor.snapshot import Location, generated, is_unknown, unknown
 
 try:
     from lark import Token, Tree
@@ -368,6 +368,35 @@ class Module:
         self._attr_cache[key] = value
         return value
 
+    def shape_names(self, rtype: str, body: Body, scope: Mapping[str, Any], values: dict[str, Any]) -> None:
+        """A name argument written as fixed text around values known only at apply (`"logs-${random_pet.x.id}"`,
+        `"${var.prefix}-data"` without a value) keeps the shape of its fixed text: a configured name that does
+        not fit it is not this resource. Nothing fixed left: it stays unknown."""
+        attr = NAME_ARGUMENT.get(rtype)
+        if attr is None or not is_unknown(values.get(attr)) or attr not in body.attributes:
+            return
+        tree = body.attributes[attr]
+        while isinstance(tree, Tree) and tree.data == "expr_term" and len(_children(tree)) == 1:
+            tree = _children(tree)[0]
+        if not isinstance(tree, Tree) or tree.data != "string":
+            return
+        pieces: list[str | None] = []
+        for part in _children(tree):
+            if part.data != "string_part":
+                continue
+            inner = _children(part)
+            if not inner:
+                pieces.append(_unescape(_token_text(part)))
+            elif inner[0].data == "interpolation":
+                value = self.eval(_children(inner[0])[0], scope)
+                known = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+                pieces.append(known)
+            else:
+                return  # a template directive: no shape read here
+        if any(pieces):
+            shape = "".join(".*" if piece is None else re.escape(piece) for piece in pieces)
+            values[attr] = generated(f"{values[attr]['$unknown']}; only the fixed text of the name is known", shape)
+
     def block_values(self, body: Body, scope: Mapping[str, Any]) -> dict[str, Any]:
         """A body as Terraform's JSON shape: attributes as values, nested blocks as lists of objects."""
         out: dict[str, Any] = {k: self.eval(v, scope) for k, v in body.attributes.items()}
@@ -624,6 +653,7 @@ def load_directory(
                 instances = [(address, {}, [])]
             for instance, scope, errors in instances:
                 values = module.block_values(inner, scope)
+                module.shape_names(labels[0], inner, scope, values)
                 for item in map_resource(labels[0], instance, values, location, region, read_secret_values):
                     item.suppressions.extend(suppressions)
                     item.errors.extend(errors)
@@ -639,6 +669,17 @@ def is_plan(doc: Any) -> bool:
     return isinstance(doc, dict) and "planned_values" in doc and "format_version" in doc
 
 
+# The argument that names a resource the rules may pick by name.
+NAME_ARGUMENT = {
+    "aws_s3_bucket": "bucket",
+    "aws_kms_alias": "name",
+    "aws_secretsmanager_secret": "name",
+    "aws_cloudwatch_log_group": "name",
+    "aws_lambda_function": "function_name",
+    "aws_db_instance": "identifier",
+    "aws_key_pair": "key_name",
+    "aws_ssm_parameter": "name",
+}
 # Name arguments Terraform fills at apply when the configuration omits them (with their *_prefix).
 GENERATED_NAME_ARGUMENTS = frozenset({
     "bucket", "bucket_prefix", "name", "name_prefix", "identifier", "identifier_prefix", "key_name",

@@ -227,3 +227,49 @@ def test_a_name_with_fixed_text_around_deployment_values_keeps_its_shape(
     assert {f["rule_id"] for f in could if f["status"] == "ERROR"} >= {"CCME-S3-EXISTS-LOGGING"}
     assert "CCME-S3-EXISTS-USERDATA" not in {f["rule_id"] for f in could}
     assert any("has the shape of such a name" in f["message"] for f in could)
+
+
+TF_SHAPED = """\
+variable "prefix" {
+  type = string
+}
+
+resource "random_pet" "this" {
+  length = 2
+}
+
+resource "aws_s3_bucket" "pet" {
+  bucket = "s3-bucket-${random_pet.this.id}"
+}
+
+resource "aws_s3_bucket" "could_be_logging" {
+  bucket = "${var.prefix}-logging-eu-west-1"
+}
+
+resource "aws_kms_alias" "could_be_ccme" {
+  name          = "alias/${var.prefix}/cmh_ebs"
+  target_key_id = "0f1e2d3c-aaaa-bbbb-cccc-000000000000"
+}
+
+resource "aws_kms_alias" "app" {
+  name          = "alias/${var.prefix}-app"
+  target_key_id = "0f1e2d3c-aaaa-bbbb-cccc-000000000001"
+}
+"""
+
+
+def test_terraform_names_with_fixed_text_keep_their_shape(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("hcl2")
+    directory = tmp_path / "tf"
+    directory.mkdir()
+    (directory / "main.tf").write_text(TF_SHAPED, encoding="utf-8")
+    _, findings = run(tmp_path, capsys, directory)
+    # CCME-KMS-ALIAS-NAMING picks aliases by a regular expression: whether a shaped name can match one is
+    # not decided (ERROR on both aliases, as for an unknown name); the rules that pick by name decide.
+    errors = {(rule, logical) for rule, logical, _ in bad(findings) if rule != "CCME-KMS-ALIAS-NAMING"}
+    # s3-bucket-<pet> (the terraform-aws-modules examples' naming) and alias/<prefix>-app cannot be CCME's.
+    assert {logical for _, logical in errors} == {"aws_s3_bucket.could_be_logging", "aws_kms_alias.could_be_ccme"}
+    assert ("CCME-S3-EXISTS-LOGGING", "aws_s3_bucket.could_be_logging") in errors
+    assert ("CCME-S3-EXISTS-USERDATA", "aws_s3_bucket.could_be_logging") not in errors
+    assert ("CCME-KMS-ALIAS-CMH-EBS", "aws_kms_alias.could_be_ccme") in errors
