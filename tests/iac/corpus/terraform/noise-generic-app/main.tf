@@ -49,6 +49,16 @@ resource "aws_s3_bucket_versioning" "uploads" {
   }
 }
 
+# Named with a random suffix, as the terraform-aws-modules examples do: s3-bucket-<pet>.
+resource "random_pet" "this" {
+  length = 2
+}
+
+resource "aws_s3_bucket" "logs" {
+  bucket        = "web-shop-logs-${random_pet.this.id}"
+  force_destroy = true
+}
+
 # A named bucket that is not one of the CCME buckets.
 resource "aws_s3_bucket" "static_site" {
   bucket = "web-shop-static-assets-eu-west-1"
