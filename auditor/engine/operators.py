@@ -166,11 +166,99 @@ def _absent(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
 def _regex(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
     observed = get(current, args["path"], ctx)
     pattern = ctx.render(args["pattern"])
-    if is_generated(observed):  # whether some generated name matches the pattern is not decidable here
-        raise UnknownValue(f"{observed[GENERATED_KEY]}: cannot tell whether it will match /{pattern}/", args["path"])
     flags = re.IGNORECASE if args.get("ignore_case") else 0
+    if is_generated(observed):
+        if _shape_misses(observed, pattern, flags):
+            return Outcome(False, (_ev(f"{args['path']} matches /{pattern}/", args["path"], observed, pattern),))
+        raise UnknownValue(f"{observed[GENERATED_KEY]}: cannot tell whether it will match /{pattern}/", args["path"])
     ok = isinstance(observed, str) and re.fullmatch(pattern, observed, flags) is not None
     return Outcome(ok, (_ev(f"{args['path']} matches /{pattern}/", args["path"], observed, pattern),))
+
+
+_LANGUAGE_LIMIT = 4096
+
+
+def _shape_misses(value: Mapping[str, Any], pattern: str, flags: int) -> bool:
+    """True when no name of the generated value's shape can match pattern (False: it may, or it is not known).
+
+    Decided only for a pattern with a finite language (alternatives of literal text, as the alias naming
+    rule writes): every string of it is tried against the shape; anything else is undecided."""
+    words = _finite_language(pattern)
+    if words is None:
+        return False
+    try:
+        shape = re.compile(str(value["shape"]), flags)
+    except re.error:
+        return False
+    return not any(shape.fullmatch(word) for word in words)
+
+
+def _finite_language(pattern: str) -> list[str] | None:
+    """Every string `pattern` fully matches, when they are few (else None)."""
+    import importlib
+
+    if "(?" in pattern:
+        return None  # inline flags, lookarounds: not read here
+    parser: Any = importlib.import_module("re._parser")
+    try:
+        tree = parser.parse(pattern)
+    except (re.error, RecursionError):
+        return None
+    constants: Any = importlib.import_module("re._constants")
+
+    def seq(items: Any) -> list[str] | None:
+        words = [""]
+        for op, arg in items:
+            options = node(op, arg)
+            if options is None or len(words) * len(options) > _LANGUAGE_LIMIT:
+                return None
+            words = [w + o for w in words for o in options]
+        return words
+
+    def node(op: Any, arg: Any) -> list[str] | None:
+        if op is constants.LITERAL:
+            return [chr(arg)]
+        if op is constants.AT:
+            return [""] if arg in (constants.AT_BEGINNING, constants.AT_END, constants.AT_BEGINNING_STRING,
+                                   constants.AT_END_STRING) else None
+        if op is constants.SUBPATTERN:
+            return seq(arg[-1])
+        if op is constants.BRANCH:
+            out: list[str] = []
+            for branch in arg[1]:
+                words = seq(branch)
+                if words is None or len(out) + len(words) > _LANGUAGE_LIMIT:
+                    return None
+                out.extend(words)
+            return out
+        if op is constants.IN:
+            chars: list[str] = []
+            for item_op, item in arg:
+                if item_op is constants.LITERAL:
+                    chars.append(chr(item))
+                elif item_op is constants.RANGE and item[1] - item[0] < 256:
+                    chars.extend(chr(c) for c in range(item[0], item[1] + 1))
+                else:
+                    return None
+            return chars
+        if op in (constants.MAX_REPEAT, constants.MIN_REPEAT):
+            low, high, body = arg
+            if high is constants.MAXREPEAT or high > 16:
+                return None
+            once = seq(body)
+            if once is None:
+                return None
+            out, layer = ([""] if low == 0 else []), [""]
+            for count in range(1, high + 1):
+                layer = [w + o for w in layer for o in once]
+                if len(layer) + len(out) > _LANGUAGE_LIMIT:
+                    return None
+                if count >= low:
+                    out.extend(layer)
+            return out
+        return None
+
+    return seq(tree)
 
 
 def _check_regex(args: Mapping[str, Any]) -> list[str]:

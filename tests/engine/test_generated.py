@@ -74,7 +74,10 @@ def test_a_generated_name_never_passes_a_comparison(marker: dict[str, str], lite
     assert member is (None if could else False)
     assert differs is (None if could else True)
     assert holds in (None, False)
-    assert run({"regex": {"path": "name", "pattern": re.escape(literal) or ".*"}}, marker) is None
+    # A pattern matching just the literal: undecided when the literal has the shape, else a certain miss.
+    exact = run({"regex": {"path": "name", "pattern": re.escape(literal) or "x{0}", "ignore_case": ignore_case}},
+                marker)
+    assert exact is (None if could else False)
     assert run({"regex": {"path": "name", "pattern": ".*"}}, marker) is None
 
 
@@ -170,3 +173,35 @@ def test_an_unknown_name_stays_error(tmp_path: Path) -> None:
 def test_generated_needs_its_shape() -> None:
     assert is_generated(generated("why", ".+"))
     assert not is_generated({"$generated": "why"})
+
+
+WORDS = st.text(alphabet="ab/-_", min_size=1, max_size=5)
+
+
+@settings(max_examples=400, deadline=None)
+@given(fixed=st.lists(WORDS, min_size=1, max_size=3), fillers=st.lists(st.text(alphabet="ab/-_", max_size=4),
+       min_size=3, max_size=3), choices=st.lists(WORDS, min_size=1, max_size=4), optional=WORDS,
+       ignore_case=st.booleans(), upper=st.booleans())
+def test_a_shaped_name_that_can_match_a_pattern_is_never_said_to_miss_it(
+        fixed: list[str], fillers: list[str], choices: list[str], optional: str, ignore_case: bool,
+        upper: bool) -> None:
+    # A shape: fixed text with an unknown part after each piece; a name of that shape: the gaps filled in.
+    shape = "".join(re.escape(piece) + ".*" for piece in fixed)
+    name = "".join(piece + filler for piece, filler in zip(fixed, fillers, strict=False))
+    name = name.upper() if upper else name
+    marker = generated("test", shape)
+    pattern = f"({re.escape(optional)})?(" + "|".join(re.escape(c) for c in choices) + ")"
+    assertion = {"regex": {"path": "name", "pattern": pattern, "ignore_case": ignore_case}}
+    outcome = run(assertion, marker)
+    assert outcome is not True  # never a PASS on a shaped name
+    if re.fullmatch(pattern, name, re.IGNORECASE if ignore_case else 0):
+        assert outcome is None  # such a name exists: it must stay undecided, never a certain "no"
+
+
+def test_a_shape_outside_the_alias_naming_pattern_is_out_of_its_scope() -> None:
+    pattern = "alias/(alias/)?ccme/(cmh_ebs|dcv_proxy_ebs|s3|cloudwatch)"
+    assertion = {"regex": {"path": "name", "pattern": pattern, "ignore_case": True}}
+    assert run(assertion, generated("test", "alias/.*\\-app")) is False
+    assert run(assertion, generated("test", "alias/.*/CMH_EBS")) is None
+    assert run({"regex": {"path": "name", "pattern": ".+"}}, generated("test", "x.*")) is None
+    assert run({"regex": {"path": "name", "pattern": "(?i)ALIAS/x"}}, generated("test", "alias/x")) is None
