@@ -21,6 +21,9 @@ such as a resource that is not found).
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,7 @@ from auditor.cli import main
 from auditor.fileio import parse_yaml
 
 CORPUS = Path(__file__).parent / "corpus"
+ROOT = Path(__file__).resolve().parents[2]
 KINDS = ("cloudformation", "terraform", "parallelcluster")
 STATUSES = ("PASS", "FAIL", "ERROR", "SKIPPED", "WAIVED")
 CASE_KEYS = {"description", "path", "args", "expect"}
@@ -149,6 +153,23 @@ def test_corpus_case(file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "Traceback" not in err, err
     assert code in (0, 1), f"{case.name}: exit {code} (0 or 1 expected)\n{err}"
     problems = check_findings(case, findings)
+    assert not problems, f"{case.name} ({case.description}):\n" + "\n".join(problems)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("file", CASES, ids=lambda f: f"{f.parent.parent.name}/{f.parent.name}")
+def test_corpus_case_as_a_new_user_runs_it(file: Path, tmp_path: Path) -> None:
+    """The same run through `python -m auditor` in a fresh process: real exit code, real stderr."""
+    case = load_case(file)
+    out = tmp_path / "report.json"
+    env = {k: v for k, v in os.environ.items() if k != "CCME_AUDIT_DEBUG"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    done = subprocess.run([sys.executable, "-m", "auditor", "iac", str(case.target), "--format", "json",
+                           "--output", str(out), *case.args], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, check=False, timeout=300)
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr, done.stderr
+    assert done.returncode in (0, 1), f"{case.name}: exit {done.returncode}\n{done.stderr}"
+    problems = check_findings(case, json.loads(out.read_text(encoding="utf-8"))["findings"])
     assert not problems, f"{case.name} ({case.description}):\n" + "\n".join(problems)
 
 
