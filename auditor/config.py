@@ -52,6 +52,9 @@ DEFAULTS: dict[str, Any] = {
     "certificate_min_days": 30,
     "packs": ["ccme"],
     "options": {"read_secret_values": False, "probe_cost_explorer": False, "attribute_changes": False},
+    # The CI gate: true when the templates of a run describe the whole CCME prerequisite set, so that a
+    # resource a rule expects and does not find in them is missing (FAIL), as in an account.
+    "iac": {"complete": False},
     "egress": {"extra_endpoints": [], "remove": []},
     "waivers": [],
 }

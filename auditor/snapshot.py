@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -41,6 +42,41 @@ def location_text(location: Mapping[str, Any] | None) -> str:
     line = location.get("line")
     file = str(location.get("file") or "")
     return f"{file}:{line}" if isinstance(line, int) and not isinstance(line, bool) and line >= 1 else file
+
+
+GENERATED_KEY = "$generated"
+
+
+def generated(reason: str, shape: str) -> dict[str, str]:
+    """A name the platform generates at deployment (a bucket without BucketName, a Terraform `bucket_prefix`).
+
+    Unlike an unknown value its shape is known: `shape` is a regular expression every generated
+    name fully matches. A configured name outside that shape can never be this name (the resource is
+    out of a name-scoped rule's scope); one inside it cannot be told apart (unknown). It is never a
+    concrete value: no rule reads it as equal to anything it could PASS on.
+    """
+    return {GENERATED_KEY: reason, "shape": shape}
+
+
+def is_generated(value: Any) -> bool:
+    return isinstance(value, dict) and GENERATED_KEY in value and len(value) == 2 and "shape" in value
+
+
+def generated_may_be(value: Mapping[str, Any], literal: Any, *, ignore_case: bool = False) -> bool:
+    """Whether the generated name `value` could turn out to be the string `literal` at deployment."""
+    if not isinstance(literal, str):
+        return False
+    try:
+        return re.fullmatch(str(value["shape"]), literal, re.IGNORECASE if ignore_case else 0) is not None
+    except re.error:
+        return True  # a shape that does not compile proves nothing: cannot tell
+
+
+def generated_clash(value: Mapping[str, Any], literal: Any, *, ignore_case: bool = False) -> str | None:
+    """The reason a generated name cannot be told apart from `literal`, or None when it never equals it."""
+    if not generated_may_be(value, literal, ignore_case=ignore_case):
+        return None
+    return f"{value[GENERATED_KEY]}; {literal!r} has the shape of such a name: cannot tell until deployment"
 
 
 @dataclass(frozen=True)
@@ -156,12 +192,16 @@ def _pointer(path: Iterable[Any]) -> str:
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
+def _marker(value: Any) -> bool:
+    return is_unknown(value) or is_generated(value)
+
+
 def _prune_unknown(value: Any) -> Any:
-    """Copy `value` without unknown markers, so the type schema checks only what is known."""
+    """Copy `value` without unknown or generated markers, so the type schema checks only what is known."""
     if isinstance(value, dict):
-        return {k: _prune_unknown(v) for k, v in value.items() if not is_unknown(v)}
+        return {k: _prune_unknown(v) for k, v in value.items() if not _marker(v)}
     if isinstance(value, list):
-        return [_prune_unknown(v) for v in value if not is_unknown(v)]
+        return [_prune_unknown(v) for v in value if not _marker(v)]
     return value
 
 
@@ -181,7 +221,7 @@ def _has_unknown(value: Any) -> bool:
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            if is_unknown(item):
+            if _marker(item):
                 return True
             stack.extend(item.values())
         elif isinstance(item, list):

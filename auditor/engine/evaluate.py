@@ -15,9 +15,19 @@ from auditor.engine.findings import Finding, Status, summarize
 from auditor.engine.rules import Rule
 from auditor.engine.values import MissingParameter, UnknownValue, compile_path, read, render
 from auditor.resources import resource_types
-from auditor.snapshot import CollectionError, Resource, Snapshot, unknown
+from auditor.snapshot import (
+    CollectionError,
+    Resource,
+    Snapshot,
+    generated_clash,
+    is_generated,
+    unknown,
+)
 
 WILDCARD_RESOURCE = "*"
+# Why a rule that asserts that a resource exists is SKIPPED on templates not declared complete.
+INCOMPLETE_HINT = ("pass --complete (or set iac.complete: true) if these templates describe the whole CCME "
+                   "prerequisite set")
 CONTEXT_PARAMS = frozenset({
     "region", "account", "kms_prefix", "buckets.logging", "buckets.internals", "buckets.userdata", "buckets.logged",
     "dhcp_domain_name", "network.vpc_id", "network.vpc_name", "secret_name", "certificate_domain",
@@ -92,6 +102,8 @@ class SnapshotIndex:
                 for item in value if isinstance(value, list) else [value]:
                     if isinstance(item, str | int | float | bool) or item is None:
                         index[item].append(position)
+                    elif is_generated(item):
+                        index[_GENERATED].append(position)
             self._value_index[key] = index
         return index
 
@@ -112,6 +124,7 @@ class SnapshotIndex:
 
 
 _UNKNOWN = object()
+_GENERATED = object()  # by_value key of the resources holding a name generated at deployment
 
 
 def _scalar(value: Any) -> bool:
@@ -124,6 +137,18 @@ def _is_marked(value: Any) -> bool:
 
 def _error_attribute(error: CollectionError) -> str | None:
     return error.attribute
+
+
+def _generated_collision(resource: Resource, path: str, values: Sequence[Any]) -> str | None:
+    """Why a generated name at path could still turn out to be one of values (None: it cannot)."""
+    value = _envelope_or_read(resource, path)
+    for item in value if isinstance(value, list) else [value]:
+        if is_generated(item):
+            for wanted in values:
+                reason = generated_clash(item, wanted)
+                if reason is not None:
+                    return reason
+    return None
 
 
 def _envelope_or_read(resource: Resource, path: str) -> Any:
@@ -227,8 +252,9 @@ class _RuleRun:
     """Evaluate one rule in one region."""
 
     def __init__(self, rule: Rule, index: SnapshotIndex, params: Mapping[str, Any], region: str | None,
-                 account: str | None):
+                 account: str | None, complete: bool = True):
         self.rule = rule
+        self.complete = complete
         self.index = index
         self.params = params
         self.region = region
@@ -267,16 +293,17 @@ class _RuleRun:
                                  f"needs the opt-in option {missing_options[0]} ({flag})")]
         try:
             where = render(rule.scope.where, self.params, keep_prefix="resource.") if rule.scope.where else None
-            assertion = render(rule.assertion, self.params, keep_prefix="resource.")
             missing_id = render(rule.scope.missing_id, self.params) if rule.scope.missing_id else None
         except MissingParameter as exc:
-            return [self.finding(
-                WILDCARD_RESOURCE, Status.ERROR,
-                f"the configuration does not set '{exc.name}', which this rule needs "
-                f"(set it in ccme-audit.yaml or with --set {exc.name}=VALUE)")]
+            return [self._missing_parameter(exc)]
         findings: list[Finding] = []
         type_errors = self.index.type_errors(rule.resource_type, self.region)
         candidates, undecided = self._in_scope(where)
+        try:
+            # Only a resource in scope needs the assertion's parameters: with none, an unset one is no error.
+            assertion = render(rule.assertion, self.params, keep_prefix="resource.") if candidates else {}
+        except MissingParameter as exc:
+            return [self._missing_parameter(exc)]
         for resource, reason in undecided:
             findings.append(self.finding(resource.id, Status.ERROR,
                                          f"cannot tell whether this resource is in scope: {reason}",
@@ -286,14 +313,26 @@ class _RuleRun:
                 missing_id or WILDCARD_RESOURCE, Status.ERROR,
                 f"{rule.resource_type} could not be collected: {_describe_errors(type_errors)}"))
         elif not candidates and not undecided and rule.scope.expect == "at_least_one":
-            findings.append(self.finding(
-                missing_id or WILDCARD_RESOURCE, Status.FAIL,
-                f"not found: no {rule.resource_type} matches the rule's scope "
-                f"({_describe_where(where)})",
-                evidence=({"check": f"a {rule.resource_type} exists", "observed": None},)))
+            if self.complete:
+                findings.append(self.finding(
+                    missing_id or WILDCARD_RESOURCE, Status.FAIL,
+                    f"not found: no {rule.resource_type} matches the rule's scope "
+                    f"({_describe_where(where)})",
+                    evidence=({"check": f"a {rule.resource_type} exists", "observed": None},)))
+            else:
+                findings.append(self.finding(
+                    missing_id or WILDCARD_RESOURCE, Status.SKIPPED,
+                    f"existence not judged: no {rule.resource_type} in this run matches the rule's scope "
+                    f"({_describe_where(where)}); {INCOMPLETE_HINT}"))
         for resource in candidates:
             findings.append(self._evaluate_resource(resource, assertion))
         return findings
+
+    def _missing_parameter(self, exc: MissingParameter) -> Finding:
+        return self.finding(
+            WILDCARD_RESOURCE, Status.ERROR,
+            f"the configuration does not set '{exc.name}', which this rule needs "
+            f"(set it in ccme-audit.yaml or with --set {exc.name}=VALUE)")
 
     def _in_scope(self, where: Mapping[str, Any] | None) -> tuple[list[Resource], list[tuple[Resource, str]]]:
         rtype = self.rule.resource_type
@@ -306,6 +345,11 @@ class _RuleRun:
             everything = self.index.resources(rtype, self.region)
             picked = sorted({position for value in values for position in table.get(value, ())})
             undecided = [(everything[p], "value unknown") for p in table.get(_UNKNOWN, ())]
+            for p in table.get(_GENERATED, ()):
+                # Out of scope (it can never be a configured name) unless a value has the generated shape.
+                reason = _generated_collision(everything[p], path, values)
+                if reason is not None:
+                    undecided.append((everything[p], reason))
             return [everything[p] for p in picked], undecided
         inside: list[Resource] = []
         undecided = []
@@ -392,6 +436,12 @@ def _describe_where(where: Mapping[str, Any] | None) -> str:
     return name
 
 
+def iac_complete(config: AuditConfig) -> bool:
+    """Whether the configuration declares the templates of a run the whole CCME prerequisite set."""
+    section = config.data.get("iac")
+    return bool(section.get("complete")) if isinstance(section, Mapping) else False
+
+
 def apply_waivers(findings: list[Finding], config: AuditConfig, today: dt.date) -> list[Finding]:
     out = []
     for finding in findings:
@@ -423,11 +473,20 @@ def evaluate(
     *,
     today: dt.date | None = None,
     mode: str | None = None,
+    complete: bool | None = None,
 ) -> Evaluation:
-    """Evaluate every rule in every configured region. A crashing rule becomes an ERROR finding."""
+    """Evaluate every rule in every configured region. A crashing rule becomes an ERROR finding.
+
+    `complete`: whether the snapshot holds every resource there is, so that a resource a rule expects
+    and does not find is missing (FAIL). An account is complete; templates are only when declared so
+    (`iac.complete` in the configuration, default false): otherwise such a rule is SKIPPED and the
+    rules judge only the resources that are there.
+    """
     snapshot = derive(snapshot, config, today=today)
     today = today or dt.datetime.now(dt.UTC).date()
     mode = mode or ("live" if snapshot.kind in ("live", "fixture") else "iac")
+    if complete is None:
+        complete = mode == "live" or iac_complete(config)
     account = config.account or snapshot.account
     regions = config.regions
     index = SnapshotIndex(snapshot)
@@ -436,7 +495,7 @@ def evaluate(
     for region in regions:
         params = config.params(region, account)
         for rule in selected:
-            run = _RuleRun(rule, index, params, region, account)
+            run = _RuleRun(rule, index, params, region, account, complete)
             try:
                 findings.extend(run.run())
             except Exception as exc:  # noqa: BLE001 - a crashing rule is reported, never aborts the run

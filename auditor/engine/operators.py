@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from auditor.engine.values import UnknownValue, check_path, read
+from auditor.snapshot import GENERATED_KEY, generated_clash, is_generated
 
 if TYPE_CHECKING:
     from auditor.snapshot import Resource
@@ -100,19 +101,31 @@ def _norm(value: Any, ignore_case: bool) -> Any:
 
 # --- comparisons on one value -------------------------------------------------------------
 
+def _same(observed: Any, expected: Any, ic: bool, path: str) -> bool:
+    """Equality as rules mean it (same type; case folded on request).
+
+    A name generated at deployment equals no configured value, unless the value has the generated
+    shape: then it cannot be told (UnknownValue), never a PASS and never a FAIL on a guess.
+    """
+    if is_generated(observed):
+        clash = generated_clash(observed, expected, ignore_case=ic)
+        if clash is not None:
+            raise UnknownValue(clash, path)
+        return False
+    return bool(_norm(observed, ic) == _norm(expected, ic) and type(observed) is type(expected))
+
+
 def _equals(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
     observed = get(current, args["path"], ctx)
     expected = ctx.render(args["value"])
-    ic = bool(args.get("ignore_case"))
-    ok = _norm(observed, ic) == _norm(expected, ic) and type(observed) is type(expected)
+    ok = _same(observed, expected, bool(args.get("ignore_case")), args["path"])
     return Outcome(ok, (_ev(f"{args['path']} equals {expected!r}", args["path"], observed, expected),))
 
 
 def _not_equals(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
     observed = get(current, args["path"], ctx)
     unexpected = ctx.render(args["value"])
-    ic = bool(args.get("ignore_case"))
-    ok = not (_norm(observed, ic) == _norm(unexpected, ic) and type(observed) is type(unexpected))
+    ok = not _same(observed, unexpected, bool(args.get("ignore_case")), args["path"])
     return Outcome(ok, (_ev(f"{args['path']} is not {unexpected!r}", args["path"], observed),))
 
 
@@ -122,7 +135,7 @@ def _in(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
     if not isinstance(values, list):
         values = [values]
     ic = bool(args.get("ignore_case"))
-    ok = any(_norm(observed, ic) == _norm(v, ic) and type(observed) is type(v) for v in values)
+    ok = any([_same(observed, v, ic, args["path"]) for v in values])  # every value: one may be undecidable
     return Outcome(ok, (_ev(f"{args['path']} is one of {values!r}", args["path"], observed, values),))
 
 
@@ -130,6 +143,11 @@ def _contains(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
     observed = get(current, args["path"], ctx)
     expected = ctx.render(args["value"])
     ok = isinstance(observed, list) and expected in observed
+    if not ok and isinstance(observed, list):
+        for item in observed:
+            clash = generated_clash(item, expected) if is_generated(item) else None
+            if clash is not None:
+                raise UnknownValue(clash, args["path"])
     return Outcome(ok, (_ev(f"{args['path']} contains {expected!r}", args["path"], observed, expected),))
 
 
@@ -149,8 +167,98 @@ def _regex(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
     observed = get(current, args["path"], ctx)
     pattern = ctx.render(args["pattern"])
     flags = re.IGNORECASE if args.get("ignore_case") else 0
+    if is_generated(observed):
+        if _shape_misses(observed, pattern, flags):
+            return Outcome(False, (_ev(f"{args['path']} matches /{pattern}/", args["path"], observed, pattern),))
+        raise UnknownValue(f"{observed[GENERATED_KEY]}: cannot tell whether it will match /{pattern}/", args["path"])
     ok = isinstance(observed, str) and re.fullmatch(pattern, observed, flags) is not None
     return Outcome(ok, (_ev(f"{args['path']} matches /{pattern}/", args["path"], observed, pattern),))
+
+
+_LANGUAGE_LIMIT = 4096
+
+
+def _shape_misses(value: Mapping[str, Any], pattern: str, flags: int) -> bool:
+    """True when no name of the generated value's shape can match pattern (False: it may, or it is not known).
+
+    Decided only for a pattern with a finite language (alternatives of literal text, as the alias naming
+    rule writes): every string of it is tried against the shape; anything else is undecided."""
+    words = _finite_language(pattern)
+    if words is None:
+        return False
+    try:
+        shape = re.compile(str(value["shape"]), flags)
+    except re.error:
+        return False
+    return not any(shape.fullmatch(word) for word in words)
+
+
+def _finite_language(pattern: str) -> list[str] | None:
+    """Every string `pattern` fully matches, when they are few (else None)."""
+    import importlib
+
+    if "(?" in pattern:
+        return None  # inline flags, lookarounds: not read here
+    parser: Any = importlib.import_module("re._parser")
+    try:
+        tree = parser.parse(pattern)
+    except (re.error, RecursionError):
+        return None
+    constants: Any = importlib.import_module("re._constants")
+
+    def seq(items: Any) -> list[str] | None:
+        words = [""]
+        for op, arg in items:
+            options = node(op, arg)
+            if options is None or len(words) * len(options) > _LANGUAGE_LIMIT:
+                return None
+            words = [w + o for w in words for o in options]
+        return words
+
+    def node(op: Any, arg: Any) -> list[str] | None:
+        if op is constants.LITERAL:
+            return [chr(arg)]
+        if op is constants.AT:
+            return [""] if arg in (constants.AT_BEGINNING, constants.AT_END, constants.AT_BEGINNING_STRING,
+                                   constants.AT_END_STRING) else None
+        if op is constants.SUBPATTERN:
+            return seq(arg[-1])
+        if op is constants.BRANCH:
+            out: list[str] = []
+            for branch in arg[1]:
+                words = seq(branch)
+                if words is None or len(out) + len(words) > _LANGUAGE_LIMIT:
+                    return None
+                out.extend(words)
+            return out
+        if op is constants.IN:
+            chars: list[str] = []
+            for item_op, item in arg:
+                if item_op is constants.LITERAL:
+                    chars.append(chr(item))
+                elif item_op is constants.RANGE and item[1] - item[0] < 256:
+                    chars.extend(chr(c) for c in range(item[0], item[1] + 1))
+                else:
+                    return None
+            return chars
+        if op in (constants.MAX_REPEAT, constants.MIN_REPEAT):
+            low, high, body = arg
+            if high is constants.MAXREPEAT or high > 16:
+                return None
+            once = seq(body)
+            if once is None:
+                return None
+            out, layer = ([""] if low == 0 else []), [""]
+            for count in range(1, high + 1):
+                layer = [w + o for w in layer for o in once]
+                if len(layer) + len(out) > _LANGUAGE_LIMIT:
+                    return None
+                if count >= low:
+                    out.extend(layer)
+            return out
+        return None
+
+    return seq(tree)
 
 
 def _check_regex(args: Mapping[str, Any]) -> list[str]:
@@ -330,7 +438,11 @@ def lookup_value(resource: Resource, path: str) -> Any:
 
 
 def matches(resource: Resource, wanted: Mapping[str, Any]) -> bool:
-    """Whether a resource has every wanted value (`lookup`'s `match`, rendered) at its path."""
+    """Whether a resource has every wanted value (`lookup`'s `match`, rendered) at its path.
+
+    A generated name matches only the same generated name (the same marker): like an unknown
+    value, it matches no literal here.
+    """
     return all(lookup_value(resource, path) == value for path, value in wanted.items())
 
 

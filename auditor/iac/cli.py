@@ -24,7 +24,7 @@ from auditor.cli import (
     SetOpt,
 )
 from auditor.config import AuditConfig
-from auditor.engine.evaluate import WILDCARD_RESOURCE, Evaluation
+from auditor.engine.evaluate import INCOMPLETE_HINT, WILDCARD_RESOURCE, Evaluation, iac_complete
 from auditor.engine.findings import Finding, Severity, Source, Status
 from auditor.engine.rules import Rule
 from auditor.errors import InputError
@@ -64,16 +64,22 @@ def parse_finding(problem: ParseProblem) -> Finding:
 
 
 def _skipped_for_absent_types(
-    rules: Sequence[Rule], present: set[str], region: str | None, account: str | None
+    rules: Sequence[Rule], present: set[str], region: str | None, account: str | None, complete: bool = False
 ) -> tuple[list[Rule], list[Finding]]:
-    """Rules on a resource type no template of the run describes are SKIPPED, not 'not found'."""
+    """Rules on a resource type no template of the run describes are SKIPPED, not 'not found'.
+
+    Unless the run is declared complete: then a rule asserting that a resource exists is evaluated
+    (and FAILs as not found), the others stay SKIPPED (there is nothing for them to judge).
+    """
     kept, skipped = [], []
     for rule in rules:
         if not rule.iac:
             continue
-        if rule.resource_type in present:
+        exists_rule = rule.scope.expect == "at_least_one"
+        if rule.resource_type in present or (complete and exists_rule):
             kept.append(rule)
             continue
+        hint = f"; {INCOMPLETE_HINT}" if exists_rule else ""
         skipped.append(
             Finding(
                 rule_id=rule.id,
@@ -84,7 +90,7 @@ def _skipped_for_absent_types(
                 resource_id=WILDCARD_RESOURCE,
                 status=Status.SKIPPED,
                 severity=rule.severity,
-                message=f"no template in this run describes a {rule.resource_type}",
+                message=f"no template in this run describes a {rule.resource_type}{hint}",
                 source=rule.source,
                 region=region,
                 account=account,
@@ -122,8 +128,9 @@ def audit_paths(
     present = {r.type for r in loaded.snapshot.resources}
     if "ec2.vpc" in present:
         present.add("ec2.topology")  # derived from the VPCs by the engine before evaluation
-    selected, skipped = _skipped_for_absent_types(rules, present, region, config.account)
-    result = evaluate(loaded.snapshot, selected, config, today=today, mode="iac")
+    complete = iac_complete(config)
+    selected, skipped = _skipped_for_absent_types(rules, present, region, config.account, complete)
+    result = evaluate(loaded.snapshot, selected, config, today=today, mode="iac", complete=complete)
     parse = [parse_finding(p) for p in loaded.problems if not p.warning]
     findings = list(result.findings) + skipped + parse + list(extra_findings)
     findings = apply_suppressions(findings, loaded.suppressions, entries, today)
@@ -193,6 +200,15 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--checkov-path", help="The checkov executable (default: found on PATH)."),
         ] = None,
+        complete: Annotated[
+            bool,
+            typer.Option(
+                "--complete",
+                help="The templates describe the whole CCME prerequisite set: a bucket, key alias, VPC, secret "
+                "or certificate that none of them describes FAILs as not found (else such rules are SKIPPED). "
+                "Same as iac.complete: true in the configuration.",
+            ),
+        ] = False,
         set_: SetOpt = None,
         region: RegionOpt = None,
         kms_prefix: KmsPrefixOpt = None,
@@ -206,6 +222,8 @@ def register(app: typer.Typer) -> None:
 
         formats = parse_formats(fmt or ["text"])
         cfg = build_config(config, set_, region, kms_prefix, pack)
+        if complete:
+            cfg = replace(cfg, data={**cfg.data, "iac": {**(cfg.data.get("iac") or {}), "complete": True}})
         packs = list(pack) if pack else sorted(set(cfg.packs) | set(DEFAULT_IAC_PACKS))
         rules = load_rules(rules_dir, packs if not rules_dir else (list(pack) if pack else None))
         params = parse_params(param or [])

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.snapshot import Location, Resource, is_unknown, unknown
+from auditor.snapshot import Location, Resource, is_generated, is_unknown, unknown
 
 PARSE_RULE_ID = "IAC-PARSE"
 
@@ -89,7 +89,7 @@ def whole_or_unknown(value: Any) -> Any:
 
 
 def text_or_unknown(value: Any, what: str) -> Any:
-    if value is None or is_unknown(value) or isinstance(value, str):
+    if value is None or is_unknown(value) or is_generated(value) or isinstance(value, str):
         return value
     if isinstance(value, Link):
         return unknown(f"{what}: {value.describe()} is known only after deployment")

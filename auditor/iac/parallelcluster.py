@@ -123,6 +123,15 @@ def load(
             for item in cr.get("Instances") or []:
                 if isinstance(item, dict):
                     instance_types.append(instance_facts(item.get("InstanceType"), role))
+            # AWS Batch: types or whole families ("c5"); "optimal" lets Batch pick among x86 CPU families.
+            batch_types = cr.get("InstanceTypes")
+            for item in batch_types if isinstance(batch_types, list) else []:
+                if item != "optimal":
+                    text = str(item)
+                    instance_types.append(instance_facts(text if "." in text else f"{text}.large", role))
+    for pool in _get(doc, "LoginNodes", "Pools") or []:
+        if isinstance(pool, dict):
+            instance_types.append(instance_facts(pool.get("InstanceType"), f"login pool {pool.get('Name')}"))
     storage = []
     for item in doc.get("SharedStorage") or []:
         if not isinstance(item, dict):

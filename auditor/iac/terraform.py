@@ -27,7 +27,7 @@ from auditor.iac import canonical as C
 from auditor.iac.model import Link, ParseProblem, TemplateResource, text_or_unknown
 from auditor.iac.suppress import inline_suppressions
 from auditor.partitions import partition_of
-from auditor.snapshot import Location, is_unknown, unknown
+from auditor.snapshot import Location, generated, is_unknown, unknown
 
 try:
     from lark import Token, Tree
@@ -869,6 +869,35 @@ class Module:
         self._attr_cache[key] = value
         return value
 
+    def shape_names(self, rtype: str, body: Body, scope: Mapping[str, Any], values: dict[str, Any]) -> None:
+        """A name argument written as fixed text around values known only at apply (`"logs-${random_pet.x.id}"`,
+        `"${var.prefix}-data"` without a value) keeps the shape of its fixed text: a configured name that does
+        not fit it is not this resource. Nothing fixed left: it stays unknown."""
+        attr = NAME_ARGUMENT.get(rtype)
+        if attr is None or not is_unknown(values.get(attr)) or attr not in body.attributes:
+            return
+        tree = body.attributes[attr]
+        while isinstance(tree, Tree) and tree.data == "expr_term" and len(_children(tree)) == 1:
+            tree = _children(tree)[0]
+        if not isinstance(tree, Tree) or tree.data != "string":
+            return
+        pieces: list[str | None] = []
+        for part in _children(tree):
+            if part.data != "string_part":
+                continue
+            inner = _children(part)
+            if not inner:
+                pieces.append(_unescape(_token_text(part)))
+            elif inner[0].data == "interpolation":
+                value = self.eval(_children(inner[0])[0], scope)
+                known = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+                pieces.append(known)
+            else:
+                return  # a template directive: no shape read here
+        if any(pieces):
+            shape = "".join(".*" if piece is None else re.escape(piece) for piece in pieces)
+            values[attr] = generated(f"{values[attr]['$unknown']}; only the fixed text of the name is known", shape)
+
     def block_values(self, body: Body, scope: Mapping[str, Any]) -> dict[str, Any]:
         """A body as Terraform's JSON shape: attributes as values, nested blocks as lists of objects."""
         out: dict[str, Any] = {k: self.eval(v, scope) for k, v in body.attributes.items()}
@@ -1488,6 +1517,7 @@ def _collect(
                 key = module.prefix + instance
                 location = Location(file=str(path), line=inner.line, logical_id=key)
                 values = module.block_values(inner, scope)
+                module.shape_names(labels[0], inner, scope, values)
                 for item in map_resource(labels[0], key, values, location, region, read_secret_values):
                     item.suppressions.extend(suppressions)
                     item.errors.extend([*module.errors, *errors])
@@ -1508,6 +1538,24 @@ def _collect(
 
 def is_plan(doc: Any) -> bool:
     return isinstance(doc, dict) and "planned_values" in doc and "format_version" in doc
+
+
+# The argument that names a resource the rules may pick by name.
+NAME_ARGUMENT = {
+    "aws_s3_bucket": "bucket",
+    "aws_kms_alias": "name",
+    "aws_secretsmanager_secret": "name",
+    "aws_cloudwatch_log_group": "name",
+    "aws_lambda_function": "function_name",
+    "aws_db_instance": "identifier",
+    "aws_key_pair": "key_name",
+    "aws_ssm_parameter": "name",
+}
+# Name arguments Terraform fills at apply when the configuration omits them (with their *_prefix).
+GENERATED_NAME_ARGUMENTS = frozenset({
+    "bucket", "bucket_prefix", "name", "name_prefix", "identifier", "identifier_prefix", "key_name",
+    "key_name_prefix",
+})
 
 
 def load_plan(
@@ -1531,6 +1579,7 @@ def load_plan(
     # The configuration's references, per resource address without instance keys
     # (module.a.aws_s3_bucket.this), module calls followed; they are relative to their module.
     references: dict[str, dict[str, list[str]]] = {}
+    configured: dict[str, set[str]] = {}  # the arguments each resource's configuration sets
     configs: list[tuple[Any, str, int]] = [((doc.get("configuration") or {}).get("root_module") or {}, "", 0)]
     while configs:
         config, prefix, level = configs.pop()
@@ -1538,6 +1587,7 @@ def load_plan(
             continue
         for res in config.get("resources") or []:
             if isinstance(res, dict):
+                configured[prefix + str(res.get("address"))] = set(res.get("expressions") or {})
                 by_attr: dict[str, list[str]] = {}
                 for attr, expr in (res.get("expressions") or {}).items():
                     if isinstance(expr, dict) and expr.get("references"):
@@ -1561,6 +1611,8 @@ def load_plan(
             base_address = re.sub(r"\[[^\]]*\]", "", address)
             module_address = str(module.get("address") or "")
             for attr, flag in (unknowns.get(address) or {}).items():
+                if attr in GENERATED_NAME_ARGUMENTS and attr not in configured.get(base_address, {attr}):
+                    continue  # a name the configuration leaves out: generated at apply (map_resource)
                 if flag is True and values.get(attr) is None:
                     refs: list[str] = (references.get(base_address) or {}).get(attr) or []
                     target = next(
@@ -1665,7 +1717,7 @@ def map_resource(
         name = (
             text_or_unknown(name, "bucket")
             if name is not None
-            else unknown("the bucket name is generated by Terraform at apply (no bucket argument)")
+            else C.tf_generated_name("bucket", "bucket", v.get("bucket_prefix"))
         )
         versioning = None
         legacy = _first(v.get("versioning"))
@@ -1917,7 +1969,7 @@ def map_resource(
         name = (
             text_or_unknown(name, "name")
             if name is not None
-            else unknown("the secret name is generated by Terraform at apply (no name)")
+            else C.tf_generated_name("secret", "name", v.get("name_prefix"))
         )
         return [
             res(
@@ -2010,8 +2062,7 @@ def _ids(value: Any) -> Any:
 def _named(v: Mapping[str, Any], attr: str, what: str) -> Any:
     name = v.get(attr)
     if name is None:
-        prefix = f" ({attr}_prefix)" if v.get(f"{attr}_prefix") is not None else ""
-        return unknown(f"the {what} name is generated by Terraform at apply{prefix}")
+        return C.tf_generated_name(what, attr, v.get(f"{attr}_prefix"))
     return text_or_unknown(name, attr)
 
 

@@ -26,7 +26,7 @@ from auditor.data import data_dir
 from auditor.engine.findings import Finding, Status
 from auditor.errors import InputError
 from auditor.partitions import partition_of
-from auditor.snapshot import is_unknown
+from auditor.snapshot import is_generated, is_unknown
 
 
 class RemediationKind(StrEnum):
@@ -164,7 +164,7 @@ def logical_id(*parts: Any) -> str:
 
 
 def _known(value: Any) -> bool:
-    return value is not None and not is_unknown(value)
+    return value is not None and not is_unknown(value) and not is_generated(value)
 
 
 # ---------------------------------------------------------------------------------------------- policies
@@ -284,7 +284,8 @@ class FixContext:
         if self.attributes is None:
             return default
         value = self.attributes.get(name, default)
-        return default if is_unknown(value) else value
+        # A name generated at deployment is not a value a fix can use, any more than an unknown one.
+        return default if is_unknown(value) or is_generated(value) else value
 
 
 def fix_context(finding: Finding | Mapping[str, Any]) -> FixContext:

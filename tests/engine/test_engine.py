@@ -221,3 +221,55 @@ def test_lookup_index_finds_what_a_scan_finds(values: list, other: list, wanted:
     scan = [r.id for r in resources if operators.matches(r, wanted)]
     assert [r.id for r in ctx.matching("kms.key", wanted)] == scan
     assert [r.id for r in ctx.matching("kms.key", wanted)] == scan  # the index, now cached, again
+
+
+ACCOUNT_RULE = """
+rules:
+  - id: T-POLICY-ACCOUNT
+    title: the logging bucket is owned by the account
+    severity: high
+    source: {document: test, section: s}
+    resource_type: s3.bucket
+    scope:
+      where: {equals: {path: name, value: "{buckets.logging}"}}
+    assert: {equals: {path: owner, value: "{account}"}}
+"""
+
+
+def test_an_unset_assertion_parameter_matters_only_with_a_resource_in_scope(tmp_path: Path) -> None:
+    rules = load_rules(write_rules(tmp_path, ACCOUNT_RULE))
+    unrelated = Snapshot(kind="cloudformation", resources=(bucket("team-artifacts"),), regions=("eu-west-1",))
+    assert evaluate(unrelated, rules, config(), today=TODAY).findings == ()
+    in_scope = Snapshot(kind="cloudformation", resources=(bucket("ucit-ccme-logging-eu-west-1"),),
+                        regions=("eu-west-1",))
+    (finding,) = evaluate(in_scope, rules, config(), today=TODAY).findings
+    assert finding.status is Status.ERROR and "does not set 'account'" in finding.message
+
+
+EXISTS_RULE = """
+rules:
+  - id: T-EXISTS
+    title: the logging bucket exists
+    severity: high
+    source: {document: test, section: s}
+    resource_type: s3.bucket
+    scope:
+      where: {equals: {path: name, value: "{buckets.logging}"}}
+      expect: at_least_one
+      missing_id: "{buckets.logging}"
+    assert: {exists: {path: name}}
+"""
+
+
+@pytest.mark.parametrize("kind, declared, status", [
+    ("live", False, Status.FAIL),  # an account is complete, whatever iac.complete says
+    ("cloudformation", False, Status.SKIPPED),
+    ("cloudformation", True, Status.FAIL),
+])
+def test_a_missing_resource_fails_only_in_a_complete_snapshot(tmp_path: Path, kind: str, declared: bool,
+                                                              status: Status) -> None:
+    rules = load_rules(write_rules(tmp_path, EXISTS_RULE))
+    snapshot = Snapshot(kind=kind, resources=(bucket("team-artifacts"),), regions=("eu-west-1",))
+    (finding,) = evaluate(snapshot, rules, config(**{"iac.complete": declared}), today=TODAY).findings
+    assert (finding.resource_id, finding.status) == ("ucit-ccme-logging-eu-west-1", status)
+    assert ("--complete" in finding.message) is (status is Status.SKIPPED)

@@ -25,6 +25,7 @@ OVERRIDES = [
     ("account", "111122223333"),
     ("secret_name", "ccme-directory-reader"),
     ("certificate_domain", "ccme.example.com"),
+    ("iac.complete", True),  # each example is the whole CCME prerequisite set: a missing resource FAILs
 ]
 
 

@@ -53,7 +53,8 @@ def live_faulted() -> Evaluation:
 
 def iac(path: Path) -> Evaluation:
     config = load_config(None, [("account", "111122223333"), ("secret_name", "ccme-directory-reader"),
-                                ("certificate_domain", "ccme.example.com")])
+                                ("certificate_domain", "ccme.example.com"),
+                                ("iac.complete", True)])  # the whole account, as the live scan sees it
     result, problems = audit_paths([path], config, load_rules(None, ["ccme"]), today=TODAY)
     assert not problems
     return result

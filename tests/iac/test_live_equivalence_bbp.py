@@ -72,6 +72,7 @@ def iac_config(source: str, path: Path, account: str) -> AuditConfig:
         ("bbp.main_vpc_id", f"vpc-{file}#{main}"),
         ("bbp.slurm_log_group", "/bbp/slurm/jobs"), ("bbp.slurm_db_instance", "slurm-accounting"),
         ("bbp.slurm_db_secret", "hpc/slurmdb-credentials"),
+        ("iac.complete", True),  # the whole provisioner, as the live scan sees it
     ])
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from auditor.iac import canonical as C
 from auditor.iac import load_paths
-from auditor.snapshot import Resource, is_unknown
+from auditor.snapshot import Resource, is_generated, is_unknown
 
 
 def load(tmp: Path, name: str, text: str) -> list[Resource]:
@@ -151,7 +151,8 @@ def test_rds_defaults_and_subnet_group(tmp_path: Path) -> None:
     assert is_unknown(elsewhere["publicly_accessible"]) and is_unknown(elsewhere["vpc_id"])
     assert elsewhere["endpoint_port"] == 5432 and elsewhere["kms_key_id"] == "alias/aws/rds"
     (generated,) = [r for r in of(load(tmp_path, "rds.yaml", RDS_CFN), "rds.db_instance") if r.name is None]
-    assert is_unknown(generated.attributes["db_instance_identifier"])
+    # No DBInstanceIdentifier: CloudFormation generates one, which no configured name can be.
+    assert is_generated(generated.attributes["db_instance_identifier"])
     assert is_unknown(generated.attributes["publicly_accessible"])
 
 

@@ -134,3 +134,47 @@ def test_instance_family_table(instance_type: str, arm64: bool, gpu: bool, nvidi
 def test_unrecognised_instance_type_is_unknown() -> None:
     facts = instance_facts("not-an-instance", "x")
     assert "$unknown" in facts["arm64"]
+
+
+LOGIN_AND_BATCH = {
+    "login.yaml": """\
+Image: {Os: alinux2}
+HeadNode: {InstanceType: c6i.large, Networking: {SubnetId: subnet-1}}
+LoginNodes:
+  Pools:
+    - {Name: login, Count: 1, InstanceType: g5g.xlarge, Networking: {SubnetIds: [subnet-1]}}
+Scheduling:
+  Scheduler: slurm
+  SlurmQueues:
+    - {Name: q, ComputeResources: [{Name: c, InstanceType: c6i.large}], Networking: {SubnetIds: [subnet-1]}}
+""",
+    "batch.yaml": """\
+Image: {Os: alinux2}
+HeadNode: {InstanceType: c6i.large, Networking: {SubnetId: subnet-1}}
+Scheduling:
+  Scheduler: awsbatch
+  AwsBatchQueues:
+    - Name: q
+      Networking: {SubnetIds: [subnet-1]}
+      ComputeResources: [{Name: c, InstanceTypes: [optimal, c7g, g5g.2xlarge], MaxvCpus: 64}]
+""",
+    "batch-ok.yaml": """\
+Image: {Os: alinux2}
+HeadNode: {InstanceType: c6i.large, Networking: {SubnetId: subnet-1}}
+Scheduling:
+  Scheduler: awsbatch
+  AwsBatchQueues:
+    - {Name: q, Networking: {SubnetIds: [subnet-1]}, ComputeResources: [{Name: c, InstanceTypes: [optimal, c5]}]}
+""",
+}
+
+
+def test_login_pools_and_batch_instance_types_are_checked(tmp_path: Path) -> None:
+    for name, text in LOGIN_AND_BATCH.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    result = run(*(tmp_path / name for name in LOGIN_AND_BATCH))
+    # A Graviton GPU in a login pool or in a Batch compute environment is one too; "optimal" and a bare
+    # family name are read without an ERROR.
+    assert status(result, "CCME-PC-AARCH64-NO-GPU", "login") == "FAIL"
+    assert status(result, "CCME-PC-AARCH64-NO-GPU", "batch") == "FAIL"
+    assert status(result, "CCME-PC-AARCH64-NO-GPU", "batch-ok") == "PASS"
