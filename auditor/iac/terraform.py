@@ -74,6 +74,17 @@ def _children(tree: Tree) -> list[Tree]:
     return [c for c in tree.children if isinstance(c, Tree)]
 
 
+def _local_reference(tree: Any) -> str | None:
+    """NAME when `tree` is `local.NAME` written alone, else None."""
+    if not isinstance(tree, Tree) or tree.data != "get_attr_expr_term":
+        return None
+    base, *rest = _children(tree)
+    if len(rest) != 1 or rest[0].data != "get_attr" or _token_text(Module._unwrap(base)) != "local":
+        return None
+    names = [c for c in _children(rest[0]) if c.data == "identifier"]
+    return _token_text(names[0]) if len(names) == 1 else None
+
+
 def _token_text(tree: Tree) -> str:
     return "".join(str(c) for c in tree.children if isinstance(c, Token))
 
@@ -876,9 +887,11 @@ class Module:
         attr = NAME_ARGUMENT.get(rtype)
         if attr is None or not is_unknown(values.get(attr)) or attr not in body.attributes:
             return
-        tree = body.attributes[attr]
-        while isinstance(tree, Tree) and tree.data == "expr_term" and len(_children(tree)) == 1:
-            tree = _children(tree)[0]
+        tree = self._unwrap(body.attributes[attr])
+        seen: set[str] = set()
+        while (name := _local_reference(tree)) is not None and name in self.locals and name not in seen:
+            seen.add(name)  # `bucket = local.name`, the local holding the template (a module's scope only)
+            tree, scope = self._unwrap(self.locals[name]), {}
         if not isinstance(tree, Tree) or tree.data != "string":
             return
         pieces: list[str | None] = []
@@ -897,6 +910,12 @@ class Module:
         if any(pieces):
             shape = "".join(".*" if piece is None else re.escape(piece) for piece in pieces)
             values[attr] = generated(f"{values[attr]['$unknown']}; only the fixed text of the name is known", shape)
+
+    @staticmethod
+    def _unwrap(tree: Any) -> Any:
+        while isinstance(tree, Tree) and tree.data == "expr_term" and len(_children(tree)) == 1:
+            tree = _children(tree)[0]
+        return tree
 
     def block_values(self, body: Body, scope: Mapping[str, Any]) -> dict[str, Any]:
         """A body as Terraform's JSON shape: attributes as values, nested blocks as lists of objects."""
