@@ -115,6 +115,29 @@ CANNED: dict[str, list[dict[str, Any]]] = {
             ],
         }
     ],
+    "retry": [
+        {
+            "target_s": 10.0,
+            "cases": [
+                {
+                    "label": "demo environment, kms:GetKeyPolicy failing forever",
+                    "wall_s": 2.1,
+                    "cpu_s": 1.2,
+                    "waited_s": 0.9,
+                    "operations": [
+                        {"operation": "kms:GetKeyPolicy", "region": "eu-west-1", "retries": 2, "seconds": 0.9,
+                         "gave_up": 1},
+                        {"operation": "s3:ListBuckets", "region": "eu-west-1", "retries": 0, "seconds": 0.0,
+                         "gave_up": 0},
+                    ],
+                    "requests": 95,
+                    "calls": 93,
+                    "error_rules": ["CCME-KMS-POLICY-EBS"],
+                    "summary": {"PASS": 80, "ERROR": 11},
+                }
+            ],
+        }
+    ],
     "iac": [
         {
             "templates": 200,
@@ -419,3 +442,14 @@ def test_unknown_benchmark_is_refused(capsys: pytest.CaptureFixture[str]) -> Non
         run_all.main(["--only", "engine,nope"])
     assert exc.value.code == 2
     assert "unknown benchmark(s) nope" in capsys.readouterr().err
+
+
+def test_retry_verdict_names_the_cases_over_the_target() -> None:
+    fig = json.loads(json.dumps(CANNED["retry"][0]))
+    tables, verdicts = run_all.retry_tables([canned_run("retry", ["bench/retry.py"], fig)])
+    assert verdicts == ["retry: every case under 10 s"]
+    waits = next(t for t in tables if t.title == "Waits by operation")
+    assert [row[1] for row in waits.rows] == ["kms:GetKeyPolicy"]  # an operation that never waited is left out
+    fig["cases"][0]["wall_s"] = 12.0
+    _, verdicts = run_all.retry_tables([canned_run("retry", ["bench/retry.py"], fig)])
+    assert verdicts == ["retry: over 10 s: demo environment, kms:GetKeyPolicy failing forever"]
