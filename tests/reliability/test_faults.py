@@ -74,7 +74,7 @@ def _cli_scan(ccme: Account, tmp: Path, fault: Fault | None, mp: pytest.MonkeyPa
     mp.setattr(runner, "scan", scan)
     out = tmp / "report"
     code = main(["scan", "--config", str(_config_file(tmp, ccme.overrides)), "--read-secret-values",
-                 "--format", "text,json,html,junit,sarif,markdown", "--output-dir", str(out),
+                 "--format", ",".join(f.value for f in Format), "--output-dir", str(out),
                  "--snapshot-out", str(out / "snapshot.json")])
     return code, out
 
