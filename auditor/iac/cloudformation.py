@@ -1192,6 +1192,16 @@ def _map(
     return _map_provisioner(rtype, logical, p, r, res, tag_map)
 
 
+def _lambda_function(
+    r: Resolver, logical: str, p: Any, res: Any, tag_map: dict[str, str], *, image_uri: Any
+) -> list[Any]:
+    """AWS::Lambda::Function and SAM's AWS::Serverless::Function (the image URI sits in Code for the former)."""
+    name = _named(r, logical, "FunctionName", "function")
+    attrs = C.lambda_function(name=name, package_type=p("PackageType"), runtime=p("Runtime"), role=p("Role"),
+                              image_uri=image_uri, vpc=p("VpcConfig") is not None, tag_map=tag_map)
+    return [res("lambda.function", attrs, name=name, rid=name if isinstance(name, str) else None)]
+
+
 def _map_serverless(rtype: str, logical: str, p: Any, r: Resolver, res: Any) -> list[Any]:
     """SAM (Transform AWS::Serverless-2016-10-31): a function is a Lambda function, an Api a REST API
     whose methods SAM generates from the functions' events (not evaluated here: unknown). SAM's Tags
@@ -1199,23 +1209,7 @@ def _map_serverless(rtype: str, logical: str, p: Any, r: Resolver, res: Any) -> 
     tags = p("Tags")
     tag_map = {str(k): str(v) for k, v in tags.items() if isinstance(v, str)} if isinstance(tags, dict) else {}
     if rtype == "AWS::Serverless::Function":
-        name = _named(r, logical, "FunctionName", "function")
-        return [
-            res(
-                "lambda.function",
-                C.lambda_function(
-                    name=name,
-                    package_type=p("PackageType"),
-                    runtime=p("Runtime"),
-                    role=p("Role"),
-                    image_uri=p("ImageUri"),
-                    vpc=p("VpcConfig") is not None,
-                    tag_map=tag_map,
-                ),
-                name=name,
-                rid=name if isinstance(name, str) else None,
-            )
-        ]
+        return _lambda_function(r, logical, p, res, tag_map, image_uri=p("ImageUri"))
     name = p("Name")
     endpoint = p("EndpointConfiguration")
     endpoint_types = endpoint.get("Type") if isinstance(endpoint, dict) else endpoint
@@ -1472,23 +1466,7 @@ def _map_provisioner(rtype: str, logical: str, p: Any, r: Resolver, res: Any, ta
             )
         ]
     if rtype == "AWS::Lambda::Function":
-        name = _named(r, logical, "FunctionName", "function")
-        return [
-            res(
-                "lambda.function",
-                C.lambda_function(
-                    name=name,
-                    package_type=p("PackageType"),
-                    runtime=p("Runtime"),
-                    role=p("Role"),
-                    image_uri=p("Code", "ImageUri"),
-                    vpc=p("VpcConfig") is not None,
-                    tag_map=tag_map,
-                ),
-                name=name,
-                rid=name if isinstance(name, str) else None,
-            )
-        ]
+        return _lambda_function(r, logical, p, res, tag_map, image_uri=p("Code", "ImageUri"))
     if rtype == "AWS::Lambda::Permission":
         return [
             res(
