@@ -36,7 +36,7 @@ from auditor.demo.run import _stub_not_mocked  # noqa: E402
 from auditor.engine.evaluate import evaluate  # noqa: E402
 from auditor.engine.rules import load_rules  # noqa: E402
 from bench._common import write_json  # noqa: E402
-from bench.scan import REGION, seeding_clients, start_server  # noqa: E402
+from bench.scan import REGION, fake_account_server, seeding_clients  # noqa: E402
 
 TARGET_S = 10.0
 
@@ -114,11 +114,7 @@ def main() -> None:
     parser.add_argument("--operation", default="kms:GetKeyPolicy", help="the operation that answers 500 forever")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here as JSON")
     args = parser.parse_args()
-    for key in [k for k in os.environ if k.startswith("AWS_")]:
-        del os.environ[key]
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
-    proc, endpoint = start_server()
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    proc, endpoint = fake_account_server()
     rows = []
     try:
         # The case first, on the empty account: moto's unimplemented operations answer 500.

@@ -49,6 +49,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def fake_account_server() -> tuple[subprocess.Popen[bytes], str]:
+    """moto_server on 127.0.0.1, with this process's AWS settings replaced by fake credentials pointing at it."""
+    for key in [k for k in os.environ if k.startswith("AWS_")]:
+        del os.environ[key]
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+    proc, endpoint = start_server()
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    return proc, endpoint
+
+
 def start_server() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
@@ -138,11 +148,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=30.0)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here as JSON")
     args = parser.parse_args()
-    for key in [k for k in os.environ if k.startswith("AWS_")]:
-        del os.environ[key]
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
-    proc, endpoint = start_server()
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    proc, endpoint = fake_account_server()
     sizes = [("ccme only", 0, 0), ("+300 buckets, +100 keys", 300, 100)]
     if args.full:
         sizes.append(("+3,000 buckets, +1,000 keys", 2700, 900))
