@@ -263,6 +263,11 @@ def not_collected(reason: str = "no selected rule applies to this resource") -> 
     return unknown(f"not collected: {reason}")
 
 
+def missing(action: str, member: str) -> dict[str, str]:
+    """The value of an attribute whose member AWS left out of an answer: unknown, never a guess."""
+    return unknown(f"{member} missing from the {action} answer")
+
+
 def name_tag(tags: Iterable[Mapping[str, Any]] | None) -> str | None:
     for tag in tags or ():
         if tag.get("Key") == "Name":

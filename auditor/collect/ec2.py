@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.collect.base import Call, CollectContext, Failed, iam_actions, name_tag, not_collected, tag_map
+from auditor.collect.base import (
+    Call,
+    CollectContext,
+    Failed,
+    iam_actions,
+    missing,
+    name_tag,
+    not_collected,
+    tag_map,
+)
 from auditor.collect.kms import decode_policy
 
 RESOURCE_TYPES = (
@@ -221,8 +230,8 @@ def _endpoint(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     rid = str(item["VpcEndpointId"])
     return rid, {
         "vpc_endpoint_id": rid,
-        "vpc_id": item.get("VpcId"),
-        "service_name": item.get("ServiceName"),
+        "vpc_id": item.get("VpcId") or missing("ec2:DescribeVpcEndpoints", "VpcId"),
+        "service_name": item.get("ServiceName") or missing("ec2:DescribeVpcEndpoints", "ServiceName"),
         "vpc_endpoint_type": item.get("VpcEndpointType"),
         "state": item.get("State"),
         "route_table_ids": list(item.get("RouteTableIds") or []),

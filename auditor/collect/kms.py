@@ -91,6 +91,8 @@ def collect(ctx: CollectContext) -> None:
         else:
             for name in (*_DESCRIBED[1:], "policy", "rotation_enabled"):
                 attributes[name] = not_collected()
+            if attributes.get("arn") is None:  # no ARN in the listing: the schema's arn is a string or absent
+                attributes.pop("arn")
             ctx.add("kms.key", str(key.get("KeyArn") or key_id), attributes, name=names[0] if names else None)
     ctx.map(lambda a: _detail(ctx, a), selected)
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.collect.base import Call, CollectContext, Failed, iam_actions, tag_map
+from auditor.collect.base import Call, CollectContext, Failed, iam_actions, missing, tag_map
+from auditor.snapshot import unknown
 
 FIREWALL = "networkfirewall.firewall"
 RULE_GROUP = "networkfirewall.rule_group"
@@ -80,7 +81,7 @@ def _firewall(ctx: CollectContext, item: dict[str, Any]) -> dict[str, Any]:
         return attributes
     firewall = (answer or {}).get("Firewall") or {}
     attributes.update({
-        "vpc_id": firewall.get("VpcId"),
+        "vpc_id": firewall.get("VpcId") or missing("network-firewall:DescribeFirewall", "VpcId"),
         "subnet_ids": [str(m["SubnetId"]) for m in firewall.get("SubnetMappings") or [] if m.get("SubnetId")],
         "firewall_policy_arn": firewall.get("FirewallPolicyArn"),
         "tags": tag_map(firewall.get("Tags")),
@@ -189,24 +190,41 @@ def _dns_firewall(ctx: CollectContext) -> None:
     ctx.map(lambda lid: _domain_list(ctx, lid, known.get(lid, {})), wanted)
 
 
+def _text(item: dict[str, Any], member: str) -> str | dict[str, str]:
+    value = item.get(member)
+    return str(value) if value else missing("route53resolver:ListFirewallRuleGroupAssociations", member)
+
+
 def association(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     rid = str(item["Id"])
     return rid, {
         "association_id": rid,
         "name": item.get("Name"),
-        "vpc_id": str(item.get("VpcId")),
-        "firewall_rule_group_id": str(item.get("FirewallRuleGroupId")),
+        "vpc_id": _text(item, "VpcId"),
+        "firewall_rule_group_id": _text(item, "FirewallRuleGroupId"),
         "priority": int(item.get("Priority", 0)),
         "status": item.get("Status"),
         "mutation_protection": item.get("MutationProtection"),
     }
 
 
+DNS_ACTIONS = ("ALLOW", "BLOCK", "ALERT")
+
+
+def _dns_action(value: Any) -> Any:
+    """A DNS Firewall rule's action; absent or one this version does not know is unknown, never a guess."""
+    if value in DNS_ACTIONS:
+        return value
+    if value is None:
+        return missing("route53resolver:ListFirewallRules", "Action")
+    return unknown(f"DNS Firewall rule action {str(value)[:40]!r} is not one of {', '.join(DNS_ACTIONS)}")
+
+
 def dns_rule(item: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": item.get("Name"),
         "priority": int(item.get("Priority", 0)),
-        "action": item.get("Action"),
+        "action": _dns_action(item.get("Action")),
         "firewall_domain_list_id": item.get("FirewallDomainListId"),
         "block_response": item.get("BlockResponse"),
     }
