@@ -37,12 +37,16 @@ from hypothesis import strategies as st
 from auditor.collect import registry, runner
 from auditor.collect.base import Call, CallCounter, CollectContext
 from auditor.collect.plan import Plan, build_plan
+from auditor.collect.regions import disabled_regions
 from auditor.config import AuditConfig, load_config
 from auditor.engine.evaluate import Evaluation, evaluate
 from auditor.engine.rules import Rule, load_rules
 from auditor.snapshot import CollectionError, Resource, Snapshot, snapshot_from_json
 
 REGION = "eu-west-1"
+# An opt-in region asked of ec2:DescribeRegions on every run, as a scan asks when the config names one
+# (auditor/collect/regions.py): its answer decides whether that region is collected at all.
+OPT_IN_REGION = "ap-southeast-3"
 ACCOUNT = "111122223333"
 BOTOCORE = botocore.session.get_session()
 UNKNOWN_ENUM = "FUTURE_VALUE_2031"  # a value a newer AWS may send that this botocore's enum lacks
@@ -405,6 +409,7 @@ def fake_credentials() -> Iterator[None]:
 class Run:
     snapshot: Snapshot
     served: Served
+    disabled: dict[str, str] = field(default_factory=dict)  # what disabled_regions() said of OPT_IN_REGION
 
     @property
     def crashed(self) -> list[CollectionError]:
@@ -446,7 +451,8 @@ class World:
             items = value if isinstance(value, list) else [value]
             values.update(v for v in items if isinstance(v, str) and v not in ("ccme", "bbp", REGION))
         values.update({"alias/ccme-cloudwatch", "alias/ccme-s3", "0.0.0.0/0", "::/0", "tcp", "-1", "443", "22",
-                       REGION, "eu-west-1a", "eu-west-1b", ACCOUNT, "AES256", "aws:kms", "Enabled"})
+                       REGION, OPT_IN_REGION, "opted-in", "not-opted-in", "eu-west-1a", "eu-west-1b", ACCOUNT,
+                       "AES256", "aws:kms", "Enabled"})
         return tuple(sorted(values))
 
     def run(self, scenario: Mapping[str, Answer], default: Callable[[str], Answer] | None = None) -> Run:
@@ -456,6 +462,7 @@ class World:
         resources: list[Resource] = []
         errors: list[CollectionError] = []
         pool = Inline()
+        disabled = disabled_regions(self.factory, [REGION, OPT_IN_REGION], ACCOUNT)
         for collector, region in self.tasks:
             ctx = CollectContext(collector=collector.__name__.rsplit(".", 1)[-1], calls=self.calls,
                                  client_factory=self.factory, region=region, account=ACCOUNT, config=self.cfg,
@@ -467,7 +474,7 @@ class World:
         snapshot = Snapshot(kind="live", resources=tuple(runner._dedupe(resources)), errors=tuple(errors),
                             account=ACCOUNT, regions=tuple(self.cfg.regions), collected_at="2026-12-05T08:00:00+00:00",
                             options={"packs": list(self.cfg.packs), "plan": self.plan.to_json()})
-        return Run(snapshot, self.answerer.served)
+        return Run(snapshot, self.answerer.served, disabled)
 
     def evaluate(self, snapshot: Snapshot) -> Evaluation:
         return evaluate(snapshot, self.rules, self.cfg, today=dt.date(2026, 12, 5))

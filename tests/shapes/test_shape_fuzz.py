@@ -27,6 +27,7 @@ from auditor.collect.base import Failed
 from auditor.snapshot import is_unknown, unknown_reason
 from tests.shapes.harness import (
     OPERATIONS,
+    OPT_IN_REGION,
     Answer,
     Error,
     Pages,
@@ -98,7 +99,8 @@ SLOW = settings(max_examples=1500, deadline=None, derandomize=False, suppress_he
 
 def test_every_operation_a_collector_declares_is_fuzzed(world: World) -> None:
     declared = {c.key for collector in registry.COLLECTORS for c in collector.CALLS}
-    assert declared == set(OPERATIONS), "an operation no answer is generated for"
+    # ec2:DescribeRegions is the scan's own call (which opt-in regions are enabled), not a collector's
+    assert declared | {"ec2:DescribeRegions"} == set(OPERATIONS), "an operation no answer is generated for"
     assert set(world.calls) - {"sts:GetCallerIdentity"} == set(OPERATIONS), "the fuzzed scan plans every call"
     assert {c.__name__ for c, _ in world.tasks} == {c.__name__ for c in registry.COLLECTORS}
     for key in OPERATIONS:
@@ -146,6 +148,7 @@ def check(world: World, scenario: Mapping[str, Answer], run: Run) -> None:
     evaluation = world.evaluate(validated(run.snapshot))  # (b) the snapshot reads back through the schemas
     crashed = [f"{f.rule_id}: {f.message}" for f in evaluation.findings if "the rule crashed" in f.message]
     assert not crashed
+    regions(scenario.get(REGIONS), run)
     for key, answer in scenario.items():
         if key not in run.served.calls:
             continue
@@ -157,8 +160,30 @@ def check(world: World, scenario: Mapping[str, Answer], run: Run) -> None:
             outcome(world, run, key, answer.code)
 
 
+REGIONS = "ec2:DescribeRegions"
+
+
+def regions(answer: Answer | None, run: Run) -> None:
+    """The opt-in region is dropped from the scan only when DescribeRegions says so: not listed, or
+    listed not-opted-in. Any other status, a missing one, or an unknown one keeps it (its calls then
+    fail or succeed on their own); a failed DescribeRegions drops nothing (the calls fail fast with
+    the hint), and never stops the scan."""
+    assert set(run.disabled) <= {OPT_IN_REGION}, run.disabled
+    if not isinstance(answer, Pages):
+        assert run.disabled == {}, run.disabled
+        return
+    listed = {str(r.get("RegionName")): r.get("OptInStatus") for page in answer.pages
+              for r in page.get("Regions") or ()}
+    want = OPT_IN_REGION not in listed or listed[OPT_IN_REGION] == "not-opted-in"
+    assert (OPT_IN_REGION in run.disabled) == want, (listed.get(OPT_IN_REGION, "absent"), run.disabled)
+    if want:
+        assert "enable" in run.disabled[OPT_IN_REGION] or "not a region" in run.disabled[OPT_IN_REGION]
+
+
 def outcome(world: World, run: Run, key: str, code: str) -> None:
     """An error code of an operation that was called ends as the table says."""
+    if key == REGIONS:
+        return  # regions() above: a failed DescribeRegions drops no region and reports nothing
     want = expected(key, code)
     action = OPERATIONS[key].action
     errors = run.errors_on(action)
