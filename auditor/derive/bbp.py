@@ -221,7 +221,7 @@ def _route_gaps(view: _View, pcx: Resource) -> list[str]:
     unseen: str | None = None
     for side, other in (("requester", "accepter"), ("accepter", "requester")):
         vpc_id, peer_vpc = a.get(f"{side}_vpc_id"), a.get(f"{other}_vpc_id")
-        if not vpc_id or not peer_vpc:
+        if not vpc_id or not peer_vpc or is_unknown(vpc_id) or is_unknown(peer_vpc):
             raise Unknown(f"the {side} or {other} VPC of {pcx.id} is not recorded")
         if vpc_id not in view.by_type.get("ec2.vpc", {}):
             unseen = f"the {side} VPC {vpc_id} of {pcx.id} is not in the snapshot: its route tables are unknown"
