@@ -202,10 +202,18 @@ def association(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         "name": item.get("Name"),
         "vpc_id": _text(item, "VpcId"),
         "firewall_rule_group_id": _text(item, "FirewallRuleGroupId"),
-        "priority": int(item.get("Priority", 0)),
+        "priority": _priority(item, "route53resolver:ListFirewallRuleGroupAssociations"),
         "status": item.get("Status"),
         "mutation_protection": item.get("MutationProtection"),
     }
+
+
+def _priority(item: dict[str, Any], operation: str) -> Any:
+    """A DNS Firewall priority (the order rules and rule groups are read in); absent is unknown, never 0."""
+    value = item.get("Priority")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return missing(operation, "Priority")
 
 
 DNS_ACTIONS = ("ALLOW", "BLOCK", "ALERT")
@@ -223,7 +231,7 @@ def _dns_action(value: Any) -> Any:
 def dns_rule(item: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": item.get("Name"),
-        "priority": int(item.get("Priority", 0)),
+        "priority": _priority(item, "route53resolver:ListFirewallRules"),
         "action": _dns_action(item.get("Action")),
         "firewall_domain_list_id": item.get("FirewallDomainListId"),
         "block_response": item.get("BlockResponse"),

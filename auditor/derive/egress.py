@@ -230,9 +230,12 @@ def _dns_firewall(view: _View, vpc_id: str, region: str | None, endpoints: Seque
             domain_list = lists.get(str(list_id)) if list_id else None
             if domain_list is not None and not is_unknown(domain_list.attributes.get("domains")):
                 domains = tuple(str(d) for d in domain_list.attributes.get("domains") or [])
-            rules.append(DnsRule(priority=int(rule.get("priority", 0)), action=str(rule.get("action")),
+            priority = _known(rule.get("priority"), f"the priority of a rule of DNS Firewall rule group {gid}")
+            action = rule.get("action")
+            rules.append(DnsRule(priority=int(priority), action="" if is_unknown(action) else str(action),
                                  domain_list_id=list_id, domains=domains, name=str(rule.get("name") or "")))
-        groups.append(DnsGroup(rule_group_id=gid, association_priority=int(assoc.attributes.get("priority", 0)),
+        order = _known(assoc.attributes.get("priority"), f"the priority of DNS Firewall association {assoc.id}")
+        groups.append(DnsGroup(rule_group_id=gid, association_priority=int(order),
                                rules=tuple(rules), name=str(assoc.name or "")))
     names = [g.rule_group_id for g in sorted(groups, key=lambda g: g.association_priority)]
     blocked: list[dict[str, Any]] = []

@@ -189,6 +189,9 @@ def dns_decide(groups: Sequence[DnsGroup], host: str) -> Decision:
             matched = next((d for d in rule.domains if dns_domain_matches(d, host)), None)
             if matched is None:
                 continue
+            if rule.action not in ("ALLOW", "BLOCK", "ALERT"):  # unknown (not told, or a newer action)
+                return Decision(Verdict.UNKNOWN, f"{host} matches {matched} in {label}, whose action is unknown",
+                                by=group.rule_group_id)
             if rule.action == "ALLOW":
                 return Decision(Verdict.ALLOWED, f"{host} is allowed by {matched} in {label}",
                                 by=group.rule_group_id, matched=matched)

@@ -121,3 +121,25 @@ def test_dns_associations_are_read_by_priority() -> None:
 def test_dns_unknown_domains_are_unknown_not_allowed() -> None:
     groups = [DnsGroup("g", 100, (rule(1, "BLOCK", None),))]
     assert dns_decide(groups, "github.com").verdict is Verdict.UNKNOWN
+
+
+def test_dns_a_matching_rule_of_unknown_action_is_unknown_not_allowed() -> None:
+    # "" is what the derivation passes for an action the snapshot could not tell (auditor/derive/egress.py)
+    for action in ("", "FUTURE_ACTION"):
+        groups = [DnsGroup("g", 100, (rule(1, action, ["*"]), rule(2, "ALLOW", ["*"])))]
+        decision = dns_decide(groups, "github.com")
+        assert decision.verdict is Verdict.UNKNOWN and "action is unknown" in decision.reason
+    # a rule of unknown action that does not match the host decides nothing
+    groups = [DnsGroup("g", 100, (rule(1, "", ["other.example"]), rule(2, "BLOCK", ["*"])))]
+    assert dns_decide(groups, "github.com").verdict is Verdict.BLOCKED
+
+
+def test_dns_collector_never_guesses_a_priority() -> None:
+    from auditor.collect import netfw
+    from auditor.snapshot import is_unknown
+
+    rule_item = netfw.dns_rule({"Name": "r", "Action": "BLOCK", "FirewallDomainListId": "l"})
+    assert is_unknown(rule_item["priority"]) and "Priority" in str(rule_item["priority"])
+    assert netfw.dns_rule({"Priority": 7, "Action": "ALLOW"})["priority"] == 7
+    _, assoc = netfw.association({"Id": "a", "VpcId": "vpc-1", "FirewallRuleGroupId": "g"})
+    assert is_unknown(assoc["priority"])
