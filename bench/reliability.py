@@ -328,6 +328,18 @@ FINDINGS = [
     ("shape fuzz", 'A listed KMS key without KeyArn (not selected by any rule) wrote arn null, which the kms.key '
      'schema refuses; the attribute is left out, as for selected keys.',
      "Shape fuzzing from botocore's service models"),
+    ("shape fuzz", "A DNS Firewall rule or association without Priority was read as priority 0 (first), a guess; "
+     "and a matching rule whose action could not be told was passed over like ALERT, so the query could end "
+     "ALLOWED (fail-open). A missing priority is unknown now, and a matching rule of unknown action makes the "
+     "verdict unknown (ERROR).", "DNS Firewall: a rule or association without Priority"),
+    ("shape fuzz", "FSx DescribeDataRepositoryAssociations has no botocore paginator; the collector's own loop "
+     "followed NextToken for as long as one came back, so an answer repeating its token hung the scan for good. "
+     "A repeated token (or over 1,000 pages) is a PaginationError now: that file system's associations are "
+     "unknown (ERROR).", "FSx: a repeated NextToken"),
+    ("unknown never passes", "A VPC peering connection whose requester or accepter VPC id was unknown crashed the "
+     "bbp reachability derivation (an unhashable unknown marker used as a key), taking every rule of the "
+     "evaluation with it; it is an unknown peering fact now (ERROR on the peering rules).",
+     "Property: an unknown attribute never yields PASS"),
 ]
 # Found by tests/shapes and listed, not fixed (status text instead of a commit).
 LISTED = [
@@ -337,8 +349,6 @@ LISTED = [
      "are ERROR (fail closed), but one bad item hides the whole collector's evidence.",
      "listed, not fixed: fail-closed already; the fuzz keeps identifiers present (tests/shapes/harness.py "
      "IDENTIFIERS) so the other properties are tested"),
-    ("shape fuzz", "A DNS Firewall rule without Priority is read as priority 0 (first), a guess.",
-     "listed, not fixed: the egress derivation sorts by priority and would need an unknown-aware order"),
 ]
 SHAPES_SECTION = [
     "## Shape fuzzing and replay: answers AWS may send, not only moto's",
@@ -353,7 +363,16 @@ SHAPES_SECTION = [
     '(operation, code) ends as its table says (ERROR through a collection error on that IAM action, the probe'
     " status, or the documented not-configured value). tests/shapes/test_replay.py replays AWS's documented "
     "example answers (botocore's examples-1.json, read from the installed package at test time) through the "
-    'same path. Default run derandomized, about 35 s; `--runslow` adds 1,500 random scans.',
+    'same path. Default run derandomized, about 35 s; `--runslow` adds 1,500 random scans. Every run also '
+    "asks ec2:DescribeRegions about an opt-in region, as a scan does when the config names one: the region is "
+    'dropped only when the answer does not list it or lists it not-opted-in, and a failed call drops nothing.',
+    '',
+    'tests/engine/test_unknown_never_passes.py, the evaluator side of "an absent or unknown member never '
+    'yields PASS": for every PASS an expectation file proves on a named resource, each attribute its rule '
+    'reads (on the resource, on the types it looks up, and on the collected types a derived fact is computed '
+    'from) is made unknown and the rule evaluated again; it may stay PASS only where no schema-valid concrete '
+    'value in its place would change the verdict (three-valued logic: another branch of an `any_of` decided). '
+    'Breaking the evaluator so that `all_of` ignores an unknown member makes 31 of these cases fail.',
     '',
     'Command: `python -m pytest tests/shapes` (add `--runslow` for the long run).',
     '',

@@ -45,21 +45,30 @@ def collect(ctx: CollectContext) -> None:
     ctx.map(lambda item: _associations(ctx, *item), chosen)
 
 
+MAX_PAGES = 1000  # 25 associations a page by default: 25,000 on one file system is past any real one
+
+
 def _associations(ctx: CollectContext, rid: str, attributes: dict[str, Any]) -> None:
     found: list[dict[str, Any]] = []
     params: dict[str, Any] = {"Filters": [{"Name": "file-system-id", "Values": [rid]}]}
+    seen: set[str] = set()
     while True:
         answer = ctx.call("fsx", "DescribeDataRepositoryAssociations", **params)
+        token = (answer or {}).get("NextToken") if not isinstance(answer, Failed) else None
+        if token and (token in seen or len(seen) >= MAX_PAGES):
+            # a token answered twice (or no end in sight): the listing would never finish, so it is not known
+            answer = Failed("PaginationError", f"NextToken {str(token)[:40]!r} repeated, or over {MAX_PAGES} pages",
+                            "fsx:DescribeDataRepositoryAssociations")
         if isinstance(answer, Failed):
             attributes["data_repository_associations"] = ctx.attribute_error(
                 "fsx.file_system", rid, "data_repository_associations", answer
             )
             break
         found.extend(association(a) for a in (answer or {}).get("Associations") or [] if a.get("FileSystemId") == rid)
-        token = (answer or {}).get("NextToken")
         if not token:
             attributes["data_repository_associations"] = found
             break
+        seen.add(str(token))
         params["NextToken"] = token
     ctx.add("fsx.file_system", rid, attributes, name=attributes["name"])
 

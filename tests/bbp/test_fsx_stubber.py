@@ -94,3 +94,19 @@ def test_a_failed_listing_is_a_type_error() -> None:
     assert ctx.resources == []
     (error,) = ctx.errors
     assert error.resource_id is None and error.operation == "fsx:DescribeFileSystems"
+
+
+def test_a_repeated_next_token_ends_as_an_error_not_a_loop() -> None:
+    # Found by the shape fuzz (tests/shapes): an answer that always carries the same NextToken made this
+    # hand-written pagination (the operation has no botocore paginator) loop for good.
+    def stub(s: Stubber) -> None:
+        s.add_response("describe_file_systems", {"FileSystems": [FS]})
+        page = {"Associations": [association("dra-0a1b2c3d4e5f60001", "/p", "s3://public-data/")], "NextToken": "0"}
+        s.add_response("describe_data_repository_associations", page, FILTER)
+        s.add_response("describe_data_repository_associations", page, {**FILTER, "NextToken": "0"})
+
+    ctx = collect(stub)
+    (resource,) = ctx.resources
+    assert is_unknown(resource.attributes["data_repository_associations"])
+    (error,) = ctx.errors
+    assert (error.operation, error.code) == ("fsx:DescribeDataRepositoryAssociations", "PaginationError")
