@@ -537,6 +537,9 @@ def _policy(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
     document = get(current, args["path"], ctx)
     requirement = args["requirement"]
     if document is None or document == "":
+        if args.get("no_policy") == "holds":
+            # e.g. "no statement is over-strict": a bucket without a policy has no statement at all
+            return Outcome(True, (_ev(f"no policy attached: nothing for {requirement} to judge", args["path"], None),))
         return Outcome(False, (_ev(f"a policy meeting {requirement} is attached", args["path"], None),))
     context: dict[str, Any] = {name: ctx.render(args[name]) for name in ("account", "region", "bucket", "key_arn")
                                if name in args}
@@ -594,12 +597,14 @@ register(Operator(
     "policy",
     "The resource policy at path meets a request-based requirement (auditor.policy REQUIREMENTS); "
     "account, region, bucket, key_arn give its context ('=path' reads this resource); judge: warnings "
-    "fails on harmful over-strictness instead of violations. No policy fails; a malformed one is ERROR.",
+    "fails on harmful over-strictness instead of violations. No policy fails (no_policy: holds makes it pass, "
+    "for a rule that only judges what the statements refuse); a malformed one is ERROR.",
     {"type": "object", "additionalProperties": False, "required": ["path", "requirement", "account", "region"],
      "properties": {"path": PATH, "requirement": {"type": "string"}, "account": {"type": "string"},
                     "region": {"type": "string"}, "bucket": {"type": "string"}, "key_arn": {"type": "string"},
                     "log_sources": {"type": ["string", "array"], "items": {"type": "string"}},
-                    "judge": {"enum": ["violations", "warnings"]}}},
+                    "judge": {"enum": ["violations", "warnings"]},
+                    "no_policy": {"enum": ["fails", "holds"]}}},
     _policy, check=_check_policy, paths=_path_only,
 ))
 

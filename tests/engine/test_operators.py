@@ -166,6 +166,18 @@ def test_policy_operator_fails_without_a_policy_and_on_unknown() -> None:
         evaluate({"policy": {"path": "lost", **TLS}}, Ctx(RES), ATTRS)
 
 
+def test_policy_operator_no_policy_holds_only_when_the_rule_says_so() -> None:
+    # Over-strictness (judge: warnings) of a bucket without a policy: no statement refuses anything
+    # (replay corpus, s3-faults: NoSuchBucketPolicy on the logging bucket read as "denies TLS 1.2").
+    tls = {"requirement": "s3-deny-tls-below-1.2", "account": "111122223333", "region": "eu-west-1",
+           "bucket": "=name", "judge": "warnings"}
+    assert evaluate({"policy": {"path": "missing", **tls}}, Ctx(RES), ATTRS).ok is False
+    assert evaluate({"policy": {"path": "missing", **tls, "no_policy": "holds"}}, Ctx(RES), ATTRS).ok is True
+    assert evaluate({"policy": {"path": "missing", **TLS, "no_policy": "fails"}}, Ctx(RES), ATTRS).ok is False
+    with pytest.raises(UnknownValue):  # an unread policy stays unknown
+        evaluate({"policy": {"path": "lost", **tls, "no_policy": "holds"}}, Ctx(RES), ATTRS)
+
+
 def test_policy_operator_evidence_names_the_breaking_request() -> None:
     outcome = evaluate({"policy": {"path": "objects_only", **TLS}}, Ctx(RES), ATTRS)
     text = " ".join(e["violation"] for e in outcome.evidence)

@@ -198,7 +198,22 @@ class Pages:
     pages: tuple[Mapping[str, Any], ...]
 
 
-Answer = Pages | Error
+@dataclass(frozen=True)
+class ByRequest:
+    """Answers that depend on the request, as AWS's do (one bucket's versioning, one key's policy): the
+    first entry whose parameters are all in the request (equal values) answers; none matching leaves the
+    call unanswered (recorded in Served.unanswered, answered AccessDenied)."""
+
+    entries: tuple[tuple[Mapping[str, Any], Pages | Error], ...]
+
+    def pick(self, params: Mapping[str, Any]) -> Pages | Error | None:
+        for wanted, answer in self.entries:
+            if all(params.get(name) == value for name, value in wanted.items()):
+                return answer
+        return None
+
+
+Answer = Pages | Error | ByRequest
 
 
 class Strategies:
@@ -365,6 +380,8 @@ class Answerer:
             found = self.scenario.get(key)
             if found is None and self.default is not None:
                 found = self.default(key)
+            if isinstance(found, ByRequest):
+                found = found.pick(params)
             if found is None:
                 with self._lock:
                     self.served.unanswered.append(key)
