@@ -21,6 +21,7 @@ from auditor.engine.rules import load_rules
 from auditor.engine.values import UnknownValue
 from auditor.iac import canonical as C
 from auditor.snapshot import Resource, Snapshot, generated, generated_may_be, is_generated, validate_resource
+from tests.engine.test_engine import EXISTS_RULE
 
 TODAY = dt.date(2026, 11, 22)
 CFN_BUCKET = C.cfn_generated_name("bucket", "BucketName", s3=True)
@@ -111,19 +112,7 @@ def test_a_snapshot_with_generated_names_validates() -> None:
                       file="snapshot.json", index=0)
 
 
-RULES = """
-rules:
-  - id: T-EXISTS
-    title: the logging bucket exists
-    severity: high
-    source: {document: test, section: s}
-    resource_type: s3.bucket
-    scope:
-      where: {equals: {path: name, value: "{buckets.logging}"}}
-      expect: at_least_one
-      missing_id: "{buckets.logging}"
-    assert: {exists: {path: name}}
-  - id: T-VERSIONING
+RULES = EXISTS_RULE + """  - id: T-VERSIONING
     title: versioning on every CCME bucket
     severity: high
     source: {document: test, section: s}
