@@ -34,6 +34,7 @@ from typing import Any
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Finding, Severity, Status
 from auditor.errors import InputError
+from auditor.partitions import partition_of
 from auditor.report.common import evidence_lines, help_uri, ordered, source_text, version
 
 SCHEMA_VERSION = "2018-10-08"
@@ -88,12 +89,8 @@ _RESOURCES: dict[str, tuple[str, str | None, str]] = {
 
 
 def partition(region: str | None) -> str:
-    region = region or ""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
+    """The ARN partition of a region (auditor/partitions.py: one place for every ARN the tool builds)."""
+    return partition_of(region).name
 
 
 def product_arn(account: str, region: str) -> str:
