@@ -33,7 +33,7 @@ ENABLED_BY_DEFAULT = frozenset(
     }
 )
 
-_ARN = re.compile(r"^arn:([a-z0-9-]+):")
+_ARN = re.compile(r"^arn:([^:]*):")
 
 
 def partition_of(region: str | None) -> Partition:
@@ -47,7 +47,7 @@ def partition_of(region: str | None) -> Partition:
 
 
 def arn_partition(arn: str) -> str | None:
-    """The partition field of an ARN, or None when the text is not an ARN."""
+    """The partition field of an ARN as written (never None for an ARN), or None when the text is not an ARN."""
     match = _ARN.match(arn)
     return match.group(1) if match else None
 

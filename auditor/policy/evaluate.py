@@ -38,6 +38,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from auditor.partitions import arn_partition
 from auditor.policy import values as _v
 from auditor.policy.model import Condition, OperatorSpec, Policy, PrincipalSpec, Statement, statement_label
 
@@ -170,12 +171,6 @@ def _root_account(arn: str) -> str | None:
     return None
 
 
-def _partition(arn: str) -> str | None:
-    """The partition of an ARN (``aws``, ``aws-us-gov``, ``aws-cn``); an ARN never matches across them."""
-    parts = arn.split(":", 2)
-    return parts[1] if len(parts) == 3 and parts[0] == "arn" else None
-
-
 def _role_session(arn: str) -> tuple[str, str, str] | None:
     """``(partition, account, role name)`` of an ``assumed-role`` session ARN."""
     parts = arn.split(":", 5)
@@ -214,7 +209,7 @@ class _PrincipalMatcher:
             if len(val) == 12 and val.isdigit():
                 accounts.add((None, val))
             elif (acct := _root_account(val)) is not None:
-                accounts.add((_partition(val), acct))
+                accounts.add((arn_partition(val), acct))
             elif not _v.has_wildcard(val):
                 arns.add(val)
                 if (role := _role_name(val)) is not None:
@@ -239,7 +234,7 @@ class _PrincipalMatcher:
             if session is not None and session in self.roles:
                 return _DIRECT
             if principal.account is not None and (
-                (None, principal.account) in self.accounts or (_partition(ident), principal.account) in self.accounts
+                (None, principal.account) in self.accounts or (arn_partition(ident), principal.account) in self.accounts
             ):
                 return _DIRECT if principal.is_account_root else _ACCOUNT
             return _NO

@@ -118,3 +118,12 @@ def test_principals_never_match_across_partitions() -> None:
     assert allowed(f"arn:aws-us-gov:iam::{ACCOUNT}:role/r", f"arn:aws-us-gov:sts::{ACCOUNT}:assumed-role/r/s")
     assert not allowed(f"arn:aws:iam::{ACCOUNT}:role/r", f"arn:aws-us-gov:sts::{ACCOUNT}:assumed-role/r/s")
     assert Principal.aws(ACCOUNT, "aws-cn").identifier == f"arn:aws-cn:iam::{ACCOUNT}:root"
+
+
+def test_a_root_arn_with_no_valid_partition_is_not_a_bare_account_id() -> None:
+    """Its partition field is kept as written: it names no partition, so it grants nothing (not every partition)."""
+    ctx = RequirementContext(account=ACCOUNT, region="eu-west-1")
+    assert arn_partition(f"arn::iam::{ACCOUNT}:root") == "" and arn_partition(f"arn:AWS:iam::{ACCOUNT}:root") == "AWS"
+    for principal in (f"arn::iam::{ACCOUNT}:root", f"arn:AWS:iam::{ACCOUNT}:root"):
+        result = check_document(root_key_policy(principal), "kms-root-full-access", ctx)
+        assert not result.ok and result.error is None, principal
