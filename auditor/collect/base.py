@@ -62,6 +62,12 @@ STS_CALLS = (
 OPT_IN_CODES = frozenset({"UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure", "OptInRequired"})
 
 
+def enable_region_fix(region: str) -> str:
+    """How to make a disabled opt-in region usable, or stop asking for it (the fix its findings show)."""
+    return (f"enable it (AWS console: Account > AWS Regions, or `aws account enable-region --region-name {region}`) "
+            "or remove it from `regions` in the config")
+
+
 def iam_actions(calls: Iterable[Call]) -> tuple[str, ...]:
     return tuple(sorted({c.action for c in calls}))
 
@@ -192,9 +198,7 @@ class CollectContext:
         """An authentication error from an opt-in region says what it most likely means."""
         if failed.code not in OPT_IN_CODES or region is None or not opt_in_candidate(region):
             return failed
-        hint = (f"if {region} is an opt-in region not enabled for this account, enable it (AWS console: Account > "
-                f"AWS Regions, or `aws account enable-region --region-name {region}`) or remove it from `regions` "
-                "in the config")
+        hint = f"if {region} is an opt-in region not enabled for this account, {enable_region_fix(region)}"
         return Failed(code=failed.code, message=f"{failed.message} ({hint})", action=failed.action,
                       status=failed.status)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from auditor.collect.base import CALL_ERRORS
+from auditor.collect.base import CALL_ERRORS, enable_region_fix
 from auditor.partitions import opt_in_candidate, partition_of
 
 REGION_NOT_ENABLED = "RegionNotEnabled"
@@ -44,6 +44,5 @@ def disabled_regions(factory: Any, regions: Sequence[str], account: str) -> dict
                                "in the config")
             elif state == "not-opted-in":
                 out[region] = (f"{region} is an opt-in region not enabled for account {account} (OptInStatus "
-                               f"not-opted-in): enable it (AWS console: Account > AWS Regions, or `aws account "
-                               f"enable-region --region-name {region}`) or remove it from `regions` in the config")
+                               f"not-opted-in): {enable_region_fix(region)}")
     return out
