@@ -99,7 +99,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         member_external_id=env.get("MEMBER_EXTERNAL_ID") or None,
         metrics=env.get("METRICS", "true").strip().lower() not in ("false", "0", "no", "off"),
         security_hub=_flag(env, "SECURITY_HUB"),
-        attribute_changes=env.get("ATTRIBUTE_CHANGES", "false").strip().lower() in ("true", "1", "yes", "on"),
+        attribute_changes=_flag(env, "ATTRIBUTE_CHANGES"),
         history_reports=int(history),
     )
 

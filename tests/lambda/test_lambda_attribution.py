@@ -168,3 +168,17 @@ def test_history_reports_must_be_a_bounded_number() -> None:
     for bad in ("-1", "lots", "501"):
         with pytest.raises(InputError, match="HISTORY_REPORTS"):
             settings_from_env({"REPORT_BUCKET": "b", "HISTORY_REPORTS": bad})
+
+
+def test_attribute_changes_is_strict_like_the_other_switches() -> None:
+    """A misspelt ATTRIBUTE_CHANGES is a configuration error naming it, not a silently disabled lookup."""
+    import pytest
+
+    from auditor.aws_lambda.settings import settings_from_env
+    from auditor.errors import InputError
+
+    assert settings_from_env({"REPORT_BUCKET": "b"}).attribute_changes is False
+    assert settings_from_env({"REPORT_BUCKET": "b", "ATTRIBUTE_CHANGES": " True "}).attribute_changes is True
+    assert settings_from_env({"REPORT_BUCKET": "b", "ATTRIBUTE_CHANGES": "false"}).attribute_changes is False
+    with pytest.raises(InputError, match="ATTRIBUTE_CHANGES"):
+        settings_from_env({"REPORT_BUCKET": "b", "ATTRIBUTE_CHANGES": "ture"})
