@@ -110,11 +110,11 @@ def _classify(exc: Exception, action: str) -> Failed:
         status = meta.get("HTTPStatusCode")
         code = str(error.get("Code") or status or "ClientError")
         message = str(error.get("Message") or "")
-        if code in ("403", "Forbidden") or (status == 403 and code.isdigit()):
-            code = "AccessDenied"
         if code.isdigit() and message.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
             # Not an AWS error: a proxy's or a web server's page (moto_server's for an operation it lacks).
             message = f"HTTP {code} with an HTML page instead of an AWS error answer"
+        if code in ("403", "Forbidden") or (status == 403 and code.isdigit()):
+            code = "AccessDenied"
         return Failed(code=code, message=" ".join(message.split())[:500], action=action, status=status)
     if isinstance(exc, BotoCoreError):
         return Failed(code=type(exc).__name__, message=str(exc)[:500], action=action)

@@ -192,3 +192,18 @@ def test_moto_server_style_403_is_access_denied() -> None:
     )
     failed = classify(exc, "kms:DescribeKey")
     assert failed.code == "AccessDenied" and failed.denied
+
+
+@pytest.mark.parametrize("status", [403, 404, 502])
+def test_an_html_page_instead_of_an_aws_error_is_named_not_quoted(status: int) -> None:
+    """A proxy's or web server's HTML page is said to be one, whatever its status (403 stays AccessDenied)."""
+    from botocore.exceptions import ClientError
+
+    from auditor.collect.base import classify
+
+    page = "<!DOCTYPE html>\n<html><head><title>Not here</title></head><body>" + "x" * 2000 + "</body></html>"
+    exc = ClientError({"Error": {"Code": str(status), "Message": page},
+                       "ResponseMetadata": {"HTTPStatusCode": status}}, "ListKeys")
+    failed = classify(exc, "kms:ListKeys")
+    assert failed.message == f"HTTP {status} with an HTML page instead of an AWS error answer"
+    assert failed.code == ("AccessDenied" if status == 403 else str(status))
