@@ -266,7 +266,13 @@ def attributed(evaluation: Any, previous: Mapping[str, Any], snapshot: Any, sess
                home: str, settings: Settings, region: str | None, client_hooks: Sequence[ClientHook]) -> Any:
     """The evaluation with "changed by ..." on the PASS -> FAIL findings, looked up in the scanned account's
     CloudTrail (the member role is assumed again for another account); never fails the run."""
-    from auditor.collect.cloudtrail import attribute_evaluation, changed_to_fail, client_factory, parse_time
+    from auditor.collect.cloudtrail import (
+        attribute_evaluation,
+        changed_to_fail,
+        client_factory,
+        parse_time,
+        unattributable,
+    )
     from auditor.multi.orchestrate import AssumeRoleFailed, assume_session
 
     if not changed_to_fail(previous, evaluation):
@@ -278,8 +284,7 @@ def attributed(evaluation: Any, previous: Mapping[str, Any], snapshot: Any, sess
                                     external_id=settings.member_external_id, region=region)
         except AssumeRoleFailed as exc:
             reason = f"cannot assume {exc.role_arn} for cloudtrail:LookupEvents ({exc.code})"
-            return attribute_evaluation(evaluation, previous, snapshot, _failing_client(reason),
-                                        parse_time(evaluation.evaluated_at))
+            return unattributable(evaluation, previous, parse_time(evaluation.evaluated_at), reason)
     factory = client_factory(target, region)
 
     def client_for(name: str | None) -> Any:
@@ -289,17 +294,6 @@ def attributed(evaluation: Any, previous: Mapping[str, Any], snapshot: Any, sess
         return client
 
     return attribute_evaluation(evaluation, previous, snapshot, client_for, parse_time(evaluation.evaluated_at))
-
-
-def _failing_client(reason: str) -> Any:
-    """A stand-in CloudTrail client whose every lookup fails with `reason` (an unknown attribution)."""
-    from botocore.exceptions import ClientError
-
-    class Failing:
-        def lookup_events(self, **_: Any) -> Any:
-            raise ClientError({"Error": {"Code": reason, "Message": reason}}, "LookupEvents")
-
-    return lambda _region: Failing()
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:

@@ -242,3 +242,11 @@ def attribute_evaluation(evaluation: Evaluation, previous: Mapping[str, Any], sn
         return evaluation
     start = parse_time(str(previous["evaluated_at"]))
     return with_attributions(evaluation, attribute(changed, snapshot, client_for, start, now))
+
+
+def unattributable(evaluation: Evaluation, previous: Mapping[str, Any], now: dt.datetime, reason: str) -> Evaluation:
+    """The evaluation with an unknown attribution saying `reason` on every finding that went from PASS to FAIL
+    since `previous`: CloudTrail cannot be asked at all (the member role could not be assumed)."""
+    window = (_utc(parse_time(str(previous["evaluated_at"]))), _utc(now))
+    return with_attributions(evaluation, {f.id: Attribution("unknown", *window, reason=reason)
+                                          for f in changed_to_fail(previous, evaluation)})

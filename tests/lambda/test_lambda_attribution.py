@@ -182,3 +182,42 @@ def test_attribute_changes_is_strict_like_the_other_switches() -> None:
     assert settings_from_env({"REPORT_BUCKET": "b", "ATTRIBUTE_CHANGES": "false"}).attribute_changes is False
     with pytest.raises(InputError, match="ATTRIBUTE_CHANGES"):
         settings_from_env({"REPORT_BUCKET": "b", "ATTRIBUTE_CHANGES": "ture"})
+
+
+def test_a_member_role_that_cannot_be_assumed_leaves_the_attribution_unknown_with_why() -> None:
+    """The member account's CloudTrail cannot be asked: every PASS -> FAIL finding says so, once, and the
+    others carry no attribution; nothing is looked up and the run goes on."""
+    import dataclasses
+
+    from botocore.exceptions import ClientError
+
+    from auditor.aws_lambda.handler import attributed
+    from auditor.aws_lambda.settings import Settings
+    from auditor.engine.evaluate import Evaluation
+    from auditor.engine.findings import Status
+    from auditor.report import jsonfmt
+    from tests.report.conftest import make_finding
+
+    member = "210987654321"
+    was_pass, still_fail = make_finding(resource_id="bucket-a"), make_finding(resource_id="bucket-b")
+    previous = jsonfmt.document(Evaluation(
+        findings=(dataclasses.replace(was_pass, status=Status.PASS), still_fail), account=member,
+        regions=("eu-west-1",), rules=(), evaluated_at=T0.isoformat()))
+    current = Evaluation(findings=(was_pass, still_fail), account=member, regions=("eu-west-1",), rules=(),
+                         evaluated_at=(T0 + dt.timedelta(hours=1)).isoformat())
+
+    class Sts:
+        def assume_role(self, **_: Any) -> Any:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "AssumeRole")
+
+    class NoSession:
+        def client(self, *_: Any, **__: Any) -> Any:
+            raise AssertionError("no CloudTrail client when the member role cannot be assumed")
+
+    settings = Settings(bucket="b", member_role_name="CcmeAuditRole")
+    got = attributed(current, previous, None, NoSession(), Sts(), member, "123456789012", settings, "eu-west-1", ())
+    by_resource = {f.resource_id: f.attribution for f in got.findings}
+    assert by_resource["bucket-b"] is None
+    assert by_resource["bucket-a"]["status"] == "unknown"
+    assert by_resource["bucket-a"]["text"] == (f"unknown: cannot assume arn:aws:iam::{member}:role/CcmeAuditRole "
+                                               "for cloudtrail:LookupEvents (AccessDenied)")
