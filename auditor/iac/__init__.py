@@ -65,22 +65,27 @@ class LoadResult:
 
 
 SKIPPED = "skipped"  # the kind of a file in a scanned directory that is not a template
-_TEMPLATE_MARKERS = re.compile(
-    r"AWSTemplateFormatVersion|AWS::Serverless-2016-10-31|AWS::LanguageExtensions"
-    r"|^\s*[\"']?Resources[\"']?\s*:[\s\S]*\bType[\"']?\s*:\s*[\"']?(?:AWS|Custom)::"
-    r"|^\s*HeadNode\s*:[\s\S]*^\s*Scheduling\s*:|^\s*Scheduling\s*:[\s\S]*^\s*HeadNode\s*:",
-    re.MULTILINE,
-)
+MAX_MARKER_SCAN = 1_000_000
+# Each marker is searched on its own, a key only at the start of a line (`[^\S\n]*`, never across lines): a
+# single pattern with `^\s*...[\s\S]*...` took quadratic time on a file of blank lines (minutes for 160 kB).
+_TEMPLATE_WORDS = re.compile(r"AWSTemplateFormatVersion|AWS::Serverless-2016-10-31|AWS::LanguageExtensions")
+_RESOURCES_KEY = re.compile(r"^[^\S\n]*[\"']?Resources[\"']?[^\S\n]*:", re.MULTILINE)
+_RESOURCE_TYPE = re.compile(r"\bType[\"']?\s*:\s*[\"']?(?:AWS|Custom)::")
+_HEAD_NODE_KEY = re.compile(r"^[^\S\n]*HeadNode[^\S\n]*:", re.MULTILINE)
+_SCHEDULING_KEY = re.compile(r"^[^\S\n]*Scheduling[^\S\n]*:", re.MULTILINE)
 
 
 def looks_like_template(text: str) -> bool:
     """Whether a file that does not parse was meant to be a CloudFormation template or a
     ParallelCluster configuration (then it is bad input), rather than some other YAML or JSON of a
     repository (a workflow, a compose file, a Helm chart: skipped)."""
-    return bool(_TEMPLATE_MARKERS.search(text[:MAX_MARKER_SCAN]))
-
-
-MAX_MARKER_SCAN = 1_000_000
+    text = text[:MAX_MARKER_SCAN]
+    if _TEMPLATE_WORDS.search(text):
+        return True
+    resources = _RESOURCES_KEY.search(text)
+    if resources and _RESOURCE_TYPE.search(text, resources.end()):
+        return True
+    return bool(_HEAD_NODE_KEY.search(text) and _SCHEDULING_KEY.search(text))
 
 
 def _no_template(directory: Path) -> InputError:

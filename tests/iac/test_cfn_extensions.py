@@ -581,6 +581,39 @@ def test_files_that_are_not_templates_are_skipped_and_mentioned(
     assert len(notes) == 1 and notes[0].startswith("ccme-audit: warning: ") and "4 file(s)" in notes[0]
 
 
+@pytest.mark.parametrize(
+    ("text", "meant"),
+    [
+        ("Resources:\n  B:\n    Type: AWS::S3::Bucket\n  C: [\n", True),
+        ('{\n  "Resources": {"B": {"Type": "Custom::Thing"}\n', True),
+        ("Transform: AWS::Serverless-2016-10-31\nx: [\n", True),
+        ("Scheduling:\n  Scheduler: slurm\nHeadNode: [\n", True),
+        ("HeadNode:\n  InstanceType: t3.micro\nScheduling: [\n", True),
+        ("Type: AWS::S3::Bucket\nResources: [\n", False),  # a Type before any Resources key
+        ("jobs:\n  HeadNode: x\n  build: [\n", False),
+        ("\n" * 1_000_000 + "a: [\n", False),  # blank lines: linear time (a single pattern took hours)
+    ],
+)
+def test_looks_like_template(text: str, meant: bool) -> None:
+    from auditor.iac import looks_like_template
+
+    assert looks_like_template(text) is meant
+
+
+def test_an_unparsable_file_of_blank_lines_is_skipped_quickly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    repo = tmp_path / "repo"
+    write(repo, "blank.yaml", "\n" * 500_000 + "a: [\n")
+    write(repo, "stack.yaml", HEAD + "Resources: {}\n")
+    started = time.monotonic()
+    code, _, err = run(["iac", str(repo), "--pack", "ccme"], capsys)
+    assert code in (0, 1) and "error" not in err and "1 file(s)" in err
+    assert time.monotonic() - started < 30
+
+
 def test_a_directory_of_non_templates_only_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(tmp_path, "repo/workflow.yml", "on: [push]\n")
     code, _, err = run(["iac", str(tmp_path / "repo")], capsys)
