@@ -35,7 +35,15 @@ from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Finding, Severity, Status
 from auditor.errors import InputError
 from auditor.partitions import partition_of
-from auditor.report.common import evidence_lines, help_uri, ordered, source_text, version
+from auditor.report.common import (
+    evidence_lines,
+    help_uri,
+    ordered,
+    recommendation,
+    source_text,
+    status_detail,
+    version,
+)
 
 SCHEMA_VERSION = "2018-10-08"
 PROVIDER = "ccme-audit"
@@ -137,11 +145,7 @@ def _resource(finding: Finding, account: str, region: str) -> dict[str, Any]:
 
 
 def _description(finding: Finding) -> str:
-    parts = []
-    if finding.status is Status.ERROR:
-        parts.append(f"Evidence missing (the check could not be made, not a pass): {finding.message}")
-    else:
-        parts.append(finding.message)
+    parts = [status_detail(finding)]
     evidence = evidence_lines(finding)
     if evidence:
         parts.append("Evidence: " + "; ".join(evidence))
@@ -150,12 +154,7 @@ def _description(finding: Finding) -> str:
 
 
 def _recommendation(finding: Finding) -> dict[str, Any]:
-    if finding.remediation:
-        text = ("Run `ccme-audit remediate report.json` and review the bundle (templates: "
-                + ", ".join(finding.remediation) + ").")
-    else:
-        text = f"Bring the resource in line with the requirement: {finding.title}."
-    return {"Text": clip(text, RECOMMENDATION_MAX), "Url": help_uri(finding.source, finding.rule_id)}
+    return {"Text": clip(recommendation(finding), RECOMMENDATION_MAX), "Url": help_uri(finding.source, finding.rule_id)}
 
 
 def asff_finding(

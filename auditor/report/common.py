@@ -82,6 +82,21 @@ def evidence_lines(finding: Finding) -> list[str]:
     return lines
 
 
+def status_detail(finding: Finding) -> str:
+    """The finding's message; an ERROR says the check could not be made (ASFF, OCSF)."""
+    if finding.status is Status.ERROR:
+        return f"Evidence missing (the check could not be made, not a pass): {finding.message}"
+    return finding.message
+
+
+def recommendation(finding: Finding) -> str:
+    """What to do about the finding, in one sentence (ASFF Remediation, OCSF remediation.desc)."""
+    if finding.remediation:
+        return ("Run `ccme-audit remediate report.json` and review the bundle (templates: "
+                + ", ".join(finding.remediation) + ").")
+    return f"Bring the resource in line with the requirement: {finding.title}."
+
+
 def resource_label(finding: Finding) -> str:
     region = finding.region or "global"
     return f"{finding.resource_id} ({region})"

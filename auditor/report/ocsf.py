@@ -21,7 +21,15 @@ from typing import Any
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Finding, Severity, Status
 from auditor.report.asff import partition
-from auditor.report.common import evidence_lines, help_uri, ordered, source_text, version
+from auditor.report.common import (
+    evidence_lines,
+    help_uri,
+    ordered,
+    recommendation,
+    source_text,
+    status_detail,
+    version,
+)
 
 OCSF_VERSION = "1.5.0"
 CLASS_UID = 2004  # Detection Finding
@@ -50,9 +58,7 @@ def event(finding: Finding, *, time_ms: int, tool_version: str, account: str | N
     region = finding.region
     acct = finding.account or account
     waived = finding.status is Status.WAIVED
-    desc = finding.message
-    if finding.status is Status.ERROR:
-        desc = f"Evidence missing (the check could not be made, not a pass): {finding.message}"
+    desc = status_detail(finding)
     resource: dict[str, Any] = {
         "uid": finding.resource_id,
         "type": finding.resource_type,
@@ -85,10 +91,7 @@ def event(finding: Finding, *, time_ms: int, tool_version: str, account: str | N
     if waived:
         unmapped["waiver"] = dict(finding.waiver or {})
     remediation: dict[str, Any] = {
-        "desc": (
-            "Run `ccme-audit remediate report.json` and review the bundle (templates: "
-            + ", ".join(finding.remediation) + ")."
-        ) if finding.remediation else f"Bring the resource in line with the requirement: {finding.title}.",
+        "desc": recommendation(finding),
         "references": [help_uri(source, finding.rule_id)],
     }
     return {
