@@ -178,6 +178,17 @@ def scan(
         from auditor.report import history as history_module
 
         past = history_module.load(history, profile=profile)
+
+    def finish(evaluation: Any) -> None:
+        """Write the reports (with the rule history), import into Security Hub, exit by --fail-on."""
+        rule_history = None
+        if past is not None and history is not None:
+            rule_history = history_module.build(past, evaluation, history)
+        write_reports(evaluation, formats, output=output, output_dir=output_dir, history=rule_history)
+        if security_hub:
+            security_hub_import(evaluation, profile)
+        exit_for(evaluation.findings, fail_on)
+
     if regions:
         from auditor.multi.targets import parse_regions
 
@@ -197,11 +208,7 @@ def scan(
             accounts=accounts, organization=organization, role_name=role_name, external_id=external_id,
             snapshot_out=snapshot_out, stats=stats,
         )
-        write_reports(evaluation, formats, output=output, output_dir=output_dir,
-                      history=history_module.build(past, evaluation, history) if past is not None and history else None)
-        if security_hub:
-            security_hub_import(evaluation, profile)
-        exit_for(evaluation.findings, fail_on)
+        finish(evaluation)
         return
     cfg, rules, result = _collect(
         config,
@@ -225,13 +232,7 @@ def scan(
 
             session = make_session(profile, cfg.regions[0] if cfg.regions else None)
         evaluation = changes_since(previous_report, evaluation, snapshot=result.snapshot, session=session)
-    rule_history = None
-    if past is not None and history is not None:
-        rule_history = history_module.build(past, evaluation, history)
-    write_reports(evaluation, formats, output=output, output_dir=output_dir, history=rule_history)
-    if security_hub:
-        security_hub_import(evaluation, profile)
-    exit_for(evaluation.findings, fail_on)
+    finish(evaluation)
 
 
 def collect(
