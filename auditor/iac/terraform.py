@@ -1405,8 +1405,8 @@ def _tfvars(path: Path, module: Module) -> ParseProblem | None:
 
 
 _COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|/\*.*?\*/|(?:#|//)[^\n]*', re.S)
-_MODULE_OPEN = re.compile(r'^\s*module\s+"[^"]*"\s*\{', re.M)
-_SOURCE = re.compile(r'^\s*source\s*=\s*"([^"]*)"', re.M)
+_MODULE_OPEN = re.compile(r'^[^\S\n]*module\s+"[^"]*"\s*\{', re.M)
+_SOURCE = re.compile(r'^[^\S\n]*source\s*=\s*"([^"]*)"', re.M)
 
 
 def local_module_calls(directory: Path) -> list[Path]:

@@ -212,6 +212,17 @@ def test_a_called_directory_is_not_also_a_root(tmp_path: Path) -> None:
     assert is_unknown(found["aws_s3_bucket.this"].attributes["name"])
 
 
+def test_the_module_call_scan_is_linear_in_blank_lines(tmp_path: Path) -> None:
+    """Keys match at a line start without crossing lines: `^\\s*module` took quadratic time on blank lines."""
+    import time
+
+    blank = "\n" * 1_000_000
+    write(tmp_path, {"main.tf": blank + 'module "m" {\n' + blank + '  source = "./m"\n}\n' + blank})
+    started = time.monotonic()
+    assert local_module_calls(tmp_path) == [tmp_path / "m"]
+    assert time.monotonic() - started < 30
+
+
 def test_whole_tree_scan_reads_the_module_through_its_example(tmp_path: Path) -> None:
     write(tmp_path, {
         "main.tf": 'variable "name" {}\nresource "aws_s3_bucket" "this" { bucket = var.name }\n',
