@@ -6,7 +6,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from xml.etree.ElementTree import ParseError
 
@@ -99,7 +99,7 @@ def classify(exc: Exception, action: str) -> Failed:
     budget = retry_note(exc)
     if budget:
         message = f"{failed.message} ({budget})" if failed.message else budget
-        failed = Failed(code=failed.code, message=message[:700], action=failed.action, status=failed.status)
+        failed = replace(failed, message=message[:700])
     return failed
 
 
@@ -199,8 +199,7 @@ class CollectContext:
         if failed.code not in OPT_IN_CODES or region is None or not opt_in_candidate(region):
             return failed
         hint = f"if {region} is an opt-in region not enabled for this account, {enable_region_fix(region)}"
-        return Failed(code=failed.code, message=f"{failed.message} ({hint})", action=failed.action,
-                      status=failed.status)
+        return replace(failed, message=f"{failed.message} ({hint})")
 
     # --- results -----------------------------------------------------------------------------
 
