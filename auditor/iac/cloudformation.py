@@ -24,7 +24,7 @@ from auditor.iac import cfn_decode, cfn_language
 from auditor.iac.model import Link, ParseProblem, TemplateResource, contains_unknown, text_or_unknown
 from auditor.iac.suppress import inline_suppressions, metadata_suppressions
 from auditor.partitions import partition_of
-from auditor.snapshot import Location, generated, is_unknown, unknown
+from auditor.snapshot import Location, is_unknown, unknown
 
 KNOWN_INTRINSICS = frozenset(
     {
@@ -1246,10 +1246,7 @@ def _name_shape(r: Resolver, raw: Any, reason: str) -> Any:
     Any text can stand for an unknown part, so a configured name that does not fit the fixed text can never
     be this one; one that fits cannot be told apart. Nothing fixed left: unknown, as before."""
     pieces = _shape_pieces(r, raw)
-    if pieces is None or not any(pieces):
-        return unknown(reason)
-    shape = "".join(".*" if piece is None else re.escape(piece) for piece in pieces)
-    return generated(f"{reason}; only the fixed text of the name is known", shape)
+    return unknown(reason) if pieces is None else C.shaped_name(reason, pieces)
 
 
 def _shape_pieces(r: Resolver, raw: Any) -> list[str | None] | None:

@@ -27,7 +27,7 @@ from auditor.iac import canonical as C
 from auditor.iac.model import Link, ParseProblem, TemplateResource, text_or_unknown
 from auditor.iac.suppress import inline_suppressions
 from auditor.partitions import partition_of
-from auditor.snapshot import Location, generated, is_unknown, unknown
+from auditor.snapshot import Location, is_unknown, unknown
 
 try:
     from lark import Token, Tree
@@ -907,9 +907,7 @@ class Module:
                 pieces.append(known)
             else:
                 return  # a template directive: no shape read here
-        if any(pieces):
-            shape = "".join(".*" if piece is None else re.escape(piece) for piece in pieces)
-            values[attr] = generated(f"{values[attr]['$unknown']}; only the fixed text of the name is known", shape)
+        values[attr] = C.shaped_name(values[attr]["$unknown"], pieces)
 
     @staticmethod
     def _unwrap(tree: Any) -> Any:
