@@ -1730,12 +1730,7 @@ def map_resource(
             )
         ]
     if rtype == "aws_s3_bucket":
-        name = v.get("bucket")
-        name = (
-            text_or_unknown(name, "bucket")
-            if name is not None
-            else C.tf_generated_name("bucket", "bucket", v.get("bucket_prefix"))
-        )
+        name = _named(v, "bucket", "bucket")
         versioning = None
         legacy = _first(v.get("versioning"))
         if isinstance(legacy, _UnknownBlock):
@@ -1982,12 +1977,7 @@ def map_resource(
     if rtype == "aws_vpc_endpoint_route_table_association":
         return [res("iac.endpoint_rt", {"endpoint": v.get("vpc_endpoint_id"), "table": v.get("route_table_id")})]
     if rtype == "aws_secretsmanager_secret":
-        name = v.get("name")
-        name = (
-            text_or_unknown(name, "name")
-            if name is not None
-            else C.tf_generated_name("secret", "name", v.get("name_prefix"))
-        )
+        name = _named(v, "name", "secret")
         return [
             res(
                 "secretsmanager.secret",
