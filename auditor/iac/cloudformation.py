@@ -1188,7 +1188,7 @@ def _map(
             )
         ]
     if rtype in ("AWS::Serverless::Function", "AWS::Serverless::Api"):
-        return _map_serverless(rtype, logical, p, r, res)
+        return _map_serverless(rtype, logical, p, r, res, tag_map)
     return _map_provisioner(rtype, logical, p, r, res, tag_map)
 
 
@@ -1202,12 +1202,10 @@ def _lambda_function(
     return [res("lambda.function", attrs, name=name, rid=name if isinstance(name, str) else None)]
 
 
-def _map_serverless(rtype: str, logical: str, p: Any, r: Resolver, res: Any) -> list[Any]:
+def _map_serverless(rtype: str, logical: str, p: Any, r: Resolver, res: Any, tag_map: dict[str, str]) -> list[Any]:
     """SAM (Transform AWS::Serverless-2016-10-31): a function is a Lambda function, an Api a REST API
     whose methods SAM generates from the functions' events (not evaluated here: unknown). SAM's Tags
-    are a plain mapping; Globals are already merged into the properties."""
-    tags = p("Tags")
-    tag_map = {str(k): str(v) for k, v in tags.items() if isinstance(v, str)} if isinstance(tags, dict) else {}
+    are a plain mapping (C.tags reads both forms); Globals are already merged into the properties."""
     if rtype == "AWS::Serverless::Function":
         return _lambda_function(r, logical, p, res, tag_map, image_uri=p("ImageUri"))
     name = p("Name")
