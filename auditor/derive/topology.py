@@ -521,6 +521,12 @@ def _topology(
         if not view.subnets_by_vpc.get(vpc_id):
             view.require("ec2.subnet", region)  # no subnet seen: unknown when the subnets could not be listed
         if not frontend and not backend:
+            missing = [sid for sid in members if sid not in routing]
+            if missing:
+                # A configured cluster subnet the snapshot does not hold: absent when the subnets were listed
+                # completely, unknown when they were not. Either way it has no class to match.
+                view.require("ec2.subnet", region)
+                return replace(result, topology="none", reason=f"the subnet {missing[0]} is not in the snapshot")
             name, reason = _isolated_shape(vpc_id, members, routing, igws)
         else:
             name, reason = _ccme_shape(view, vpc_id, frontend, backend, routing, igws)

@@ -660,3 +660,26 @@ def test_missing_ccme_vpc_is_one_failure_on_ccme_vpc() -> None:
     assert [(f.rule_id, f.resource_id, f.status.value) for f in result.findings] == [
         ("CCME-VPC-EXISTS", "ccme-vpc", "FAIL")
     ]
+
+
+def test_a_configured_cluster_subnet_missing_from_the_snapshot_is_named_not_a_crash() -> None:
+    # Found by the shape fuzz: a cluster subnet the configuration names but DescribeSubnets did not list
+    # raised KeyError in the isolated-shape matcher.
+    cfg = config(cluster_vpc_id=fx.CLUSTER_VPC, cluster_subnets=["subnet-0unlisted000000"])
+    cluster = attrs(derived(fx.isolated(), cfg), "ec2.topology", fx.CLUSTER_VPC)
+    assert cluster["topology"] == "none"
+    assert "subnet-0unlisted000000 is not in the snapshot" in cluster["reason"]
+    data = fx.isolated()
+    data["errors"].append(
+        {
+            "resource_type": "ec2.subnet",
+            "resource_id": None,
+            "region": fx.REGION,
+            "account": fx.ACCOUNT,
+            "operation": "ec2:DescribeSubnets",
+            "code": "AccessDenied",
+            "message": "no",
+        }
+    )
+    # The subnets could not all be listed: the missing one may exist, so the topology is unknown, never "none".
+    assert is_unknown(attrs(derived(data, cfg), "ec2.topology", fx.CLUSTER_VPC)["topology"])
