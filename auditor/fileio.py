@@ -131,7 +131,10 @@ def yaml_depth_exceeds(text: str, limit: int = MAX_FLOW_DEPTH) -> bool:
             elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
                 depth -= 1
     except yaml.YAMLError:
-        return False  # the parser that follows reports it, with its line
+        # Newer libyaml builds (PyYAML 6.0.4's wheels) refuse to nest past a limit of their own, close to ours, with
+        # an error in their own words. An error met that deep (no real template nests half as deep) is that refusal,
+        # reported in ours; any other error is reported by the parser that follows, with its line.
+        return depth > limit // 2
     return False
 
 

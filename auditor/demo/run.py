@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from auditor.demo.gaps import EMULATOR_GAPS
 from auditor.errors import InputError
 
 FAKE_CREDENTIALS = {
@@ -18,18 +19,6 @@ FAKE_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_SECURITY_TOKEN": "testing",
 }
-# Calls moto does not implement; the demo answers them with an empty, valid response and says so.
-NOT_MOCKED = {
-    ("cur", "DescribeReportDefinitions"): b'{"ReportDefinitions": []}',
-    ("pricing", "DescribeServices"): b'{"Services": [], "FormatVersion": "aws_v1"}',
-    ("cloud9", "ListEnvironments"): b'{"environmentIds": []}',
-    ("snowball", "ListJobs"): b'{"JobListEntries": []}',
-    ("bcm-data-exports", "ListExports"): b'{"Exports": []}',
-    ("route53resolver", "ListFirewallRuleGroupAssociations"): b'{"FirewallRuleGroupAssociations": []}',
-}
-MOTO_RAISES = frozenset({"route53resolver"})  # services whose unimplemented calls raise NotImplementedError
-
-
 @contextmanager
 def offline_account(region: str) -> Iterator[Any]:
     """A moto account in this process: fake credentials, no endpoint override, no network."""
@@ -59,27 +48,8 @@ def offline_account(region: str) -> Iterator[Any]:
 
 
 def _stub_not_mocked(client: Any, service: str) -> None:
-    from botocore.awsrequest import AWSResponse
-
-    for (stub_service, operation), body in NOT_MOCKED.items():
-        if stub_service != service:
-            continue
-
-        def answer(request: Any, _body: bytes = body, **_: Any) -> AWSResponse:
-            return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.1"}, _Raw(_body))
-
-        if service in MOTO_RAISES:  # moto raises from before-send, whatever answered first: answer before the call
-
-            def early(_body: bytes = body, **_: Any) -> tuple[AWSResponse, Any]:
-                return AWSResponse("", 200, {}, _Raw(_body)), json.loads(_body)
-
-            client.meta.events.register(
-                f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}", early
-            )
-            continue
-        client.meta.events.register_first(
-            f"before-send.{client.meta.service_model.service_id.hyphenize()}.{operation}", answer
-        )
+    """Answer the operations moto does not implement with an empty response (asked of moto, see auditor.demo.gaps)."""
+    EMULATOR_GAPS.hook(client, service)
 
 
 def offline_guard(client: Any, service: str) -> None:
@@ -153,6 +123,8 @@ def run_demo(
     written = write_reports(evaluation, chosen, output_dir=Path(output_dir))
     sys.stdout.write(render(evaluation, Format.TEXT, color=sys.stdout.isatty()))
     sys.stdout.write("\nplanted faults:\n" + "".join(f"  - {text}\n" for text in faults.values()))
-    stubbed = ", ".join(f"{s}:{o}" for s, o in NOT_MOCKED)
-    sys.stdout.write(f"(moto does not implement {stubbed}: the demo answers them with an empty response)\n")
+    stubbed = sorted(EMULATOR_GAPS.answered)
+    if stubbed:
+        gaps = ", ".join(stubbed)
+        sys.stdout.write(f"(moto does not implement {gaps}: the demo answered them with an empty response)\n")
     sys.stdout.write("reports: " + ", ".join(str(p) for p in [Path(output_dir) / "snapshot.json", *written]) + "\n")

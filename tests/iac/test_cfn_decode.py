@@ -79,4 +79,6 @@ def test_malformed_yaml_is_a_problem_not_a_crash(tmp_path: Path, text: str, need
     path = tmp_path / "t.yaml"
     path.write_text(text, encoding="utf-8")
     template, problem = decode(path)
-    assert template is None and problem is not None and needle in problem.message, problem
+    # the problem's kind (a refusal of this file, in our words) and its place, whatever the YAML library says
+    assert template is None and problem is not None and not problem.warning, problem
+    assert problem.file == str(path) and needle in problem.message, problem
