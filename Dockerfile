@@ -9,13 +9,13 @@ ARG PYTHON_IMAGE=python:3.12.8-slim-bookworm
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY auditor/ auditor/
 COPY policies/ policies/
 COPY schemas/ schemas/
 COPY reports/templates/ reports/templates/
 RUN python -m venv /opt/ccme-audit \
-    && /opt/ccme-audit/bin/pip install --no-cache-dir ".[iac]" \
+    && /opt/ccme-audit/bin/pip install --no-cache-dir -c constraints.txt ".[iac]" \
     && /opt/ccme-audit/bin/pip uninstall --yes pip \
     && find /opt/ccme-audit -name '__pycache__' -prune -exec rm -rf {} +
 
