@@ -288,3 +288,13 @@ def test_demo_reports_the_planted_faults(tmp_path: Path) -> None:
         ("CCME-KMS-REGIONALITY-SNS", sns_key),
         ("CCME-S3-ACCESS-LOGGING-INTERNALS", "ucit-ccme-internals-eu-west-1"),
     }
+    # Exactly the planted faults and the findings they imply: no FAIL nobody planted (a call moto does not
+    # emulate is answered empty, never read as a blocked service), and no ERROR.
+    assert {rule for rule, _ in fails} == {
+        "CCME-KMS-REGIONALITY-SNS",
+        "CCME-S3-ACCESS-LOGGING-INTERNALS",
+        "CCME-S3-POLICY-SECURETRANSPORT-USERDATA",
+        "CCME-S3-POLICY-TLS12-USERDATA",
+        "CCME-VPC-DHCP",
+    }
+    assert [f["rule_id"] for f in report["findings"] if f["status"] == "ERROR"] == []
