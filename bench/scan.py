@@ -39,8 +39,8 @@ from auditor.engine.rules import load_rules  # noqa: E402
 from bench._common import vm_hwm_mib, write_json  # noqa: E402
 
 REGION = "eu-west-1"
-# Calls moto does not implement (CUR, Price List, Cloud9, Snowball, Data Exports) are answered
-# by the demo's empty-response stubs, as in `ccme-audit demo`.
+# Calls moto does not implement (asked of moto: auditor/demo/gaps.py) are answered empty, as in
+# `ccme-audit demo`.
 
 
 def free_port() -> int:
