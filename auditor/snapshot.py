@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -250,6 +251,66 @@ def validate_resource(resource: Mapping[str, Any], *, file: str, index: int) -> 
             place=_pointer(["resources", index, "attributes", *error.absolute_path]),
             fix=f"follow schemas/resources/{rtype}.json",
         )
+
+
+def conform(rtype: str, attributes: dict[str, Any], *, source: str = "AWS") -> dict[str, Any]:
+    """`attributes` with each value its type's schema does not allow made unknown, naming the value.
+
+    A collector copies what AWS answers; AWS adds enum values (a new state, a new mode) and an answer can
+    hold a value of another type. Such a value is evidence this version cannot read: it becomes unknown
+    (rules that read it are ERROR), never a snapshot that cannot be read back, never a crash. A value whose
+    removal is not possible (the attributes themselves) is left for validate_resource to report.
+    """
+    types = resource_types()
+    if rtype not in types:
+        return attributes
+    check = _fast_check(rtype)
+    pruned = _prune_unknown(attributes) if _has_unknown(attributes) else attributes
+    if check is not None and check(pruned):
+        return attributes
+    out = copy.deepcopy(attributes)
+    for _ in range(64):  # each pass fixes at least one value; bounded all the same
+        errors = [e for e in types[rtype].validator.iter_errors(_prune_unknown(out)) if e.absolute_path]
+        if not errors:
+            break
+        for error in errors:
+            if not _replace_at(out, list(error.absolute_path), error.instance, source):
+                return out
+    return out
+
+
+def _replace_at(value: Any, path: list[Any], instance: Any, source: str) -> bool:
+    """Replace the value at `path` (a path in the pruned copy: list indexes skip markers) with unknown."""
+    *parents, last = path
+    for step in parents:
+        value = _step(value, step)
+        if value is None:
+            return False
+    if isinstance(value, dict) and last in value:
+        value[last] = unknown(f"{source} answered {_short(instance)}, a value this version of ccme-audit does not know")
+        return True
+    if isinstance(value, list):
+        known = [i for i, v in enumerate(value) if not _marker(v)]
+        if isinstance(last, int) and last < len(known):
+            value[known[last]] = unknown(
+                f"{source} answered {_short(instance)}, a value this version of ccme-audit does not know"
+            )
+            return True
+    return False
+
+
+def _step(value: Any, step: Any) -> Any:
+    if isinstance(value, dict):
+        return value.get(step)
+    if isinstance(value, list) and isinstance(step, int):
+        known = [v for v in value if not _marker(v)]
+        return known[step] if step < len(known) else None
+    return None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def snapshot_from_json(data: Any, *, file: str) -> Snapshot:

@@ -18,7 +18,7 @@ from auditor.collect.plan import Plan
 from auditor.collect.retry import note as retry_note
 from auditor.config import AuditConfig
 from auditor.partitions import opt_in_candidate
-from auditor.snapshot import CollectionError, Resource, unknown
+from auditor.snapshot import CollectionError, Resource, conform, unknown
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -215,7 +215,7 @@ class CollectContext:
         resource = Resource(
             type=rtype,
             id=rid,
-            attributes=attributes,
+            attributes=conform(rtype, attributes),
             name=name,
             region=self.region if regional else None,
             account=self.account,
