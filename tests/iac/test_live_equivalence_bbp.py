@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from auditor.cli.iac import audit_paths
 from auditor.config import AuditConfig, load_config
 from auditor.demo.bbp import FAULTS
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.rules import load_rules
-from auditor.iac.cli import audit_paths
 from tests.iac.variants import ROOT
 
 TODAY = dt.date(2026, 11, 22)

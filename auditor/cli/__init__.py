@@ -239,12 +239,12 @@ def _main(
 
 # Command groups that live in their own modules: each module defines `register(app: typer.Typer)`.
 COMMAND_MODULES = (
-    "auditor.policy.cli",      # ccme-audit policy check|requirements
-    "auditor.collect.cli",     # ccme-audit scan|collect|iam-policy|demo
-    "auditor.report.cli",      # ccme-audit report|remediate
-    "auditor.iac.cli",         # ccme-audit iac
-    "auditor.egress.cli",      # ccme-audit egress probe|list
-    "auditor.packages.cli",    # ccme-audit packages check
+    "auditor.cli.policy",      # ccme-audit policy check|requirements
+    "auditor.cli.scan",        # ccme-audit scan|collect|iam-policy|demo
+    "auditor.cli.report",      # ccme-audit report|remediate
+    "auditor.cli.iac",         # ccme-audit iac
+    "auditor.cli.egress",      # ccme-audit egress probe|list
+    "auditor.cli.packages",    # ccme-audit packages check
 )
 _registered = False
 
@@ -265,7 +265,7 @@ def _register_optional() -> None:
         if hasattr(sub, "register"):
             sub.register(app)
         else:  # a module exposing a sub-application: mounted under its package name
-            app.add_typer(sub.app, name=module.split(".")[1])
+            app.add_typer(sub.app, name=module.split(".")[2])
     _registered = True
 
 

@@ -194,7 +194,7 @@ def scan(
 
         region = parse_regions([*(region or []), *regions])
     if accounts is not None or organization or role_name or external_id:
-        from auditor.multi.cli import scan_many
+        from auditor.cli.multi import scan_many
 
         evaluation = scan_many(
             config,

@@ -61,7 +61,7 @@ def check_cmd(
     rules_dir: RulesDirOpt = None,
 ) -> None:
     """Report every file of the seed's package lists missing from TARGET, and every .rpm missing its .sig."""
-    from auditor.egress.cli import single_region
+    from auditor.cli.egress import single_region
     from auditor.engine.evaluate import evaluate
     from auditor.engine.rules import load_rules
     from auditor.packages.check import files_snapshot, list_directory, list_s3
