@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli import (
+from auditor.cli.common import (
     ConfigOpt,
     FailOnOpt,
     FormatOpt,

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli import (
+from auditor.cli.common import (
     ConfigOpt,
     FailOnOpt,
     FormatOpt,
@@ -22,6 +22,8 @@ from auditor.cli import (
     RegionOpt,
     RulesDirOpt,
     SetOpt,
+    build_config,
+    exit_for,
 )
 from auditor.config import AuditConfig
 from auditor.engine.evaluate import INCOMPLETE_HINT, WILDCARD_RESOURCE, Evaluation, iac_complete
@@ -215,7 +217,6 @@ def register(app: typer.Typer) -> None:
         rules_dir: RulesDirOpt = None,
     ) -> None:
         """Check infrastructure code (the CI gate): the same rules as a live scan, on templates."""
-        from auditor.cli import build_config, exit_for
         from auditor.engine.rules import load_rules
         from auditor.iac import checkov as checkov_mod
         from auditor.report import parse_formats, write_reports

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from auditor.cli import (
+from auditor.cli.common import (
     ConfigOpt,
     FailOnOpt,
     FormatOpt,
@@ -22,6 +22,7 @@ from auditor.cli import (
     RulesDirOpt,
     SecurityHubOpt,
     SetOpt,
+    StatsOpt,
     build_config,
     exit_for,
     security_hub_import,
@@ -41,7 +42,6 @@ CostExplorerOpt = Annotated[
     bool,
     typer.Option("--probe-cost-explorer", help="Probe Cost Explorer (GetCostAndUsage costs $0.01 a call)."),
 ]
-StatsOpt = Annotated[bool, typer.Option("--stats", help="Print API calls by operation on stderr.")]
 SnapshotOutOpt = Annotated[Path | None, typer.Option("--snapshot-out", help="Also save the collected snapshot here.")]
 RegionsOpt = Annotated[
     list[str] | None, typer.Option("--regions", help="Regions to scan, comma-separated (adds to --region).")
@@ -299,21 +299,7 @@ def iam_policy(
     sys.stdout.write(json.dumps(policy, indent=2) + "\n")
 
 
-def demo(
-    pack: PackOpt = None,
-    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the reports go.")] = Path("ccme-audit-report"),
-    fmt: FormatOpt = None,
-    region: Annotated[str, typer.Option("--region", help="The demo account's region.")] = "eu-west-1",
-    stats: StatsOpt = False,
-) -> None:
-    """Seed a CCME environment with planted faults in an in-process moto account, scan it, report."""
-    from auditor.demo.run import run_demo
-
-    run_demo(packs=pack, output_dir=output_dir, formats=fmt, region=region, stats=stats)
-
-
 def register(app: typer.Typer) -> None:
     app.command("scan")(scan)
     app.command("collect")(collect)
     app.command("iam-policy")(iam_policy)
-    app.command("demo")(demo)
