@@ -33,10 +33,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.aws_lambda.diff import Changes, compare, message, subject
 from auditor.aws_lambda.settings import Settings, build_config, config_document, settings_from_env
 from auditor.engine.findings import Status
 from auditor.errors import InputError
+from auditor.report.diff import Changes, compare, message, subject
 
 NAMESPACE = "CCME/Audit"
 METRIC_BATCH = 20

@@ -96,8 +96,8 @@ def _previous(path: Path | None) -> dict[str, Any] | None:
 
 def changes_since(previous: dict[str, Any], evaluation: Any, *, snapshot: Any = None, session: Any = None) -> Any:
     """The evaluation, with CloudTrail attributions when a session is given, and the drift summary on stderr."""
-    from auditor.aws_lambda.diff import compare, message
     from auditor.report import jsonfmt
+    from auditor.report.diff import compare, message
 
     if session is not None:
         from auditor.collect.cloudtrail import attribute_evaluation, client_factory, parse_time
