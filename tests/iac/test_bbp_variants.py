@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.cli.iac import audit_paths
+from auditor.app.iac import audit_paths
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Finding
 from auditor.engine.rules import load_rules

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.cli.iac import audit_paths
+from auditor.app.iac import audit_paths
 from auditor.config import load_config
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Status

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.cli.iac import audit_paths
+from auditor.app.iac import audit_paths
 from auditor.config import AuditConfig, load_config
 from auditor.demo.bbp import FAULTS
 from auditor.engine.evaluate import Evaluation

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.cli.iac import audit_paths
+from auditor.app.iac import audit_paths
 from auditor.config import load_config
 from auditor.engine.rules import load_rules
 from auditor.iac import load_paths
