@@ -50,7 +50,7 @@ COMMAND_MODULES = (
     "auditor.cli.scan",        # ccme-audit scan|collect|iam-policy
     "auditor.cli.demo",        # ccme-audit demo
     "auditor.cli.report",      # ccme-audit report|remediate
-    "auditor.app.iac",         # ccme-audit iac
+    "auditor.cli.iac",         # ccme-audit iac
     "auditor.cli.egress",      # ccme-audit egress probe|list
     "auditor.cli.packages",    # ccme-audit packages check
 )

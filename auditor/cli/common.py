@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -72,12 +73,17 @@ SecurityHubOpt = Annotated[
 
 
 def security_hub_import(evaluation: Any, profile: str | None = None) -> None:
-    """--security-hub: import into the credentials' account; exit 1 when a finding was not imported."""
+    """--security-hub: import into the credentials' account, one summary line and one line per finding not
+    imported (stderr); exit 1 when a finding was not imported."""
     import boto3
 
-    from auditor.securityhub import run_import
+    from auditor.app.pipeline import import_findings
 
-    if not run_import(evaluation, boto3.Session(profile_name=profile)):
+    result = import_findings(evaluation, boto3.Session(profile_name=profile))
+    sys.stderr.write(result.summary() + "\n")
+    for failure in result.failures:
+        sys.stderr.write(f"security hub: not imported: {failure.line()}\n")
+    if not result.ok:
         raise typer.Exit(1)
 HistoryOpt = Annotated[
     str | None,

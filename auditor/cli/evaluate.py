@@ -43,17 +43,17 @@ def evaluate(
     security_hub: SecurityHubOpt = False,
 ) -> None:
     """Evaluate the rule packs on a saved snapshot (offline, unless --security-hub)."""
-    from auditor.engine.evaluate import evaluate as run
+    from auditor.app.pipeline import evaluate as run
+    from auditor.app.pipeline import read_snapshot, report
     from auditor.engine.rules import load_rules
-    from auditor.report import parse_formats, write_reports
-    from auditor.snapshot import load_snapshot
+    from auditor.report import parse_formats
 
     formats = parse_formats(fmt or ["text"])
     cfg = build_config(config, set_, region, kms_prefix, pack)
     rules = load_rules(rules_dir, cfg.packs)
-    snap = load_snapshot(snapshot)
+    snap = read_snapshot(snapshot)
     result = run(snap, rules, cfg)
-    write_reports(result, formats, output=output, output_dir=output_dir)
+    report(result, formats, output=output, output_dir=output_dir)
     if security_hub:
         security_hub_import(result)
     exit_for(result.findings, fail_on)

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from auditor.app.iac import audit_paths
+from auditor.app.pipeline import evaluate
 from auditor.config import load_config
-from auditor.engine.evaluate import Evaluation, evaluate
+from auditor.engine.evaluate import Evaluation
 from auditor.engine.rules import load_rules
 from tests.iac import variants
 

@@ -40,8 +40,8 @@ def by_rule(result: Evaluation) -> dict[str, set[str]]:
 
 
 def scan_demo(faults: bool) -> tuple[Evaluation, str]:
+    from auditor.app.pipeline import evaluate
     from auditor.demo.bbp import seed_bbp_account, stub_associations
-    from auditor.engine.evaluate import evaluate
     from tests.collect.helpers import REGION, config, moto_account, run_scan
 
     rules = load_rules(None, ["bbp"])
