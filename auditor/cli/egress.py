@@ -63,8 +63,8 @@ def probe_cmd(
     rules_dir: RulesDirOpt = None,
 ) -> None:
     """Resolve and connect to every required endpoint (DNS, TCP, TLS, HTTP HEAD) from this host; report."""
+    from auditor.allowlist.endpoints import required_endpoints
     from auditor.app.pipeline import evaluate, report
-    from auditor.egress.endpoints import required_endpoints
     from auditor.egress.probe import ProbeOptions, probe, probe_snapshot
     from auditor.engine.rules import load_rules
     from auditor.report import parse_formats
@@ -90,7 +90,7 @@ def list_cmd(
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
 ) -> None:
     """List the required endpoints (shipped data + configuration), expanded per Region."""
-    from auditor.egress.endpoints import required_endpoints
+    from auditor.allowlist.endpoints import required_endpoints
     from auditor.errors import InputError
 
     if fmt not in ("text", "json"):
