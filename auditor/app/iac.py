@@ -98,7 +98,7 @@ def audit_paths(
     entries = load_baseline(baseline) if baseline is not None else []
     present = {r.type for r in loaded.snapshot.resources}
     if "ec2.vpc" in present:
-        present.add("ec2.topology")  # derived from the VPCs by the engine before evaluation
+        present.add("ec2.topology")  # derived from the VPCs (auditor/derive) before evaluation
     complete = iac_complete(config)
     selected, skipped = _skipped_for_absent_types(rules, present, region, config.account, complete)
     result = evaluate(loaded.snapshot, selected, config, today=today, mode="iac", complete=complete)

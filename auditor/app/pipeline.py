@@ -45,17 +45,11 @@ def read_snapshot(path: Path) -> Snapshot:
     return load_snapshot(path)
 
 
-def evaluate(
-    snapshot: Snapshot,
-    rules: Sequence[Rule],
-    config: AuditConfig,
-    *,
-    today: dt.date | None = None,
-    mode: str | None = None,
-    complete: bool | None = None,
-) -> Evaluation:
-    """derive -> evaluate: the engine judges the derived snapshot (see auditor.engine.evaluate.evaluate)."""
-    return judge(derive(snapshot, config, today=today), rules, config, today=today, mode=mode, complete=complete)
+def evaluate(snapshot: Snapshot, rules: Sequence[Rule], config: AuditConfig, *, today: dt.date | None = None,
+             **options: Any) -> Evaluation:
+    """derive -> evaluate: the engine judges the derived snapshot (options: the engine's `mode` and `complete`,
+    see auditor.engine.evaluate.evaluate)."""
+    return judge(derive(snapshot, config, today=today), rules, config, today=today, **options)
 
 
 def report(evaluation: Evaluation, formats: Sequence[Format], *, output: Path | None = None,
