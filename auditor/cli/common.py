@@ -85,6 +85,8 @@ def security_hub_import(evaluation: Any, profile: str | None = None) -> None:
         sys.stderr.write(f"security hub: not imported: {failure.line()}\n")
     if not result.ok:
         raise typer.Exit(1)
+
+
 HistoryOpt = Annotated[
     str | None,
     typer.Option("--history", metavar="DIR|s3://BUCKET/PREFIX",
