@@ -268,13 +268,3 @@ def import_with_session(evaluation: Evaluation, session: Any) -> ImportResult:
         return result
     return import_findings(evaluation, client_factory(session), product_account=account)
 
-
-def run_import(evaluation: Evaluation, session: Any) -> bool:
-    """The CLI's --security-hub: import, one summary line and one line per finding not imported (stderr)."""
-    import sys
-
-    result = import_with_session(evaluation, session)
-    sys.stderr.write(result.summary() + "\n")
-    for failure in result.failures:
-        sys.stderr.write(f"security hub: not imported: {failure.line()}\n")
-    return result.ok

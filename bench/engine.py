@@ -30,8 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from auditor.app.pipeline import evaluate
 from auditor.config import load_config
-from auditor.engine.evaluate import evaluate
 from auditor.engine.operators import walk
 from auditor.engine.rules import Scope, load_rules
 from auditor.policy import RequirementContext, check_document

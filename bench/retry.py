@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT))
 
 from botocore.awsrequest import AWSResponse  # noqa: E402
 
+from auditor.app.pipeline import evaluate  # noqa: E402
 from auditor.collect.runner import scan  # noqa: E402
 from auditor.config import load_config  # noqa: E402
 from auditor.demo.account import seed_ccme_account  # noqa: E402
 from auditor.demo.run import _stub_not_mocked  # noqa: E402
-from auditor.engine.evaluate import evaluate  # noqa: E402
 from auditor.engine.rules import load_rules  # noqa: E402
 from bench._common import write_json  # noqa: E402
 from bench.scan import REGION, fake_account_server, seeding_clients  # noqa: E402

@@ -30,11 +30,11 @@ sys.path.insert(0, str(ROOT))
 
 import boto3  # noqa: E402
 
+from auditor.app.pipeline import evaluate  # noqa: E402
 from auditor.collect.runner import local_s3control, scan  # noqa: E402
 from auditor.config import load_config  # noqa: E402
 from auditor.demo.account import seed_ccme_account  # noqa: E402
 from auditor.demo.run import _stub_not_mocked  # noqa: E402
-from auditor.engine.evaluate import evaluate  # noqa: E402
 from auditor.engine.rules import load_rules  # noqa: E402
 from bench._common import vm_hwm_mib, write_json  # noqa: E402
 

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
+from auditor.app.pipeline import evaluate
 from auditor.config import load_config
-from auditor.engine.evaluate import Evaluation, evaluate
+from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Status
 from auditor.engine.rules import Rule, load_rules
 from auditor.snapshot import load_snapshot

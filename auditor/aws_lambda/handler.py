@@ -33,10 +33,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.aws_lambda.diff import Changes, compare, message, subject
 from auditor.aws_lambda.settings import Settings, build_config, config_document, settings_from_env
 from auditor.engine.findings import Status
 from auditor.errors import InputError
+from auditor.report.diff import Changes, message, subject
 
 NAMESPACE = "CCME/Audit"
 METRIC_BATCH = 20
@@ -144,6 +144,7 @@ def run(event: Any, env: Mapping[str, str], *, session: Any = None, client_hooks
     """One audit run (the handler's body; tests pass a session and client hooks)."""
     import boto3
 
+    from auditor.app import pipeline
     from auditor.engine.rules import load_rules
     from auditor.multi.orchestrate import scan_account
     from auditor.multi.targets import Target
@@ -181,7 +182,7 @@ def run(event: Any, env: Mapping[str, str], *, session: Any = None, client_hooks
         evaluation = attributed(evaluation, previous, result.snapshot, session, clients.sts, account, home,
                                 settings, home_region, client_hooks)
     report = jsonfmt.document(evaluation)
-    changes: Changes = compare(previous, report)
+    changes: Changes = pipeline.changes(previous, evaluation)
     report_url = f"s3://{settings.bucket}/{dated}report.html"
     rule_history, history_note = None, None
     if settings.history_reports:
@@ -222,9 +223,7 @@ def run(event: Any, env: Mapping[str, str], *, session: Any = None, client_hooks
         metrics = len(data)
     imported = None
     if settings.security_hub:
-        from auditor.securityhub import client_factory, import_findings
-
-        imported = import_findings(evaluation, client_factory(session), product_account=home)
+        imported = pipeline.import_findings(evaluation, session, product_account=home)
     summary = {
         "account": account,
         "regions": list(config.regions),

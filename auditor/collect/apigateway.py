@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.collect.base import Call, CollectContext, Failed, iam_actions, not_collected
-from auditor.collect.kms import decode_policy
+from auditor.collect.base import Call, CollectContext, Failed, decode_policy, iam_actions, not_collected
 
 RESOURCE_TYPES = ("apigateway.rest_api",)
 REGIONAL = True

@@ -1,7 +1,9 @@
-"""What every collector shares: declared calls, the call wrapper, the collection context."""
+"""What every collector shares: declared calls, the call wrapper, the plan it reads, the collection context, and
+the shared helpers (tags, decode_policy). Collectors import this module only; the registry imports the collectors."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -14,7 +16,6 @@ from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from auditor.collect.plan import Plan
 from auditor.collect.retry import note as retry_note
 from auditor.config import AuditConfig
 from auditor.partitions import opt_in_candidate
@@ -129,6 +130,52 @@ ClientFactory = Callable[[str, "str | None"], Any]
 # A response botocore (or one of its handlers, e.g. S3 GetBucketLocation's) could not parse.
 MALFORMED = (ResponseParserError, ParseError)
 CALL_ERRORS = (ClientError, BotoCoreError, *MALFORMED)
+
+
+@dataclass
+class Plan:
+    types: frozenset[str]
+    # type -> {path -> values}; a type missing here (or mapped to None) needs every resource in detail
+    selectors: dict[str, dict[str, set[Any]] | None] = field(default_factory=dict)
+    options: frozenset[str] = frozenset()
+
+    def wants(self, rtype: str) -> bool:
+        return rtype in self.types
+
+    def selects_all(self, rtype: str) -> bool:
+        return self.selectors.get(rtype) is None
+
+    def selected(self, rtype: str, values: Mapping[str, Any], normalize: Callable[[Any], Any] | None = None) -> bool:
+        """Whether a resource with these attribute values is selected by some rule of `rtype`.
+
+        `values` maps a selector path to the resource's value there (a list counts per element).
+        `normalize`, when given, is applied to both sides (near misses a rule may flag).
+        """
+        if rtype not in self.types:
+            return False
+        selector = self.selectors.get(rtype)
+        if selector is None:
+            return True
+        norm = normalize or (lambda v: v)
+        if any(path not in values for path in selector):
+            return True  # a rule selects on a value the collector cannot see cheaply: collect it
+        for path, wanted in selector.items():
+            observed = values[path]
+            items = observed if isinstance(observed, list) else [observed]
+            wanted_norm = {norm(w) for w in wanted}
+            if any(norm(item) in wanted_norm for item in items):
+                return True
+        return False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "types": sorted(self.types),
+            "selectors": {
+                t: ({p: sorted(map(str, v)) for p, v in s.items()} if s is not None else "all")
+                for t, s in sorted(self.selectors.items())
+            },
+            "options": sorted(self.options),
+        }
 
 
 @dataclass
@@ -305,3 +352,16 @@ class CallCounter:
 
         client.meta.events.register("before-call", on_call)
         client.meta.events.register("before-send", on_send)
+
+
+def decode_policy(text: Any) -> Any:
+    """A policy document: the decoded JSON object, the raw text when it is not JSON, or None."""
+    if text is None or text == "":
+        return None
+    if isinstance(text, dict):
+        return text
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return str(text)
+    return value if isinstance(value, dict) else str(text)

@@ -16,13 +16,13 @@ from auditor.collect.base import (
     Call,
     CollectContext,
     Failed,
+    decode_policy,
     iam_actions,
     missing,
     name_tag,
     not_collected,
     tag_map,
 )
-from auditor.collect.kms import decode_policy
 
 RESOURCE_TYPES = (
     "ec2.vpc",

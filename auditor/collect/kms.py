@@ -9,10 +9,9 @@ detail calls therefore stays flat as the account grows; only the list calls page
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from auditor.collect.base import Call, CollectContext, Failed, iam_actions, not_collected
+from auditor.collect.base import Call, CollectContext, Failed, decode_policy, iam_actions, not_collected
 
 RESOURCE_TYPES = ("kms.alias", "kms.key")
 REGIONAL = True
@@ -134,16 +133,3 @@ def _detail(ctx: CollectContext, attributes: dict[str, Any]) -> None:
         attributes.pop("arn")
     names = attributes["aliases"]
     ctx.add("kms.key", rid, attributes, name=names[0] if names else None)
-
-
-def decode_policy(text: Any) -> Any:
-    """A policy document: the decoded JSON object, the raw text when it is not JSON, or None."""
-    if text is None or text == "":
-        return None
-    if isinstance(text, dict):
-        return text
-    try:
-        value = json.loads(text)
-    except (TypeError, ValueError):
-        return str(text)
-    return value if isinstance(value, dict) else str(text)

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from auditor.collect.base import Call, CollectContext, Failed, iam_actions, not_collected
-from auditor.collect.kms import decode_policy
+from auditor.collect.base import Call, CollectContext, Failed, decode_policy, iam_actions, not_collected
 
 RESOURCE_TYPES = ("lambda.function",)
 REGIONAL = True

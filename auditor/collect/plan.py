@@ -10,10 +10,11 @@ only for resources a selector matches; a rule whose scope cannot be reduced to l
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from auditor.collect.base import Plan
+from auditor.collect.registry import listed_attributes
 from auditor.config import AuditConfig
 from auditor.engine import operators
 from auditor.engine.rules import Rule
@@ -21,7 +22,7 @@ from auditor.engine.values import MissingParameter, render
 
 EVERYTHING = None
 
-# Facts the engine derives before evaluation (auditor.derive), and the collected types each reads:
+# Facts derived before evaluation (auditor.derive, in the pipeline), and the collected types each reads:
 # a rule on a subnet's classification or on the VPC topology needs the route tables, gateways and
 # endpoints even though no rule names them. Per type, "*" holds the inputs of facts derived for
 # every rule of the type; a named attribute, the inputs of that fact alone, needed only by a rule
@@ -80,52 +81,6 @@ def derived_inputs(reads: Mapping[str, set[str]]) -> set[str]:
     return out
 
 
-@dataclass
-class Plan:
-    types: frozenset[str]
-    # type -> {path -> values}; a type missing here (or mapped to None) needs every resource in detail
-    selectors: dict[str, dict[str, set[Any]] | None] = field(default_factory=dict)
-    options: frozenset[str] = frozenset()
-
-    def wants(self, rtype: str) -> bool:
-        return rtype in self.types
-
-    def selects_all(self, rtype: str) -> bool:
-        return self.selectors.get(rtype) is None
-
-    def selected(self, rtype: str, values: Mapping[str, Any], normalize: Callable[[Any], Any] | None = None) -> bool:
-        """Whether a resource with these attribute values is selected by some rule of `rtype`.
-
-        `values` maps a selector path to the resource's value there (a list counts per element).
-        `normalize`, when given, is applied to both sides (near misses a rule may flag).
-        """
-        if rtype not in self.types:
-            return False
-        selector = self.selectors.get(rtype)
-        if selector is None:
-            return True
-        norm = normalize or (lambda v: v)
-        if any(path not in values for path in selector):
-            return True  # a rule selects on a value the collector cannot see cheaply: collect it
-        for path, wanted in selector.items():
-            observed = values[path]
-            items = observed if isinstance(observed, list) else [observed]
-            wanted_norm = {norm(w) for w in wanted}
-            if any(norm(item) in wanted_norm for item in items):
-                return True
-        return False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "types": sorted(self.types),
-            "selectors": {
-                t: ({p: sorted(map(str, v)) for p, v in s.items()} if s is not None else "all")
-                for t, s in sorted(self.selectors.items())
-            },
-            "options": sorted(self.options),
-        }
-
-
 def _literal_selector(where: Mapping[str, Any]) -> tuple[str, list[Any]] | None:
     ((name, args),) = where.items()
     if name in ("equals", "contains") and not args.get("ignore_case"):
@@ -178,8 +133,6 @@ def build_plan(
     detail calls on every resource of the type.
     """
     if cheap is None:
-        from auditor.collect.registry import listed_attributes
-
         cheap = listed_attributes()
     types: set[str] = set()
     selectors: dict[str, dict[str, set[Any]] | None] = {}

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.collect.base import Call, CollectContext, Failed, iam_actions, not_collected
-from auditor.collect.kms import decode_policy
+from auditor.collect.base import Call, CollectContext, Failed, decode_policy, iam_actions, not_collected
 
 RESOURCE_TYPES = ("s3.bucket", "s3.account_public_access_block")
 REGIONAL = False

@@ -89,12 +89,11 @@ def run_demo(
     region: str,
     stats: bool = False,
 ) -> None:
-    from auditor.collect.runner import scan
+    from auditor.app.pipeline import collect, evaluate, report
     from auditor.config import load_config
     from auditor.demo.account import FAULTS, seed_ccme_account
-    from auditor.engine.evaluate import evaluate
     from auditor.engine.rules import load_rules
-    from auditor.report import Format, parse_formats, render, write_reports
+    from auditor.report import Format, parse_formats, render
 
     chosen = parse_formats(formats or [f.value for f in Format])  # every format
     hooks: list[Any] = [_stub_not_mocked, offline_guard]
@@ -115,12 +114,12 @@ def run_demo(
             overrides.append(("packs", list(packs)))
         config = load_config(Path(os.devnull), overrides)
         rules = load_rules(None, config.packs)
-        result = scan(config, rules, session=session, client_hooks=hooks, progress=False)
+        result = collect(config, rules, session=session, client_hooks=hooks, progress=False)
     if stats:
         sys.stderr.write("\n".join(result.stats.lines()) + "\n")
     evaluation = evaluate(result.snapshot, rules, config)
     result.snapshot.dump(Path(output_dir) / "snapshot.json")
-    written = write_reports(evaluation, chosen, output_dir=Path(output_dir))
+    written = report(evaluation, chosen, output_dir=Path(output_dir))
     sys.stdout.write(render(evaluation, Format.TEXT, color=sys.stdout.isatty()))
     sys.stdout.write("\nplanted faults:\n" + "".join(f"  - {text}\n" for text in faults.values()))
     stubbed = sorted(EMULATOR_GAPS.answered)

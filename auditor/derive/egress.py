@@ -1,7 +1,7 @@
 """One egress.vpc_allowlist resource per VPC: do the required egress endpoints get through its filters?
 
 Reads the snapshot after the topology derivation (subnet classes, attached internet gateways) and decides,
-per required endpoint (auditor/egress/endpoints.yaml for the VPC's region), with auditor.egress.allowlist:
+per required endpoint (auditor/allowlist/endpoints.yaml for the VPC's region), with auditor.allowlist.decisions:
 
 - network_firewall_*: the Network Firewall firewalls deployed in the VPC (none: not filtered);
 - dns_firewall_*: the DNS Firewall rule groups associated with the VPC (none: not filtered);
@@ -21,12 +21,12 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from auditor.egress.allowlist import Decision, DnsGroup, DnsRule, NfwGroup, Verdict, dns_decide, nfw_decide
+from auditor.allowlist.decisions import Decision, DnsGroup, DnsRule, NfwGroup, Verdict, dns_decide, nfw_decide
 from auditor.snapshot import CollectionError, Resource, Snapshot, is_unknown, unknown, unknown_reason
 
 if TYPE_CHECKING:
+    from auditor.allowlist.endpoints import Endpoint
     from auditor.config import AuditConfig
-    from auditor.egress.endpoints import Endpoint
 
 TYPE = "egress.vpc_allowlist"
 FIREWALL = "networkfirewall.firewall"
@@ -346,7 +346,7 @@ _VPCE_KEYS = ("internet_path", "endpoints_missing", "endpoint_first_missing", "e
 
 def vpc_allowlists(snapshot: Snapshot, config: AuditConfig) -> list[Resource]:
     """One egress.vpc_allowlist per VPC of the (already topology-derived) snapshot."""
-    from auditor.egress.endpoints import required_endpoints
+    from auditor.allowlist.endpoints import required_endpoints
 
     view = _View(snapshot)
     required = required_endpoints(config)

@@ -1,1 +1,1 @@
-"""Egress allowlist: required endpoints as data, the probe."""
+"""The egress probe: connect to every required endpoint (auditor/allowlist) from this host."""

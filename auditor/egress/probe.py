@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.egress.endpoints import Endpoint
+from auditor.allowlist.endpoints import Endpoint
 from auditor.errors import InputError
 from auditor.snapshot import Resource, Snapshot
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.config import AuditConfig
-from auditor.derive import derive
 from auditor.engine import operators
 from auditor.engine.findings import Finding, Status, summarize
 from auditor.engine.rules import Rule
@@ -477,12 +476,14 @@ def evaluate(
 ) -> Evaluation:
     """Evaluate every rule in every configured region. A crashing rule becomes an ERROR finding.
 
+    `snapshot` is a derived snapshot (auditor.app.pipeline.evaluate derives it first): the engine reads
+    the derived facts, it never derives them.
+
     `complete`: whether the snapshot holds every resource there is, so that a resource a rule expects
     and does not find is missing (FAIL). An account is complete; templates are only when declared so
     (`iac.complete` in the configuration, default false): otherwise such a rule is SKIPPED and the
     rules judge only the resources that are there.
     """
-    snapshot = derive(snapshot, config, today=today)
     today = today or dt.datetime.now(dt.UTC).date()
     mode = mode or ("live" if snapshot.kind in ("live", "fixture") else "iac")
     if complete is None:

@@ -19,8 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.app.pipeline import collect, evaluate
 from auditor.config import AuditConfig
-from auditor.engine.evaluate import Evaluation, evaluate, merge_waits
+from auditor.engine.evaluate import Evaluation, merge_waits
 from auditor.engine.rules import Rule
 from auditor.errors import InputError
 from auditor.multi.targets import Target
@@ -150,8 +151,6 @@ def scan_account(config: AuditConfig, rules: Sequence[Rule], target: Target, *, 
     """Scan one account: the base session for the home account, an assumed role for any other."""
     import time
 
-    from auditor.collect.runner import scan
-
     started = time.perf_counter()
     cfg = for_account(config, target.account)
     region = cfg.regions[0] if cfg.regions else None
@@ -173,8 +172,8 @@ def scan_account(config: AuditConfig, rules: Sequence[Rule], target: Target, *, 
                                   message=failure)
             return AccountResult(target, snap, evaluate(snap, rules, cfg), failure, time.perf_counter() - started)
     try:
-        snap = scan(cfg, rules, session=session, client_hooks=client_hooks, progress=False,
-                    max_attempts=max_attempts).snapshot
+        snap = collect(cfg, rules, session=session, client_hooks=client_hooks, progress=False,
+                       max_attempts=max_attempts).snapshot
     except InputError as exc:  # refused credentials, unreachable STS: this account only
         failure = f"cannot scan account {target.account}: {exc.what}"
         snap = error_snapshot(cfg, rules, target.account, operation=exc.place or "scan", code="ScanFailed",

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from auditor.app.pipeline import evaluate
 from auditor.collect import apigateway, ec2net, efs, fsx, lambdafn, logs, rds, registry, ssm
 from auditor.collect.plan import Plan
 from auditor.demo.bbp import CLUSTER, DB_INSTANCE, FAULTS, FUNCTION, LOG_GROUP, seed_bbp_account, stub_associations
-from auditor.engine.evaluate import evaluate
 from auditor.engine.findings import Status
 from auditor.engine.rules import load_rules
 from auditor.snapshot import snapshot_from_json

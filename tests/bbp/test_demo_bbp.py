@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from auditor.app.pipeline import evaluate
 from auditor.demo.bbp import FAULTS, seed_bbp_account, stub_associations
-from auditor.engine.evaluate import evaluate
 from auditor.engine.findings import Status
 from auditor.engine.rules import load_rules
 from tests.collect.helpers import REGION, config, moto_account, run_scan

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditor.app.pipeline import evaluate
 from auditor.demo.bbp import DB_INSTANCE, seed_bbp_account, stub_associations
-from auditor.engine.evaluate import evaluate
 from auditor.engine.findings import Status
 from auditor.engine.rules import load_rules
 from tests.collect.helpers import REGION, config, moto_account, run_scan

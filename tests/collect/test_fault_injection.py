@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
+from auditor.app.pipeline import evaluate
 from auditor.collect import kms, s3
 from auditor.collect.base import Call
 from auditor.collect.plan import lookup_reads
 from auditor.demo.account import seed_ccme_account
 from auditor.engine import operators
-from auditor.engine.evaluate import evaluate
 from auditor.engine.rules import Rule, load_rules
 from tests.collect.helpers import REGION, Injector, config, moto_account, run_scan
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
+from auditor.app.pipeline import evaluate
 from auditor.collect import registry
 from auditor.demo.account import seed_ccme_account
-from auditor.engine.evaluate import evaluate
 from auditor.engine.rules import load_rules
 from auditor.partitions import ENABLED_BY_DEFAULT, opt_in_candidate
 from tests.collect.helpers import REGION, _Raw, config, moto_account, run_scan

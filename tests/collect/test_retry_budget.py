@@ -23,13 +23,14 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.retries import standard
 
+from auditor.app.pipeline import evaluate
 from auditor.collect import retry as retry_module
 from auditor.collect.base import CallCounter, classify
 from auditor.collect.retry import RetryBudget, RetryPolicy
 from auditor.collect.runner import ClientFactory
 from auditor.data import data_dir
 from auditor.demo.account import seed_ccme_account
-from auditor.engine.evaluate import evaluate, retry_waits
+from auditor.engine.evaluate import retry_waits
 from auditor.engine.rules import load_rules
 from auditor.report import jsonfmt, text
 from tests.collect.helpers import REGION, _Raw, config, error_response, moto_account, run_scan

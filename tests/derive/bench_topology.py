@@ -12,9 +12,9 @@ import datetime as dt
 import sys
 import time
 
+from auditor.app.pipeline import evaluate
 from auditor.config import load_config
 from auditor.derive import derive
-from auditor.engine.evaluate import evaluate
 from auditor.engine.rules import load_rules
 from auditor.snapshot import Resource, Snapshot
 

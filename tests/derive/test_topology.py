@@ -651,7 +651,7 @@ def test_unknown_evidence_never_crashes_derive(data: dict[str, Any]) -> None:
 
 
 def test_missing_ccme_vpc_is_one_failure_on_ccme_vpc() -> None:
-    from auditor.engine.evaluate import evaluate
+    from auditor.app.pipeline import evaluate
     from auditor.engine.rules import load_rules
 
     rules = [r for r in load_rules(packs=["ccme"]) if r.file.endswith("network.yaml")]

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
+from auditor.allowlist.endpoints import FAMILIES, load_data, required_endpoints
 from auditor.cli import main
 from auditor.config import load_config
-from auditor.egress.endpoints import FAMILIES, load_data, required_endpoints
 from auditor.report import EXTENSIONS, Format
 from tests.egress.servers import LOOPBACK, closed_port, https_server, make_ca
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from auditor.egress.endpoints import Endpoint
+from auditor.allowlist.endpoints import Endpoint
 from auditor.egress.probe import ProbeOptions, direct_connect, probe, probe_snapshot, proxy_from_env
 from auditor.errors import InputError
 from tests.egress.servers import CA, LOOPBACK, closed_port, connect_proxy, https_server, make_ca

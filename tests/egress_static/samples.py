@@ -7,8 +7,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from auditor.app.pipeline import evaluate
 from auditor.config import load_config
-from auditor.engine.evaluate import evaluate
 from auditor.engine.rules import load_rules
 from auditor.snapshot import load_snapshot
 

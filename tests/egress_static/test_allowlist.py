@@ -1,4 +1,4 @@
-"""Domain matching and filter decisions (auditor.egress.allowlist)."""
+"""Domain matching and filter decisions (auditor.allowlist.decisions)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auditor.egress.allowlist import (
+from auditor.allowlist.decisions import (
     DnsGroup,
     DnsRule,
     NfwGroup,

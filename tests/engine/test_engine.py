@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from auditor.app.pipeline import evaluate
 from auditor.config import AuditConfig, Waiver, load_config
 from auditor.engine import operators
-from auditor.engine.evaluate import evaluate
 from auditor.engine.findings import Severity, Status, finding_id
 from auditor.engine.rules import load_rule_file, load_rules
 from auditor.snapshot import CollectionError, Resource, Snapshot, load_snapshot, unknown

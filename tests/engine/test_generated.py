@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from auditor.app.pipeline import evaluate
 from auditor.config import load_config
 from auditor.engine import operators
-from auditor.engine.evaluate import evaluate
 from auditor.engine.findings import Status
 from auditor.engine.rules import load_rules
 from auditor.engine.values import UnknownValue

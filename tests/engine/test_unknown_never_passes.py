@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 import yaml
 
+from auditor.app.pipeline import evaluate
 from auditor.collect.plan import derived_inputs, rule_reads
 from auditor.config import load_config
-from auditor.engine.evaluate import evaluate
 from auditor.engine.rules import Rule, load_rules
 from auditor.errors import InputError
 from auditor.snapshot import Snapshot, load_snapshot, unknown, validate_resource

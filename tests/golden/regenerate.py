@@ -12,8 +12,9 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
+from auditor.app.pipeline import evaluate
 from auditor.config import load_config
-from auditor.engine.evaluate import Evaluation, evaluate
+from auditor.engine.evaluate import Evaluation
 from auditor.engine.rules import load_rules
 from auditor.report import EXTENSIONS, Format, render
 from auditor.report.remediation import RemediationKind, render_bundle

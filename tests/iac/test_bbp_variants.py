@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from auditor.app.iac import audit_paths
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Finding
 from auditor.engine.rules import load_rules
-from auditor.iac.cli import audit_paths
 from tests.iac import bbp_variants as bv
 from tests.iac.test_live_equivalence_bbp import iac_config
 

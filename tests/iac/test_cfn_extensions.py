@@ -684,10 +684,10 @@ def test_random_template_shapes_never_raise(
 
 def test_compliant_bucket_from_an_unknown_loop_is_error_not_pass(tmp_path: Path) -> None:
     """Fail closed: how many copies exist is unknown, so the rules on the loop's bucket are ERROR."""
+    from auditor.app.iac import audit_paths
     from auditor.config import load_config
     from auditor.engine.findings import Status
     from auditor.engine.rules import load_rules
-    from auditor.iac.cli import audit_paths
 
     text = LANG + textwrap.dedent("""\
         Parameters:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from auditor.app.iac import audit_paths
 from auditor.config import load_config
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Status
 from auditor.engine.rules import load_rules
-from auditor.iac.cli import audit_paths
 from tests.iac import variants
 
 ROOT = variants.ROOT

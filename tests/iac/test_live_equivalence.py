@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from auditor.app.iac import audit_paths
+from auditor.app.pipeline import evaluate
 from auditor.config import load_config
 from auditor.demo.gaps import EMULATOR_GAPS, probe_findings_on_gaps
-from auditor.engine.evaluate import Evaluation, evaluate
+from auditor.engine.evaluate import Evaluation
 from auditor.engine.rules import load_rules
-from auditor.iac.cli import audit_paths
 from tests.iac import variants
 
 TODAY = dt.date(2026, 11, 22)

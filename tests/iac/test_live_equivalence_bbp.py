@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from auditor.app.iac import audit_paths
 from auditor.config import AuditConfig, load_config
 from auditor.demo.bbp import FAULTS
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.rules import load_rules
-from auditor.iac.cli import audit_paths
 from tests.iac.variants import ROOT
 
 TODAY = dt.date(2026, 11, 22)
@@ -40,8 +40,8 @@ def by_rule(result: Evaluation) -> dict[str, set[str]]:
 
 
 def scan_demo(faults: bool) -> tuple[Evaluation, str]:
+    from auditor.app.pipeline import evaluate
     from auditor.demo.bbp import seed_bbp_account, stub_associations
-    from auditor.engine.evaluate import evaluate
     from tests.collect.helpers import REGION, config, moto_account, run_scan
 
     rules = load_rules(None, ["bbp"])

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from auditor.app.iac import audit_paths
 from auditor.config import load_config
 from auditor.engine.findings import Status
 from auditor.engine.rules import load_rules
 from auditor.iac import load_paths
-from auditor.iac.cli import audit_paths
 from auditor.snapshot import Resource, is_unknown
 
 TODAY = dt.date(2026, 11, 22)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from auditor.app.iac import audit_paths
 from auditor.config import load_config
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.rules import load_rules
-from auditor.iac.cli import audit_paths
 from auditor.iac.parallelcluster import instance_facts
 from tests.iac.variants import ROOT
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from auditor.app.iac import audit_paths
 from auditor.config import load_config
 from auditor.engine.rules import load_rules
 from auditor.iac import load_paths
-from auditor.iac.cli import audit_paths
 from auditor.partitions import partition_of
 
 REGIONS = ["eu-west-1", "us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1"]

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from auditor.aws_lambda.diff import compare, message, subject
 from auditor.aws_lambda.handler import _event_target, metric_data
 from auditor.aws_lambda.settings import build_config, flatten, settings_from_env
 from auditor.engine.findings import Finding, Severity, Source, Status
 from auditor.errors import InputError
+from auditor.report.diff import compare, message, subject
 
 
 def f(fid: str, status: str, rule: str = "R", resource: str = "r") -> dict[str, Any]:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from auditor.cli.policy import app
 from auditor.policy import REQUIREMENTS
-from auditor.policy.cli import app
 
 DATA = Path(__file__).parent / "data"
 SEED_S3 = DATA / "seed_s3_tls_bucket_policy.json"

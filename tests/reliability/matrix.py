@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
+from auditor.app.pipeline import evaluate
 from auditor.collect import registry
 from auditor.collect.base import STS_CALLS, Call
 from auditor.collect.plan import derived_inputs, rule_reads
 from auditor.config import AuditConfig, load_config
 from auditor.demo.account import seed_ccme_account
-from auditor.engine.evaluate import evaluate
 from auditor.engine.rules import Rule, load_rules
 from tests.collect.helpers import REGION, moto_account, run_scan
 from tests.reliability import record

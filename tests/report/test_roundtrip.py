@@ -93,10 +93,10 @@ def _local_s3control(client, service: str) -> None:
 
 
 def _scan(session, seeded):
+    from auditor.app.pipeline import evaluate
     from auditor.collect.runner import scan
     from auditor.config import load_config
     from auditor.demo.run import _stub_not_mocked
-    from auditor.engine.evaluate import evaluate
     from auditor.engine.rules import load_rules
 
     config = load_config(Path(os.devnull), seeded.config_overrides())

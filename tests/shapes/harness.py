@@ -34,12 +34,13 @@ from botocore.awsrequest import AWSResponse
 from botocore.model import OperationModel, Shape
 from hypothesis import strategies as st
 
+from auditor.app.pipeline import evaluate
 from auditor.collect import registry, runner
 from auditor.collect.base import Call, CallCounter, CollectContext
 from auditor.collect.plan import Plan, build_plan
 from auditor.collect.regions import disabled_regions
 from auditor.config import AuditConfig, load_config
-from auditor.engine.evaluate import Evaluation, evaluate
+from auditor.engine.evaluate import Evaluation
 from auditor.engine.rules import Rule, load_rules
 from auditor.snapshot import CollectionError, Resource, Snapshot, snapshot_from_json
 

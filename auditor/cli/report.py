@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from auditor.cli import (
+from auditor.cli.common import (
     ConfigOpt,
     FailOnOpt,
     FormatOpt,
@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
         if what == "report":
             evaluation = evaluation_from_report(data, file=str(source))
         else:
-            from auditor.engine.evaluate import evaluate
+            from auditor.app.pipeline import evaluate
             from auditor.engine.rules import load_rules
             from auditor.snapshot import snapshot_from_json
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from auditor.cli import (
+from auditor.cli.common import (
     ConfigOpt,
     FailOnOpt,
     FormatOpt,
@@ -22,6 +22,7 @@ from auditor.cli import (
     RulesDirOpt,
     SecurityHubOpt,
     SetOpt,
+    StatsOpt,
     build_config,
     exit_for,
     security_hub_import,
@@ -41,7 +42,6 @@ CostExplorerOpt = Annotated[
     bool,
     typer.Option("--probe-cost-explorer", help="Probe Cost Explorer (GetCostAndUsage costs $0.01 a call)."),
 ]
-StatsOpt = Annotated[bool, typer.Option("--stats", help="Print API calls by operation on stderr.")]
 SnapshotOutOpt = Annotated[Path | None, typer.Option("--snapshot-out", help="Also save the collected snapshot here.")]
 RegionsOpt = Annotated[
     list[str] | None, typer.Option("--regions", help="Regions to scan, comma-separated (adds to --region).")
@@ -96,8 +96,8 @@ def _previous(path: Path | None) -> dict[str, Any] | None:
 
 def changes_since(previous: dict[str, Any], evaluation: Any, *, snapshot: Any = None, session: Any = None) -> Any:
     """The evaluation, with CloudTrail attributions when a session is given, and the drift summary on stderr."""
-    from auditor.aws_lambda.diff import compare, message
-    from auditor.report import jsonfmt
+    from auditor.app import pipeline
+    from auditor.report.diff import message
 
     if session is not None:
         from auditor.collect.cloudtrail import attribute_evaluation, client_factory, parse_time
@@ -105,7 +105,7 @@ def changes_since(previous: dict[str, Any], evaluation: Any, *, snapshot: Any = 
         region = evaluation.regions[0] if evaluation.regions else None
         evaluation = attribute_evaluation(evaluation, previous, snapshot, client_factory(session, region),
                                           parse_time(evaluation.evaluated_at))
-    changes = compare(previous, jsonfmt.document(evaluation))
+    changes = pipeline.changes(previous, evaluation)
     sys.stderr.write(message(changes, account=evaluation.account, scope=", ".join(evaluation.regions),
                              report_url=None))
     return evaluation
@@ -123,12 +123,12 @@ def _collect(
     probe_cost_explorer: bool,
     stats: bool,
 ) -> tuple[Any, Any, Any]:
-    from auditor.collect.runner import scan as run_scan
+    from auditor.app.pipeline import collect
     from auditor.engine.rules import load_rules
 
     cfg = build_config(config, set_, region, kms_prefix, pack, extra=_options(read_secret_values, probe_cost_explorer))
     rules = load_rules(rules_dir, cfg.packs)
-    result = run_scan(cfg, rules, profile=profile)
+    result = collect(cfg, rules, profile=profile)
     if stats:
         sys.stderr.write("\n".join(result.stats.lines()) + "\n")
     return cfg, rules, result
@@ -161,9 +161,10 @@ def scan(
     history: HistoryOpt = None,
 ) -> None:
     """Collect what the selected rules need from the live account, evaluate, report."""
-    from auditor.engine.evaluate import evaluate as run
+    from auditor.app.pipeline import evaluate as run
+    from auditor.app.pipeline import report
     from auditor.errors import InputError
-    from auditor.report import parse_formats, write_reports
+    from auditor.report import parse_formats
 
     formats = parse_formats(fmt or ["text"])
     if attribute_changes and previous is None:
@@ -184,7 +185,7 @@ def scan(
         rule_history = None
         if past is not None and history is not None:
             rule_history = history_module.build(past, evaluation, history)
-        write_reports(evaluation, formats, output=output, output_dir=output_dir, history=rule_history)
+        report(evaluation, formats, output=output, output_dir=output_dir, history=rule_history)
         if security_hub:
             security_hub_import(evaluation, profile)
         exit_for(evaluation.findings, fail_on)
@@ -194,7 +195,7 @@ def scan(
 
         region = parse_regions([*(region or []), *regions])
     if accounts is not None or organization or role_name or external_id:
-        from auditor.multi.cli import scan_many
+        from auditor.cli.multi import scan_many
 
         evaluation = scan_many(
             config,
@@ -299,21 +300,7 @@ def iam_policy(
     sys.stdout.write(json.dumps(policy, indent=2) + "\n")
 
 
-def demo(
-    pack: PackOpt = None,
-    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the reports go.")] = Path("ccme-audit-report"),
-    fmt: FormatOpt = None,
-    region: Annotated[str, typer.Option("--region", help="The demo account's region.")] = "eu-west-1",
-    stats: StatsOpt = False,
-) -> None:
-    """Seed a CCME environment with planted faults in an in-process moto account, scan it, report."""
-    from auditor.demo.run import run_demo
-
-    run_demo(packs=pack, output_dir=output_dir, formats=fmt, region=region, stats=stats)
-
-
 def register(app: typer.Typer) -> None:
     app.command("scan")(scan)
     app.command("collect")(collect)
     app.command("iam-policy")(iam_policy)
-    app.command("demo")(demo)

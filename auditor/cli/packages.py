@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli import (
+from auditor.cli.common import (
     ConfigOpt,
     FailOnOpt,
     FormatOpt,
@@ -61,12 +61,12 @@ def check_cmd(
     rules_dir: RulesDirOpt = None,
 ) -> None:
     """Report every file of the seed's package lists missing from TARGET, and every .rpm missing its .sig."""
-    from auditor.egress.cli import single_region
-    from auditor.engine.evaluate import evaluate
+    from auditor.app.pipeline import evaluate, report
+    from auditor.cli.egress import single_region
     from auditor.engine.rules import load_rules
     from auditor.packages.check import files_snapshot, list_directory, list_s3
     from auditor.packages.render import RequiredFile
-    from auditor.report import parse_formats, write_reports
+    from auditor.report import parse_formats
 
     formats = parse_formats(fmt or ["text"])
     cfg = build_config(config, set_)
@@ -81,7 +81,7 @@ def check_cmd(
         snapshot.dump(snapshot_out)
     rules = load_rules(rules_dir, ["packages"])
     evaluation = evaluate(snapshot, rules, single_region(cfg))
-    write_reports(evaluation, formats, output=output, output_dir=output_dir)
+    report(evaluation, formats, output=output, output_dir=output_dir)
     exit_for(evaluation.findings, fail_on)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli import (
+from auditor.cli.common import (
     ConfigOpt,
     FailOnOpt,
     FormatOpt,
@@ -63,11 +63,11 @@ def probe_cmd(
     rules_dir: RulesDirOpt = None,
 ) -> None:
     """Resolve and connect to every required endpoint (DNS, TCP, TLS, HTTP HEAD) from this host; report."""
-    from auditor.egress.endpoints import required_endpoints
+    from auditor.allowlist.endpoints import required_endpoints
+    from auditor.app.pipeline import evaluate, report
     from auditor.egress.probe import ProbeOptions, probe, probe_snapshot
-    from auditor.engine.evaluate import evaluate
     from auditor.engine.rules import load_rules
-    from auditor.report import parse_formats, write_reports
+    from auditor.report import parse_formats
 
     formats = parse_formats(fmt or ["text"])
     cfg, shipped = _config(config, from_config, set_, region)
@@ -78,7 +78,7 @@ def probe_cmd(
     if snapshot_out is not None:
         snapshot.dump(snapshot_out)
     evaluation = evaluate(snapshot, rules, single_region(cfg))
-    write_reports(evaluation, formats, output=output, output_dir=output_dir)
+    report(evaluation, formats, output=output, output_dir=output_dir)
     exit_for(evaluation.findings, fail_on)
 
 
@@ -90,7 +90,7 @@ def list_cmd(
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
 ) -> None:
     """List the required endpoints (shipped data + configuration), expanded per Region."""
-    from auditor.egress.endpoints import required_endpoints
+    from auditor.allowlist.endpoints import required_endpoints
     from auditor.errors import InputError
 
     if fmt not in ("text", "json"):

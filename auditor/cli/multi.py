@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from auditor.cli.common import build_config
 from auditor.engine.evaluate import Evaluation
 from auditor.errors import InputError
 
@@ -32,7 +33,6 @@ def scan_many(
     snapshot_out: Path | None,
     stats: bool,
 ) -> Evaluation:
-    from auditor.cli import build_config
     from auditor.collect.runner import make_session
     from auditor.engine.rules import load_rules
     from auditor.multi.orchestrate import scan_accounts

@@ -1,0 +1,27 @@
+"""Command: ccme-audit demo (a seeded in-process moto account, scanned and reported)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditor.cli.common import FormatOpt, PackOpt, StatsOpt
+
+
+def demo(
+    pack: PackOpt = None,
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the reports go.")] = Path("ccme-audit-report"),
+    fmt: FormatOpt = None,
+    region: Annotated[str, typer.Option("--region", help="The demo account's region.")] = "eu-west-1",
+    stats: StatsOpt = False,
+) -> None:
+    """Seed a CCME environment with planted faults in an in-process moto account, scan it, report."""
+    from auditor.demo.run import run_demo
+
+    run_demo(packs=pack, output_dir=output_dir, formats=fmt, region=region, stats=stats)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)

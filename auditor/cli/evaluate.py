@@ -1,0 +1,63 @@
+"""Command: ccme-audit evaluate (a saved snapshot, offline)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditor.cli.common import (
+    ConfigOpt,
+    FailOnOpt,
+    FormatOpt,
+    KmsPrefixOpt,
+    OutputDirOpt,
+    OutputOpt,
+    PackOpt,
+    RegionOpt,
+    RulesDirOpt,
+    SecurityHubOpt,
+    SetOpt,
+    build_config,
+    exit_for,
+    security_hub_import,
+)
+from auditor.engine.findings import Severity
+
+
+def evaluate(
+    snapshot: Annotated[
+        Path, typer.Argument(help="A snapshot JSON file (from collect, scan --snapshot-out or a loader).")
+    ],
+    config: ConfigOpt = None,
+    pack: PackOpt = None,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    output_dir: OutputDirOpt = None,
+    fail_on: FailOnOpt = Severity.LOW,
+    set_: SetOpt = None,
+    region: RegionOpt = None,
+    kms_prefix: KmsPrefixOpt = None,
+    rules_dir: RulesDirOpt = None,
+    security_hub: SecurityHubOpt = False,
+) -> None:
+    """Evaluate the rule packs on a saved snapshot (offline, unless --security-hub)."""
+    from auditor.app.pipeline import evaluate as run
+    from auditor.app.pipeline import read_snapshot, report
+    from auditor.engine.rules import load_rules
+    from auditor.report import parse_formats
+
+    formats = parse_formats(fmt or ["text"])
+    cfg = build_config(config, set_, region, kms_prefix, pack)
+    rules = load_rules(rules_dir, cfg.packs)
+    snap = read_snapshot(snapshot)
+    result = run(snap, rules, cfg)
+    report(result, formats, output=output, output_dir=output_dir)
+    if security_hub:
+        security_hub_import(result)
+    exit_for(result.findings, fail_on)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(evaluate)
