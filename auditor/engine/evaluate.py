@@ -344,7 +344,7 @@ class _RuleRun:
             table = self.index.by_value(rtype, self.region, path)
             everything = self.index.resources(rtype, self.region)
             picked = sorted({position for value in values for position in table.get(value, ())})
-            undecided = [(everything[p], "value unknown") for p in table.get(_UNKNOWN, ())]
+            undecided = [(everything[p], _unknown_reason(everything[p], path)) for p in table.get(_UNKNOWN, ())]
             for p in table.get(_GENERATED, ()):
                 # Out of scope (it can never be a configured name) unless a value has the generated shape.
                 reason = _generated_collision(everything[p], path, values)
@@ -403,6 +403,15 @@ class _RuleRun:
 def _short(value: Any, limit: int = 120) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _unknown_reason(resource: Resource, path: str) -> str:
+    """Why the value a scope reads is unknown (the reason the source recorded), for the ERROR's message."""
+    try:
+        _envelope_or_read(resource, path)
+    except UnknownValue as exc:
+        return f"{path} is unknown: {exc.reason}" if exc.reason else "value unknown"
+    return "value unknown"
 
 
 def _indexable(where: Mapping[str, Any]) -> tuple[str, list[Any]] | None:

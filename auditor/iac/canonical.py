@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from auditor.iac.model import Link, bool_or_unknown, text_or_unknown, whole_or_unknown
+from auditor.iac.model import Link, ShapedUnknown, bool_or_unknown, text_or_unknown, whole_or_unknown
 from auditor.snapshot import generated, is_unknown, unknown
 
 # S3 defaults for buckets created since April 2023 (S3 User Guide, "Default settings for new buckets").
@@ -97,6 +97,32 @@ def tags(value: Any) -> dict[str, str]:
             if isinstance(key, str) and isinstance(val, str):
                 out[key] = val
     return out
+
+
+def name_tag(value: Any) -> Any:
+    """The Name tag a resource's tags give it: the text, None when there is none, unknown when the tags or the
+    tag's value are (a Name that could be anything could be a configured name: the caller must not read it as
+    absent)."""
+    if value is None:
+        return None
+    if is_unknown(value) or isinstance(value, Link):
+        return unknown("the resource's tags are known only at deployment, so is its Name tag")
+    items: list[tuple[Any, Any]] = []
+    if isinstance(value, list):
+        items = [(i.get("Key"), i.get("Value")) for i in value if isinstance(i, dict)]
+    elif isinstance(value, dict):
+        items = list(value.items())
+    for key, val in items:
+        if key == "Name":
+            if isinstance(val, str):
+                return val
+            reason = (f"the Name tag's value is unknown: {val['$unknown']}" if is_unknown(val)
+                      else f"the Name tag: {val.describe()} is known only at deployment" if isinstance(val, Link)
+                      else "the Name tag's value is known only at deployment")
+            return shaped_name(reason, list(val.pieces)) if isinstance(val, ShapedUnknown) else unknown(reason)
+        if not isinstance(key, str):
+            return unknown("a tag's key is known only at deployment: it may be Name")
+    return None
 
 
 def kms_key(

@@ -988,12 +988,13 @@ def _map(
         ]
     if rtype == "AWS::EC2::VPC":
         cidr = p("CidrBlock")
+        vpc_name = _name_tag(r, props, p("Tags"))
         return [
             res(
                 "ec2.vpc",
                 {
                     "vpc_id": logical,
-                    "name": tag_map.get("Name"),
+                    "name": vpc_name,
                     "cidr_block": cidr,
                     "cidr_blocks": [cidr] if cidr is not None else [],
                     "ipv6_cidr_blocks": [],
@@ -1006,7 +1007,7 @@ def _map(
                     "is_default": False,
                     "tags": tag_map,
                 },
-                name=tag_map.get("Name"),
+                name=vpc_name if isinstance(vpc_name, str) else None,
             )
         ]
     if rtype == "AWS::EC2::VPCCidrBlock":
@@ -1236,6 +1237,17 @@ def _named(r: Resolver, logical: str, prop: str, what: str, *, s3: bool = False)
         raw = (body.get("Properties") or {}).get(prop) if isinstance(body, dict) else None
         return _name_shape(r, raw, str(name["$unknown"]))
     return name
+
+
+def _name_tag(r: Resolver, props: Mapping[str, Any], tags: Any) -> Any:
+    """The Name tag (canonical.name_tag); one built around parts known only at deployment keeps its shape."""
+    name = C.name_tag(tags)
+    if not is_unknown(name):
+        return name
+    raw = props.get("Tags")
+    node = next((t.get("Value") for t in raw if isinstance(t, dict) and t.get("Key") == "Name"), None) \
+        if isinstance(raw, list) else None
+    return _name_shape(r, node, str(name["$unknown"])) if node is not None else name
 
 
 def _name_shape(r: Resolver, raw: Any, reason: str) -> Any:

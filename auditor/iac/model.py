@@ -66,6 +66,28 @@ class UnresolvedError(Exception):
         super().__init__(reason)
 
 
+class ShapedUnknown(dict[str, str]):
+    """An unknown text (it is `unknown(reason)` to every reader) whose fixed pieces are known: a template such as
+    `"logs-${random_pet.this.id}"`, kept as ["logs-", None] so that the shape survives variables, locals and
+    outputs and a name argument fed by it keeps the shape of its fixed text (canonical.shaped_name)."""
+
+    def __init__(self, reason: str, pieces: list[str | None]):
+        super().__init__({"$unknown": reason})
+        self.pieces = tuple(pieces)
+
+    def __reduce__(self) -> Any:  # keep the pieces across worker processes
+        return (ShapedUnknown, (str(self["$unknown"]), list(self.pieces)))
+
+
+def shape_pieces(value: Any) -> list[str | None] | None:
+    """The fixed pieces of a text: [value] for a known one, the pieces of a ShapedUnknown, else None."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, ShapedUnknown):
+        return list(value.pieces)
+    return None
+
+
 def contains_unknown(value: Any) -> str | None:
     """The reason of the first unknown (or unresolved Link) inside value, else None."""
     stack = [value]

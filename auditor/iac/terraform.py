@@ -24,7 +24,7 @@ from typing import Any
 from auditor.errors import InputError
 from auditor.fileio import MAX_EXPANDED_NODES, check_depth, expanded_size, read_text
 from auditor.iac import canonical as C
-from auditor.iac.model import Link, ParseProblem, TemplateResource, text_or_unknown
+from auditor.iac.model import Link, ParseProblem, ShapedUnknown, TemplateResource, shape_pieces, text_or_unknown
 from auditor.iac.suppress import inline_suppressions
 from auditor.partitions import partition_of
 from auditor.snapshot import Location, is_unknown, unknown
@@ -493,14 +493,29 @@ class Module:
                 continue
             inner = _children(part)
             if inner and inner[0].data == "interpolation":
-                pieces.append(self._eval(_children(inner[0])[0], scope, depth + 1))
+                try:
+                    pieces.append(self._eval(_children(inner[0])[0], scope, depth + 1))
+                except _Unresolved as exc:  # unknown, but the fixed text around it still gives a shape
+                    pieces.append(unknown(exc.reason))
             elif inner:
                 raise _Unresolved("template directives (%{...}) are not evaluated by ccme-audit")
             else:
                 pieces.append(_unescape(_token_text(part)))
         if len(pieces) == 1 and len(parts) == 1 and not isinstance(pieces[0], str):
             return pieces[0]
-        return "".join(_text(p, "string template") for p in pieces)
+        if all(isinstance(p, str | int | float) for p in pieces):
+            return "".join(_text(p, "string template") for p in pieces)
+        if not all(isinstance(p, str | int | float | Link) or is_unknown(p) for p in pieces):
+            return "".join(_text(p, "string template") for p in pieces)  # raises, naming what cannot be text
+        # Parts known only at apply: unknown, keeping the fixed text around them (a name's shape).
+        reason = next(_why(p, "string template") for p in pieces if not isinstance(p, str | int | float))
+        shape: list[str | None] = []
+        for piece in pieces:
+            if isinstance(piece, str | int | float):
+                shape.append(_text(piece, "string template"))
+            else:
+                shape.extend(shape_pieces(piece) or [None])
+        return ShapedUnknown(reason, shape)
 
     def _heredoc(self, raw: str, scope: Mapping[str, Any], depth: int, trim: bool) -> str:
         lines = raw.rstrip("\n").split("\n")
@@ -886,6 +901,9 @@ class Module:
         not fit it is not this resource. Nothing fixed left: it stays unknown."""
         attr = NAME_ARGUMENT.get(rtype)
         if attr is None or not is_unknown(values.get(attr)) or attr not in body.attributes:
+            return
+        if isinstance(values[attr], ShapedUnknown):  # the shape came with the value (a variable, a local, an output)
+            values[attr] = C.shaped_name(values[attr]["$unknown"], list(values[attr].pieces))
             return
         tree = self._unwrap(body.attributes[attr])
         seen: set[str] = set()
@@ -1826,13 +1844,14 @@ def map_resource(
         ]
     if rtype == "aws_vpc":
         cidr = v.get("cidr_block")
+        vpc_name = C.name_tag(v.get("tags"))
         ipv6 = C.bool_or_unknown(v.get("assign_generated_ipv6_cidr_block"), False, "assign_generated_ipv6_cidr_block")
         return [
             res(
                 "ec2.vpc",
                 {
                     "vpc_id": address,
-                    "name": name_tag,
+                    "name": vpc_name,
                     "cidr_block": cidr,
                     "cidr_blocks": [cidr] if cidr else [],
                     "ipv6_cidr_blocks": [unknown("the IPv6 block is assigned at apply")] if ipv6 is True else [],
@@ -1848,7 +1867,7 @@ def map_resource(
                     "is_default": False,
                     "tags": tag_map,
                 },
-                name=name_tag,
+                name=vpc_name if isinstance(vpc_name, str) else None,
             )
         ]
     if rtype == "aws_vpc_ipv4_cidr_block_association":
