@@ -22,7 +22,7 @@ from auditor.fileio import MAX_EXPANDED_NODES, MAX_FLOW_DEPTH, check_depth, expa
 from auditor.iac import canonical as C
 from auditor.iac import cfn_decode, cfn_language
 from auditor.iac.model import Link, ParseProblem, TemplateResource, contains_unknown, text_or_unknown
-from auditor.iac.suppress import inline_suppressions, metadata_suppressions
+from auditor.iac.suppress import comment_lines, inline_suppressions, metadata_suppressions
 from auditor.partitions import partition_of
 from auditor.snapshot import Location, is_unknown, unknown
 
@@ -637,7 +637,8 @@ def _load(
                 if prop is not None and (not with_stacks or is_unknown(names.get(logical))):
                     names[logical] = resolver.value(prop)
     try:
-        lines = read_text(path).splitlines()
+        text = read_text(path)
+        lines = comment_lines(text, "json" if text.lstrip().startswith("{") else "yaml")
     except InputError:
         lines = []
     out: list[TemplateResource] = []

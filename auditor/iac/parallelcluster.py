@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.iac.model import ParseProblem, TemplateResource
-from auditor.iac.suppress import inline_suppressions
+from auditor.iac.suppress import comment_lines, inline_suppressions
 from auditor.snapshot import Location, unknown
 
 # GPU instance families (EC2 "Accelerated computing"); vendor of the GPU.
@@ -100,7 +100,7 @@ def _line_of(lines: list[str], key: str) -> int | None:
 def load(
     path: Path, doc: dict[str, Any], text: str, *, region: str | None, account: str | None
 ) -> tuple[list[TemplateResource], list[ParseProblem]]:
-    lines = text.splitlines()
+    lines = comment_lines(text, "yaml")
     head = doc.get("HeadNode") or {}
     scheduling = doc.get("Scheduling") or {}
     slurm = _get(scheduling, "SlurmSettings") or {}

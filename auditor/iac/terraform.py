@@ -25,7 +25,7 @@ from auditor.errors import InputError
 from auditor.fileio import MAX_EXPANDED_NODES, check_depth, expanded_size, read_text
 from auditor.iac import canonical as C
 from auditor.iac.model import Link, ParseProblem, ShapedUnknown, TemplateResource, shape_pieces, text_or_unknown
-from auditor.iac.suppress import inline_suppressions
+from auditor.iac.suppress import comment_lines, inline_suppressions
 from auditor.partitions import partition_of
 from auditor.snapshot import Location, is_unknown, unknown
 
@@ -146,7 +146,7 @@ class _Dir:
                 if problem:
                     self.problems.append(problem)
                 continue
-            self.files.append((path, Body(_children(tree)[0], None), read_text(path).splitlines()))
+            self.files.append((path, Body(_children(tree)[0], None), comment_lines(read_text(path), "hcl")))
 
 
 _DIR_CACHE: dict[tuple[Any, ...], _Dir] = {}
