@@ -584,6 +584,7 @@ def _load(
         if template.get(section) is not None and not isinstance(template[section], dict):
             return [], [ParseProblem(file, f"{section} is not a mapping")], {}
     transforms = cfn_language.transforms(template)
+    macros = cfn_language.unexpanded_transforms(template)
     uncertain: dict[str, str] = {}
     loop_line = cfn_language.uses_foreach(template)
     if loop_line is not None:
@@ -667,6 +668,8 @@ def _load(
             continue
         location = Location(file=file, line=body_lines.get(str(logical)), logical_id=prefix + str(logical))
         built = _map(body["Type"], str(logical), props, resolver, location, read_secret_values)
+        if macros:
+            built = [_unexpanded(item, macros) for item in built]
         for item in built:
             item.errors.extend(errors)
             item.suppressions.extend(inline_suppressions(lines, location.line))
@@ -1238,6 +1241,20 @@ def _named(r: Resolver, logical: str, prop: str, what: str, *, s3: bool = False)
         raw = (body.get("Properties") or {}).get(prop) if isinstance(body, dict) else None
         return _name_shape(r, raw, str(name["$unknown"]))
     return name
+
+
+def _unexpanded(item: TemplateResource, macros: list[str]) -> TemplateResource:
+    """A resource of a template whose Transform macro ccme-audit cannot run: the macro may rewrite anything in
+    it (its name, its settings), so every attribute is unknown, saying to scan the processed template."""
+    why = unknown(
+        f"the template's Transform {', '.join(macros)} is a macro ccme-audit cannot expand, and it may change "
+        "this resource: scan the processed template instead (aws cloudformation get-template --stack-name STACK "
+        "--template-stage Processed)"
+    )
+    item.attributes = {k: why for k in item.attributes}  # the loader sets the resource's own id field again
+    item.name = None
+    item.id = None
+    return item
 
 
 def _name_tag(r: Resolver, props: Mapping[str, Any], tags: Any) -> Any:
