@@ -56,6 +56,9 @@ class TemplateResource:
     account: str | None = None
     suppressions: list[tuple[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Settings written on the resource itself that a separate resource may also write (Terraform's legacy
+    # inline `versioning {}` / `policy` of aws_s3_bucket): attribute -> the inline value (joins.py).
+    inline: dict[str, Any] = field(default_factory=dict)
 
 
 class UnresolvedError(Exception):

@@ -1665,6 +1665,7 @@ def load_plan(
             out.extend(map_resource(str(res.get("type")), address, values, location, region, read_secret_values))
     for item in out:
         item.region, item.account = region, account
+        item.inline.clear()  # a plan shows the provider's computed inline blocks too: no conflict to read there
     from auditor.iac.joins import join
 
     join(out, region)
@@ -1755,24 +1756,28 @@ def map_resource(
             versioning = legacy.get("enabled")
         elif legacy:
             versioning = "Enabled" if legacy.get("enabled") is True else None
-        return [
-            res(
-                "s3.bucket",
-                C.s3_bucket(
-                    name=name,
-                    region=region,
-                    versioning=versioning,
-                    logging=None,
-                    encryption=None,
-                    pab=None,
-                    policy=None,
-                    ownership=None,
-                    tag_map=tag_map,
-                ),
+        policy = C.policy_document(v.get("policy"), "policy") if v.get("policy") is not None else None
+        bucket = res(
+            "s3.bucket",
+            C.s3_bucket(
                 name=name,
-                rid=name if isinstance(name, str) else None,
-            )
-        ]
+                region=region,
+                versioning=versioning,
+                logging=None,
+                encryption=None,
+                pab=None,
+                policy=policy,
+                ownership=None,
+                tag_map=tag_map,
+            ),
+            name=name,
+            rid=name if isinstance(name, str) else None,
+        )
+        if legacy:
+            bucket.inline["versioning"] = versioning
+        if policy is not None:
+            bucket.inline["policy"] = policy
+        return [bucket]
     if rtype == "aws_s3_bucket_versioning":
         status = _first(v.get("versioning_configuration")).get("status")
         return [
