@@ -350,7 +350,10 @@ class Module:
             arg_trees = [a for a in _children(args_tree) if a.data != "new_line_or_comment"] if args_tree else []
             if name in ("try", "can"):
                 return self._try(name, arg_trees, scope, depth)
-            args = [self._eval(a, scope, depth + 1) for a in arg_trees]
+            if name == "format":  # an argument unknown at apply still leaves the format's fixed text
+                args = [self._eval_or_unknown(a, scope, depth + 1) for a in arg_trees]
+            else:
+                args = [self._eval(a, scope, depth + 1) for a in arg_trees]
             return _call(name, args)
         if kind in ("for_tuple_expr", "for_object_expr"):
             return self._for(tree, kids, scope, depth)
@@ -486,6 +489,12 @@ class Module:
             raise _Unresolved(_why(value, "object key"))
         return value
 
+    def _eval_or_unknown(self, tree: Any, scope: Mapping[str, Any], depth: int) -> Any:
+        try:
+            return self._eval(tree, scope, depth)
+        except _Unresolved as exc:
+            return unknown(exc.reason)
+
     def _string(self, parts: list[Tree], scope: Mapping[str, Any], depth: int) -> Any:
         pieces: list[Any] = []
         for part in parts:
@@ -493,10 +502,8 @@ class Module:
                 continue
             inner = _children(part)
             if inner and inner[0].data == "interpolation":
-                try:
-                    pieces.append(self._eval(_children(inner[0])[0], scope, depth + 1))
-                except _Unresolved as exc:  # unknown, but the fixed text around it still gives a shape
-                    pieces.append(unknown(exc.reason))
+                # unknown, but the fixed text around it still gives a shape
+                pieces.append(self._eval_or_unknown(_children(inner[0])[0], scope, depth + 1))
             elif inner:
                 raise _Unresolved("template directives (%{...}) are not evaluated by ccme-audit")
             else:
@@ -1123,7 +1130,33 @@ def _binary(op: str, left: Any, right: Any) -> Any:
     raise _Unresolved(f"operator {op} on {type(left).__name__} and {type(right).__name__}")
 
 
+def _shaped_format(args: list[Any]) -> Any:
+    """format() with arguments known only at apply: unknown, keeping the format's fixed text (a name's shape);
+    None when the format is not one read here (then the call is unknown as a whole)."""
+    if not isinstance(args[0], str) or not any(is_unknown(a) or isinstance(a, Link) for a in args[1:]):
+        return None
+    parts = re.split(r"(%[sdv])", args[0].replace("%%", "\0"))
+    if len(parts) // 2 != len(args) - 1 or "%" in "".join(parts[0::2]):
+        return None
+    pieces: list[str | None] = []
+    for position, part in enumerate(parts):
+        if position % 2 == 0:
+            pieces.append(part.replace("\0", "%"))
+            continue
+        value = args[1 + position // 2]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            pieces.append(str(value))
+        else:
+            pieces.extend(shape_pieces(value) or [None])
+    reason = next(_why(a, "format") for a in args[1:] if is_unknown(a) or isinstance(a, Link))
+    return ShapedUnknown(reason, pieces)
+
+
 def _call(name: str, args: list[Any]) -> Any:
+    if name == "format" and args:
+        shaped = _shaped_format(args)
+        if shaped is not None:
+            return shaped
     for arg in args:
         if is_unknown(arg):
             raise _Unresolved(str(arg["$unknown"]))
