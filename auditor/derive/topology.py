@@ -228,6 +228,8 @@ def _overlay(resource: Resource, errors: Sequence[CollectionError]) -> Resource:
     attributes = dict(resource.attributes)
     for error in errors:
         reason = f"{error.code} on {error.operation}: {error.message}"
+        if error.code == "Conditional" and error.operation == "iac:resolve":
+            continue  # only whether it is created is unknown (the rules say so); its settings are as written
         if error.attribute:
             if not is_unknown(attributes.get(error.attribute)):
                 attributes[error.attribute] = unknown(reason)

@@ -17,7 +17,14 @@ from typing import Any
 
 from auditor.errors import InputError
 from auditor.fileio import check_depth, parse_yaml, read_text
-from auditor.iac.model import Link, ParseProblem, TemplateResource, finalize
+from auditor.iac.model import (
+    CONDITIONAL_CODE,
+    CONDITIONAL_EXISTENCE,
+    Link,
+    ParseProblem,
+    TemplateResource,
+    finalize,
+)
 from auditor.snapshot import CollectionError, Resource, Snapshot
 
 SELF_ID = {
@@ -390,7 +397,7 @@ def load_paths(
                     CollectionError(
                         resource_type=item.type,
                         operation="iac:resolve",
-                        code="Unresolved",
+                        code=CONDITIONAL_CODE if message.startswith(CONDITIONAL_EXISTENCE) else "Unresolved",
                         message=message,
                         resource_id=item.id,
                         region=item.region,

@@ -21,7 +21,14 @@ from auditor.errors import InputError
 from auditor.fileio import MAX_EXPANDED_NODES, MAX_FLOW_DEPTH, check_depth, expanded_size, read_text, yaml_depth_exceeds
 from auditor.iac import canonical as C
 from auditor.iac import cfn_decode, cfn_language
-from auditor.iac.model import Link, ParseProblem, TemplateResource, contains_unknown, text_or_unknown
+from auditor.iac.model import (
+    CONDITIONAL_EXISTENCE,
+    Link,
+    ParseProblem,
+    TemplateResource,
+    contains_unknown,
+    text_or_unknown,
+)
 from auditor.iac.suppress import comment_lines, inline_suppressions, metadata_suppressions
 from auditor.partitions import partition_of
 from auditor.snapshot import Location, is_unknown, unknown
@@ -637,6 +644,8 @@ def _load(
                 prop = props_.get(_NAME_PROPERTY[body["Type"]]) if isinstance(props_, dict) else None
                 if prop is not None and (not with_stacks or is_unknown(names.get(logical))):
                     names[logical] = resolver.value(prop)
+                    if names[logical] is _NO_VALUE:  # !Ref AWS::NoValue: no name, CloudFormation generates one
+                        del names[logical]
     try:
         text = read_text(path)
         lines = comment_lines(text, "json" if text.lstrip().startswith("{") else "yaml")
@@ -656,7 +665,7 @@ def _load(
                 if not resolver.condition(str(condition)):
                     continue
             except _Unresolved as exc:
-                errors.append(f"whether the resource is created depends on condition {condition}: {exc.reason}")
+                errors.append(f"{CONDITIONAL_EXISTENCE} condition {condition}: {exc.reason}")
         props = body.get("Properties") or {}
         if not isinstance(props, dict):
             problems.append(
@@ -868,7 +877,8 @@ def _prop(props: Mapping[str, Any], resolver: Resolver, *path: str) -> Any:
         node = node.get(key)
         if node is None:
             return None
-    return resolver.value(node)
+    value = resolver.value(node)
+    return None if value is _NO_VALUE else value  # a property set to AWS::NoValue is absent
 
 
 def _map(

@@ -61,6 +61,11 @@ class TemplateResource:
     inline: dict[str, Any] = field(default_factory=dict)
 
 
+# The start of an item error that says only whether the resource exists is unknown (its attributes are as written).
+CONDITIONAL_EXISTENCE = "whether the resource is created depends on"
+CONDITIONAL_CODE = "Conditional"
+
+
 class UnresolvedError(Exception):
     """A value that cannot be computed from the template: becomes unknown(reason)."""
 
