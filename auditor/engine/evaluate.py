@@ -25,6 +25,8 @@ from auditor.snapshot import (
 )
 
 WILDCARD_RESOURCE = "*"
+# The start of the SKIPPED message of a rule that needs a configuration value that is not set (outside --complete).
+NEEDS_VALUE = "needs the configuration value "
 # Why a rule that asserts that a resource exists is SKIPPED on templates not declared complete.
 INCOMPLETE_HINT = ("pass --complete (or set iac.complete: true) if these templates describe the whole CCME "
                    "prerequisite set")
@@ -355,10 +357,15 @@ class _RuleRun:
         return found
 
     def _missing_parameter(self, exc: MissingParameter) -> Finding:
+        how = f"set it in ccme-audit.yaml or with --set {exc.name}=VALUE"
+        if not self.complete:
+            # Templates that are a part of the whole: a value the configuration leaves unset is an opt-out of the
+            # rules that need it (the run's notes name the values that would enable them), not a failed check.
+            return self.finding(WILDCARD_RESOURCE, Status.SKIPPED,
+                                f"{NEEDS_VALUE}'{exc.name}', which the configuration does not set ({how})")
         return self.finding(
             WILDCARD_RESOURCE, Status.ERROR,
-            f"the configuration does not set '{exc.name}', which this rule needs "
-            f"(set it in ccme-audit.yaml or with --set {exc.name}=VALUE)")
+            f"the configuration does not set '{exc.name}', which this rule needs ({how})")
 
     def _in_scope(self, where: Mapping[str, Any] | None) -> tuple[list[Resource], list[tuple[Resource, str]]]:
         rtype = self.rule.resource_type

@@ -24,7 +24,7 @@ from auditor.cli import (
     SetOpt,
 )
 from auditor.config import AuditConfig
-from auditor.engine.evaluate import INCOMPLETE_HINT, WILDCARD_RESOURCE, Evaluation, iac_complete
+from auditor.engine.evaluate import INCOMPLETE_HINT, NEEDS_VALUE, WILDCARD_RESOURCE, Evaluation, iac_complete
 from auditor.engine.findings import Finding, Severity, Source, Status
 from auditor.engine.rules import Rule
 from auditor.errors import InputError
@@ -141,10 +141,25 @@ def audit_paths(
         shown = ", ".join(loaded.skipped[:5]) + (f" and {more} more" if more > 0 else "")
         notes.append(ParseProblem(shown, f"{len(loaded.skipped)} file(s) of the directories scanned are not "
                                   "templates: skipped", warning=True))
+    unset = unset_values(findings)
+    if unset:
+        notes.append(ParseProblem("configuration", f"rules SKIPPED for values the configuration does not set: {unset} "
+                                  "(set them in ccme-audit.yaml or with --set NAME=VALUE to judge those rules)",
+                                  warning=True))
     if loaded.nested:
         notes.append(ParseProblem(", ".join(loaded.nested), "checked only as nested stacks of the templates that "
                                   "follow them (with the parameters they pass)", warning=True))
     return replace(result, findings=tuple(findings), account=config.account), notes
+
+
+def unset_values(findings: Sequence[Finding]) -> str:
+    """'secret_name (2 rules), account (1 rule)': the configuration values whose absence SKIPPED rules."""
+    counts: dict[str, int] = {}
+    for finding in findings:
+        if finding.status is Status.SKIPPED and finding.message.startswith(NEEDS_VALUE):
+            name = finding.message[len(NEEDS_VALUE):].split("'")[1]
+            counts[name] = counts.get(name, 0) + 1
+    return ", ".join(f"{name} ({n} rule{'s' if n > 1 else ''})" for name, n in counts.items())
 
 
 def bad_input(problems: Sequence[ParseProblem]) -> InputError | None:
