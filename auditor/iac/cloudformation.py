@@ -400,7 +400,7 @@ class Resolver:
             return str(value)
         raise _Unresolved(_why(value, what))
 
-    def _sub(self, args: Any, depth: int) -> str:
+    def _sub(self, args: Any, depth: int) -> Any:
         variables: dict[str, Any] = {}
         if isinstance(args, list):
             if len(args) != 2 or not isinstance(args[1], dict):
@@ -411,6 +411,19 @@ class Resolver:
             text = args
         if not isinstance(text, str):
             raise _Unresolved("Fn::Sub needs a string")
+        whole = re.fullmatch(r"\$\{([^}!][^}]*)\}", text)
+        if whole and whole.group(1).strip() not in variables:
+            # "${SnsKey}" alone is the same reference as !Ref SnsKey (or !GetAtt for "${Key.Arn}"): a resource's
+            # id resolves (to its Link) the same way whichever form names it.
+            token = whole.group(1).strip()
+            if "." in token and not token.startswith("AWS::"):
+                logical, attribute = token.split(".", 1)
+                value = self.get_att(logical, attribute)
+            else:
+                value = self.ref(token)
+            if isinstance(value, str | Link) or is_unknown(value):
+                return value
+            return self._text(value, f"Fn::Sub ${{{token}}}")
 
         def replace(match: re.Match[str]) -> str:
             token = match.group(1)
