@@ -48,6 +48,16 @@ def parse_params(items: Sequence[str]) -> dict[str, str]:
 
 
 def parse_finding(problem: ParseProblem) -> Finding:
+    if problem.finding:
+        return replace(_parse_finding(problem), rule_id=NESTED_RULE_ID, severity=Severity.HIGH,
+                       title="The nested stacks a template names can be read")
+    return _parse_finding(problem)
+
+
+NESTED_RULE_ID = "IAC-NESTED"
+
+
+def _parse_finding(problem: ParseProblem) -> Finding:
     return Finding(
         rule_id=PARSE_RULE_ID,
         title="The template can be read",
@@ -164,7 +174,7 @@ def unset_values(findings: Sequence[Finding]) -> str:
 
 def bad_input(problems: Sequence[ParseProblem]) -> InputError | None:
     """The first malformed template as one line of bad input (exit 2), or None."""
-    errors = [p for p in problems if not p.warning]
+    errors = [p for p in problems if not p.warning and not p.finding]
     if not errors:
         return None
     first = errors[0]

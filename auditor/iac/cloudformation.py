@@ -755,9 +755,10 @@ class _NestedStacks:
             raise _Unresolved(f"nested stack {logical} has no output {name}")
         return outputs[name]
 
-    def _problem(self, logical: str, message: str, *, warning: bool = False) -> _Unresolved:
+    def _problem(self, logical: str, message: str, *, warning: bool = False, finding: bool = False) -> _Unresolved:
         self.problems.append(
-            ParseProblem(str(self.path), f"nested stack {logical}: {message}", self.body_lines.get(logical), warning)
+            ParseProblem(str(self.path), f"nested stack {logical}: {message}", self.body_lines.get(logical), warning,
+                         finding)
         )
         return _Unresolved(f"nested stack {logical}: {message}")
 
@@ -801,6 +802,11 @@ class _NestedStacks:
             reason = _why(url, "TemplateURL") if url is not None else "no TemplateURL"
             return self._problem(logical, f"the template location is not known ({reason}): its resources are not "
                                  "checked and its outputs are unknown", warning=True)
+        if url.lstrip().startswith("{{resolve:"):
+            return self._problem(
+                logical, f"the template location is a dynamic reference ({_printable(url)}), resolved only at "
+                "deployment: its resources are not checked and its outputs are unknown", warning=True
+            )
         if _URL.match(url):
             return self._problem(
                 logical, f"{_printable(url)} is not followed (only a local path is, as `aws cloudformation package` "
@@ -821,7 +827,14 @@ class _NestedStacks:
             return self._problem(logical, f"more than {MAX_NESTED_TEMPLATES} nested templates")
         self.nest.budget[0] -= 1
         if not child.is_file():
-            return self._problem(logical, f"TemplateURL {_printable(url)}: no such file (relative to {self.path.name})")
+            if not isinstance(where, str):  # computed (!Sub "${AWS::Region}/..."): a location, not a file of this tree
+                return self._problem(
+                    logical, f"the computed template location {_printable(url)} is not a file here: its resources "
+                    "are not checked and its outputs are unknown", warning=True
+                )
+            return self._problem(logical, f"TemplateURL {_printable(url)}: no such file (relative to "
+                                 f"{self.path.name}): the parent cannot be packaged or deployed as it stands",
+                                 finding=True)
         template, problem = decode(shown)
         if problem is not None:
             self.problems.append(problem)

@@ -36,6 +36,9 @@ class ParseProblem:
     message: str
     line: int | None = None
     warning: bool = False
+    # An ERROR finding on a template that can be read, not bad input: a nested stack's literal local
+    # TemplateURL that does not exist (CloudFormation would refuse to deploy the parent as it stands).
+    finding: bool = False
 
     def text(self) -> str:
         where = f":{self.line}" if self.line else ""
