@@ -77,12 +77,19 @@ class UnresolvedError(Exception):
         super().__init__(reason)
 
 
+@dataclass(frozen=True)
+class Pattern:
+    """A piece of a shaped name known only as a regular expression (the words of a random_pet id)."""
+
+    regex: str
+
+
 class ShapedUnknown(dict[str, str]):
     """An unknown text (it is `unknown(reason)` to every reader) whose fixed pieces are known: a template such as
     `"logs-${random_pet.this.id}"`, kept as ["logs-", None] so that the shape survives variables, locals and
     outputs and a name argument fed by it keeps the shape of its fixed text (canonical.shaped_name)."""
 
-    def __init__(self, reason: str, pieces: list[str | None]):
+    def __init__(self, reason: str, pieces: list[str | Pattern | None]):
         super().__init__({"$unknown": reason})
         self.pieces = tuple(pieces)
 
@@ -90,7 +97,7 @@ class ShapedUnknown(dict[str, str]):
         return (ShapedUnknown, (str(self["$unknown"]), list(self.pieces)))
 
 
-def shape_pieces(value: Any) -> list[str | None] | None:
+def shape_pieces(value: Any) -> list[str | Pattern | None] | None:
     """The fixed pieces of a text: [value] for a known one, the pieces of a ShapedUnknown, else None."""
     if isinstance(value, str):
         return [value]

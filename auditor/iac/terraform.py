@@ -24,7 +24,15 @@ from typing import Any
 from auditor.errors import InputError
 from auditor.fileio import MAX_EXPANDED_NODES, check_depth, expanded_size, read_text
 from auditor.iac import canonical as C
-from auditor.iac.model import Link, ParseProblem, ShapedUnknown, TemplateResource, shape_pieces, text_or_unknown
+from auditor.iac.model import (
+    Link,
+    ParseProblem,
+    Pattern,
+    ShapedUnknown,
+    TemplateResource,
+    shape_pieces,
+    text_or_unknown,
+)
 from auditor.iac.suppress import comment_lines, inline_suppressions
 from auditor.partitions import partition_of
 from auditor.snapshot import Location, is_unknown, unknown
@@ -516,7 +524,7 @@ class Module:
             return "".join(_text(p, "string template") for p in pieces)  # raises, naming what cannot be text
         # Parts known only at apply: unknown, keeping the fixed text around them (a name's shape).
         reason = next(_why(p, "string template") for p in pieces if not isinstance(p, str | int | float))
-        shape: list[str | None] = []
+        shape: list[str | Pattern | None] = []
         for piece in pieces:
             if isinstance(piece, str | int | float):
                 shape.append(_text(piece, "string template"))
@@ -895,12 +903,30 @@ class Module:
                     value = (arn if isinstance(name, str) else name) if attr == "arn" else name
             elif rtype == "aws_kms_alias" and attr in ("id", "name") and "name" in body.attributes:
                 value = self.eval(body.attributes["name"], scope)
+            elif rtype == "random_pet" and attr == "id":
+                value = self._random_pet(instance, body, scope)
             else:
                 value = Link(self.prefix + instance, attr)
         finally:
             self._stack.discard(marker)
         self._attr_cache[key] = value
         return value
+
+    def _random_pet(self, instance: str, body: Body, scope: Mapping[str, Any] | None) -> Any:
+        """A random_pet's id: unknown until apply, but always `length` words of lowercase letters joined by
+        `separator` after an optional `prefix` (the provider's petname lists), so a name holding a digit or a
+        capital can never be one."""
+        args = {k: self.eval(body.attributes[k], scope) if k in body.attributes else default
+                for k, default in (("length", 2), ("separator", "-"), ("prefix", None))}
+        length, separator, prefix = args["length"], args["separator"], args["prefix"]
+        reason = f"{self.prefix}{instance}.id is generated at apply"
+        if not (isinstance(length, int) and not isinstance(length, bool) and 1 <= length <= 64
+                and isinstance(separator, str) and (prefix is None or isinstance(prefix, str))):
+            return Link(self.prefix + instance, "id")
+        word = "[a-z]+"
+        regex = (re.escape(prefix + separator) if prefix is not None else "") + word \
+            + (f"(?:{re.escape(separator)}{word}){{{length - 1}}}" if length > 1 else "")
+        return ShapedUnknown(reason, [Pattern(regex)])
 
     def shape_names(self, rtype: str, body: Body, scope: Mapping[str, Any], values: dict[str, Any]) -> None:
         """A name argument written as fixed text around values known only at apply (`"logs-${random_pet.x.id}"`,
@@ -1138,7 +1164,7 @@ def _shaped_format(args: list[Any]) -> Any:
     parts = re.split(r"(%[sdv])", args[0].replace("%%", "\0"))
     if len(parts) // 2 != len(args) - 1 or "%" in "".join(parts[0::2]):
         return None
-    pieces: list[str | None] = []
+    pieces: list[str | Pattern | None] = []
     for position, part in enumerate(parts):
         if position % 2 == 0:
             pieces.append(part.replace("\0", "%"))

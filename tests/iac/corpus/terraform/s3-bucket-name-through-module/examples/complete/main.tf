@@ -49,3 +49,9 @@ module "replica_bucket" {
 
   bucket = "${module.log_bucket.s3_bucket_id}-replica"
 }
+
+module "object_bucket" {
+  source = "../../"
+
+  bucket = random_pet.this.id
+}
