@@ -9,9 +9,10 @@ Each REPO_DIR is scanned whole, and so is each directory under it matching --eac
 The repositories are not part of this project: fetch them (for instance with `git clone --depth 1`)
 and pass their paths; nothing is written inside them.
 
-Prints, per repository and in total: runs, tracebacks, exit-2 refusals (with the first lines), the
-median seconds per run, and every FAIL/ERROR finding grouped by rule and message head. On code that is
-not CCME's, every FAIL or ERROR is noise unless --set/--param point the configuration at it.
+Prints, in total: runs (and those on a directory holding no template, which exit 2 by design),
+tracebacks, exit-2 refusals (with the first lines), the median seconds per run, and every FAIL/ERROR
+finding grouped by rule and message head. On code that is not CCME's, a FAIL or ERROR on a name-scoped
+rule is noise unless --set/--param point the configuration at it.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def run(target: Path, extra: list[str], out: Path) -> tuple[int | str, str, list
             code: int | str = main(["iac", str(target), "--format", "json", "--output", str(out), *extra])
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 2
-    except Exception:  # noqa: BLE001 - a crash is what this counts
+    except Exception:  # a crash is what this counts
         code = "traceback"
         err.write(traceback.format_exc())
     seconds = time.perf_counter() - start
@@ -87,6 +88,8 @@ def main_(argv: list[str] | None = None) -> int:
                 if code == "traceback" or "Traceback" in err:
                     totals["tracebacks"] += 1
                     refused.append(f"TRACEBACK {target}: {err.strip().splitlines()[-1][:200]}")
+                elif code not in (0, 1) and "holds no template" in err:
+                    totals["no template"] += 1  # a directory of scripts or docs: nothing to read, rightly exit 2
                 elif code not in (0, 1):
                     totals["refused"] += 1
                     refused.append(f"exit {code} {target}: {err.strip().splitlines()[-1][:200] if err else ''}")
@@ -95,7 +98,8 @@ def main_(argv: list[str] | None = None) -> int:
                     if f["status"] in ("FAIL", "ERROR"):
                         totals[f["status"]] += 1
                         noise[(f["status"], f["rule_id"], f["message"][:90])] += 1
-    print(f"runs {totals['runs']}, tracebacks {totals['tracebacks']}, refused (exit 2) {totals['refused']}, "
+    print(f"runs {totals['runs']} ({totals['no template']} on a directory without templates), tracebacks "
+          f"{totals['tracebacks']}, refused (exit 2) {totals['refused']}, "
           f"FAIL {totals['FAIL']}, ERROR {totals['ERROR']}, median {statistics.median(times):.2f} s/run, "
           f"max {max(times):.2f} s")
     for line in refused:

@@ -233,6 +233,8 @@ class Resolver:
             ):
                 value = [v.strip() for v in value.split(",")]
             self.parameters[name] = value
+        # `--param AWS::StackName=NAME` gives the stack's name (a root template only: a nested stack has its own).
+        self.stack_name = overrides.get("AWS::StackName") if passed is None else None
         self.conditions: Mapping[str, Any] = template.get("Conditions") or {}
         self._condition_cache: dict[str, Any] = {}
 
@@ -456,8 +458,11 @@ class Resolver:
             return partition_of(self.region).name
         if name == "AWS::URLSuffix":
             return partition_of(self.region).dns_suffix
+        if name == "AWS::StackName" and self.stack_name:
+            return self.stack_name
         if name.startswith("AWS::"):
-            raise _Unresolved(f"{name} is known only at deployment")
+            raise _Unresolved(f"{name} is known only at deployment (give AWS::StackName with --param)"
+                              if name == "AWS::StackName" else f"{name} is known only at deployment")
         if name in self.resources:
             known = self.names.get(name)
             if isinstance(known, str):
