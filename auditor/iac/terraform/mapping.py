@@ -244,12 +244,16 @@ def map_resource(
             )
         ]
     if rtype in ("aws_route_table", "aws_default_route_table"):
+        vpc_id = v.get("vpc_id")
+        adopted = v.get("default_route_table_id")
+        if vpc_id is None and isinstance(adopted, Link) and adopted.attribute == "default_route_table_id":
+            vpc_id = Link(adopted.target)  # the VPC whose main table aws_default_route_table adopts
         out = [
             res(
                 "ec2.route_table",
                 {
                     "route_table_id": address,
-                    "vpc_id": v.get("vpc_id"),
+                    "vpc_id": vpc_id,
                     "main": rtype == "aws_default_route_table",
                     "name": name_tag,
                     "associations": [{"subnet_id": None, "main": True}] if rtype == "aws_default_route_table" else [],
