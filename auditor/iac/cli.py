@@ -141,6 +141,9 @@ def audit_paths(
     complete = iac_complete(config)
     selected, skipped = _skipped_for_absent_types(rules, present, region, config.account, complete)
     result = evaluate(loaded.snapshot, selected, config, today=today, mode="iac", complete=complete)
+    unread = [p for p in loaded.problems if p.unread]
+    if complete and unread:
+        result = replace(result, findings=tuple(_unread_children(f, unread) for f in result.findings))
     parse = [parse_finding(p) for p in loaded.problems if not p.warning]
     findings = list(result.findings) + skipped + parse + list(extra_findings)
     findings = apply_suppressions(findings, loaded.suppressions, entries, today)
@@ -160,6 +163,17 @@ def audit_paths(
         notes.append(ParseProblem(", ".join(loaded.nested), "checked only as nested stacks of the templates that "
                                   "follow them (with the parameters they pass)", warning=True))
     return replace(result, findings=tuple(findings), account=config.account), notes
+
+
+def _unread_children(finding: Finding, unread: Sequence[ParseProblem]) -> Finding:
+    """In a complete run, "not found" is a claim about every template; a nested stack that is not read might
+    hold the resource: ERROR naming it, not FAIL."""
+    if finding.status is not Status.FAIL or not finding.message.startswith("not found:"):
+        return finding
+    first = unread[0]
+    more = f" (and {len(unread) - 1} more)" if len(unread) > 1 else ""
+    return replace(finding, status=Status.ERROR, message=f"{finding.message}; but {first.text()}{more}: it may "
+                   "hold it (scan the processed or packaged templates)")
 
 
 def unset_values(findings: Sequence[Finding]) -> str:

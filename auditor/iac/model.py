@@ -39,6 +39,9 @@ class ParseProblem:
     # An ERROR finding on a template that can be read, not bad input: a nested stack's literal local
     # TemplateURL that does not exist (CloudFormation would refuse to deploy the parent as it stands).
     finding: bool = False
+    # A nested stack that is not read (an URL, a dynamic or computed location, an application of the Serverless
+    # Application Repository): a complete run cannot say that a resource it might hold is missing.
+    unread: bool = False
 
     def text(self) -> str:
         where = f":{self.line}" if self.line else ""

@@ -287,10 +287,11 @@ class _NestedStacks:
             raise _Unresolved(f"nested stack {logical} has no output {name}")
         return outputs[name]
 
-    def _problem(self, logical: str, message: str, *, warning: bool = False, finding: bool = False) -> _Unresolved:
+    def _problem(self, logical: str, message: str, *, warning: bool = False, finding: bool = False,
+                 unread: bool = False) -> _Unresolved:
         self.problems.append(
             ParseProblem(str(self.path), f"nested stack {logical}: {message}", self.body_lines.get(logical), warning,
-                         finding)
+                         finding, unread)
         )
         return _Unresolved(f"nested stack {logical}: {message}")
 
@@ -325,7 +326,7 @@ class _NestedStacks:
             if isinstance(where, dict) and "ApplicationId" in where:
                 return self._problem(
                     logical, "an application of the Serverless Application Repository is not followed: its "
-                    "resources are not checked and its outputs are unknown", warning=True
+                    "resources are not checked and its outputs are unknown", warning=True, unread=True
                 )
         else:
             where = props.get("TemplateURL")
@@ -333,16 +334,16 @@ class _NestedStacks:
         if not isinstance(url, str) or not url:
             reason = _why(url, "TemplateURL") if url is not None else "no TemplateURL"
             return self._problem(logical, f"the template location is not known ({reason}): its resources are not "
-                                 "checked and its outputs are unknown", warning=True)
+                                 "checked and its outputs are unknown", warning=True, unread=True)
         if url.lstrip().startswith("{{resolve:"):
             return self._problem(
                 logical, f"the template location is a dynamic reference ({_printable(url)}), resolved only at "
-                "deployment: its resources are not checked and its outputs are unknown", warning=True
+                "deployment: its resources are not checked and its outputs are unknown", warning=True, unread=True
             )
         if _URL.match(url):
             return self._problem(
                 logical, f"{_printable(url)} is not followed (only a local path is, as `aws cloudformation package` "
-                "reads it): its resources are not checked and its outputs are unknown", warning=True
+                "reads it): its resources are not checked and its outputs are unknown", warning=True, unread=True
             )
         shown = Path(os.path.normpath(self.path.parent / url))  # as the parent's path is given: in findings
         try:
@@ -362,7 +363,7 @@ class _NestedStacks:
             if not isinstance(where, str):  # computed (!Sub "${AWS::Region}/..."): a location, not a file of this tree
                 return self._problem(
                     logical, f"the computed template location {_printable(url)} is not a file here: its resources "
-                    "are not checked and its outputs are unknown", warning=True
+                    "are not checked and its outputs are unknown", warning=True, unread=True
                 )
             return self._problem(logical, f"TemplateURL {_printable(url)}: no such file (relative to "
                                  f"{self.path.name}): the parent cannot be packaged or deployed as it stands",
