@@ -253,6 +253,8 @@ def _assign_ids(items: list[TemplateResource], used: set[str], root: Path | None
     for item in items:
         origin = item.location.file if root is None else f"{root}::{item.location.file}"
         rid = item.id or f"{ID_PREFIX.get(item.type, '')}{origin}#{item.key}"
+        if item.id and root is not None:
+            rid = f"{item.id}@{root}"  # the same name deployed from two roots: two resources of the run
         if rid in used:
             rid = f"{rid}@{origin}#{item.key}"
         used.add(rid)
