@@ -235,7 +235,8 @@ def test_the_harness_catches_noise_missing_and_wrong_verdicts(tmp_path: Path) ->
     assert "expected PASS R2 on logical_id='B': no finding" in problem
     (problem,) = check_findings(case, [*good[:1], _finding("R2", "FAIL", "B"), *good[2:]])
     assert "expected PASS R2" in problem and "FAIL" in problem
-    by_root = _case(tmp_path / "r", "description: x\nexpect:\n  - {rule: R1, logical_id: A, resource: root-b, status: FAIL}\n")
+    by_root = _case(tmp_path / "r",
+                    "description: x\nexpect:\n  - {rule: R1, logical_id: A, resource: root-b, status: FAIL}\n")
     a, b = _finding("R1", "PASS", "A"), _finding("R1", "FAIL", "A")
     a["resource_id"], b["resource_id"] = "root-a::m.tf#A", "root-b::m.tf#A"
     assert check_findings(by_root, [a, b]) == []
