@@ -12,7 +12,7 @@ from pathlib import Path
 
 from auditor.app.pipeline import evaluate
 from auditor.config import AuditConfig
-from auditor.engine.evaluate import INCOMPLETE_HINT, WILDCARD_RESOURCE, Evaluation, iac_complete
+from auditor.engine.evaluate import INCOMPLETE_HINT, NEEDS_VALUE, WILDCARD_RESOURCE, Evaluation, iac_complete
 from auditor.engine.findings import Finding, Severity, Source, Status
 from auditor.engine.rules import Rule
 from auditor.errors import InputError
@@ -20,6 +20,16 @@ from auditor.iac.model import PARSE_RULE_ID, ParseProblem
 
 
 def parse_finding(problem: ParseProblem) -> Finding:
+    if problem.finding:
+        return replace(_parse_finding(problem), rule_id=NESTED_RULE_ID, severity=Severity.HIGH,
+                       title="The nested stacks a template names can be read")
+    return _parse_finding(problem)
+
+
+NESTED_RULE_ID = "IAC-NESTED"
+
+
+def _parse_finding(problem: ParseProblem) -> Finding:
     return Finding(
         rule_id=PARSE_RULE_ID,
         title="The template can be read",
@@ -102,6 +112,9 @@ def audit_paths(
     complete = iac_complete(config)
     selected, skipped = _skipped_for_absent_types(rules, present, region, config.account, complete)
     result = evaluate(loaded.snapshot, selected, config, today=today, mode="iac", complete=complete)
+    unread = [p for p in loaded.problems if p.unread]
+    if complete and unread:
+        result = replace(result, findings=tuple(_unread_children(f, unread) for f in result.findings))
     parse = [parse_finding(p) for p in loaded.problems if not p.warning]
     findings = list(result.findings) + skipped + parse + list(extra_findings)
     findings = apply_suppressions(findings, loaded.suppressions, entries, today)
@@ -112,15 +125,41 @@ def audit_paths(
         shown = ", ".join(loaded.skipped[:5]) + (f" and {more} more" if more > 0 else "")
         notes.append(ParseProblem(shown, f"{len(loaded.skipped)} file(s) of the directories scanned are not "
                                   "templates: skipped", warning=True))
+    unset = unset_values(findings)
+    if unset:
+        notes.append(ParseProblem("configuration", f"rules SKIPPED for values the configuration does not set: {unset} "
+                                  "(set them in ccme-audit.yaml or with --set NAME=VALUE to judge those rules)",
+                                  warning=True))
     if loaded.nested:
         notes.append(ParseProblem(", ".join(loaded.nested), "checked only as nested stacks of the templates that "
                                   "follow them (with the parameters they pass)", warning=True))
     return replace(result, findings=tuple(findings), account=config.account), notes
 
 
+def _unread_children(finding: Finding, unread: Sequence[ParseProblem]) -> Finding:
+    """In a complete run, "not found" is a claim about every template; a nested stack that is not read might
+    hold the resource: ERROR naming it, not FAIL."""
+    if finding.status is not Status.FAIL or not finding.message.startswith("not found:"):
+        return finding
+    first = unread[0]
+    more = f" (and {len(unread) - 1} more)" if len(unread) > 1 else ""
+    return replace(finding, status=Status.ERROR, message=f"{finding.message}; but {first.text()}{more}: it may "
+                   "hold it (scan the processed or packaged templates)")
+
+
+def unset_values(findings: Sequence[Finding]) -> str:
+    """'secret_name (2 rules), account (1 rule)': the configuration values whose absence SKIPPED rules."""
+    counts: dict[str, int] = {}
+    for finding in findings:
+        if finding.status is Status.SKIPPED and finding.message.startswith(NEEDS_VALUE):
+            name = finding.message[len(NEEDS_VALUE):].split("'")[1]
+            counts[name] = counts.get(name, 0) + 1
+    return ", ".join(f"{name} ({n} rule{'s' if n > 1 else ''})" for name, n in counts.items())
+
+
 def bad_input(problems: Sequence[ParseProblem]) -> InputError | None:
     """The first malformed template as one line of bad input (exit 2), or None."""
-    errors = [p for p in problems if not p.warning]
+    errors = [p for p in problems if not p.warning and not p.finding]
     if not errors:
         return None
     first = errors[0]

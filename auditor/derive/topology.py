@@ -29,7 +29,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from auditor.snapshot import CollectionError, Resource, Snapshot, is_unknown, unknown, unknown_reason
+from auditor.snapshot import (
+    CollectionError,
+    Resource,
+    Snapshot,
+    generated_clash,
+    is_generated,
+    is_unknown,
+    unknown,
+    unknown_reason,
+)
 
 if TYPE_CHECKING:
     from auditor.config import AuditConfig
@@ -219,6 +228,8 @@ def _overlay(resource: Resource, errors: Sequence[CollectionError]) -> Resource:
     attributes = dict(resource.attributes)
     for error in errors:
         reason = f"{error.code} on {error.operation}: {error.message}"
+        if error.code == "Conditional" and error.operation == "iac:resolve":
+            continue  # only whether it is created is unknown (the rules say so); its settings are as written
         if error.attribute:
             if not is_unknown(attributes.get(error.attribute)):
                 attributes[error.attribute] = unknown(reason)
@@ -254,7 +265,7 @@ def _value(resource: Resource | Mapping[str, Any], key: str) -> Any:
 
 def _name_of(resource: Resource) -> Any:
     name = resource.attributes.get("name")
-    if is_unknown(name):
+    if is_unknown(name) or is_generated(name):
         return name
     if isinstance(name, str):
         return name
@@ -729,6 +740,9 @@ def vpc_role(vpc: Resource, network: Mapping[str, Any]) -> Any:
         name = _name_of(vpc)
         if is_unknown(name):
             return unknown(f"the name of {vid} is unknown: {unknown_reason(name)}")
+        if is_generated(name):  # fixed text around unknown parts: in scope only if the configured name fits
+            clash = generated_clash(name, network["vpc_name"])
+            return None if clash is None else unknown(f"the name of {vid} is not known: {clash}")
         if name == network["vpc_name"]:
             return "ccme"
     if network.get("cluster_vpc_id") and vid == network["cluster_vpc_id"]:
@@ -948,6 +962,7 @@ def _topology_resource(
         name=f"{label}: {result.reason}" if result.reason else label,
         region=vpc.region,
         account=vpc.account,
+        location=vpc.location,
     )
 
 

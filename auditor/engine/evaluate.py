@@ -24,6 +24,8 @@ from auditor.snapshot import (
 )
 
 WILDCARD_RESOURCE = "*"
+# The start of the SKIPPED message of a rule that needs a configuration value that is not set (outside --complete).
+NEEDS_VALUE = "needs the configuration value "
 # Why a rule that asserts that a resource exists is SKIPPED on templates not declared complete.
 INCOMPLETE_HINT = ("pass --complete (or set iac.complete: true) if these templates describe the whole CCME "
                    "prerequisite set")
@@ -312,7 +314,12 @@ class _RuleRun:
                 missing_id or WILDCARD_RESOURCE, Status.ERROR,
                 f"{rule.resource_type} could not be collected: {_describe_errors(type_errors)}"))
         elif not candidates and not undecided and rule.scope.expect == "at_least_one":
-            if self.complete:
+            # Outside a complete run a typo of the required value would be SKIPPED with the rest: it FAILs, named.
+            # (A complete run FAILs the missing value itself.)
+            near = self._near_misses(where) if rule.scope.near_miss and not self.complete else []
+            if near:
+                findings.extend(near)
+            elif self.complete:
                 findings.append(self.finding(
                     missing_id or WILDCARD_RESOURCE, Status.FAIL,
                     f"not found: no {rule.resource_type} matches the rule's scope "
@@ -327,11 +334,37 @@ class _RuleRun:
             findings.append(self._evaluate_resource(resource, assertion))
         return findings
 
+    def _near_misses(self, where: Mapping[str, Any] | None) -> list[Finding]:
+        """The resources whose value is a typo of the one required value nothing has (FAIL, in every mode)."""
+        args = (where or {}).get("equals")
+        if not isinstance(args, Mapping) or not isinstance(args.get("value"), str):
+            return []
+        wanted, path = args["value"], args["path"]
+        found = []
+        for resource in self.index.resources(self.rule.resource_type, self.region):
+            try:
+                value = _envelope_or_read(resource, path)
+            except UnknownValue:
+                continue
+            if isinstance(value, str) and near_miss(value, wanted):
+                found.append(self.finding(
+                    resource.id, Status.FAIL,
+                    f"{value!r} is a near miss of {wanted!r}, which nothing in this run is: a typo (a character "
+                    f"added, dropped or swapped, '_' for '-', or case) that leaves the required {wanted!r} absent",
+                    resource=resource,
+                    evidence=({"check": f"{path} = {wanted!r}", "observed": value},)))
+        return found
+
     def _missing_parameter(self, exc: MissingParameter) -> Finding:
+        how = f"set it in ccme-audit.yaml or with --set {exc.name}=VALUE"
+        if not self.complete:
+            # Templates that are a part of the whole: a value the configuration leaves unset is an opt-out of the
+            # rules that need it (the run's notes name the values that would enable them), not a failed check.
+            return self.finding(WILDCARD_RESOURCE, Status.SKIPPED,
+                                f"{NEEDS_VALUE}'{exc.name}', which the configuration does not set ({how})")
         return self.finding(
             WILDCARD_RESOURCE, Status.ERROR,
-            f"the configuration does not set '{exc.name}', which this rule needs "
-            f"(set it in ccme-audit.yaml or with --set {exc.name}=VALUE)")
+            f"the configuration does not set '{exc.name}', which this rule needs ({how})")
 
     def _in_scope(self, where: Mapping[str, Any] | None) -> tuple[list[Resource], list[tuple[Resource, str]]]:
         rtype = self.rule.resource_type
@@ -343,7 +376,7 @@ class _RuleRun:
             table = self.index.by_value(rtype, self.region, path)
             everything = self.index.resources(rtype, self.region)
             picked = sorted({position for value in values for position in table.get(value, ())})
-            undecided = [(everything[p], "value unknown") for p in table.get(_UNKNOWN, ())]
+            undecided = [(everything[p], _unknown_reason(everything[p], path)) for p in table.get(_UNKNOWN, ())]
             for p in table.get(_GENERATED, ()):
                 # Out of scope (it can never be a configured name) unless a value has the generated shape.
                 reason = _generated_collision(everything[p], path, values)
@@ -402,6 +435,32 @@ class _RuleRun:
 def _short(value: Any, limit: int = 120) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def near_miss(value: str, wanted: str) -> bool:
+    """Whether `value` is not `wanted` but a small edit away from it: the same once case and '_'/'-' are
+    ignored, or one character added, dropped, changed or two neighbours swapped."""
+    if value == wanted:
+        return False
+    if value.lower().replace("-", "_") == wanted.lower().replace("-", "_"):
+        return True
+    if abs(len(value) - len(wanted)) > 1:
+        return False
+    start = 0
+    while start < min(len(value), len(wanted)) and value[start] == wanted[start]:
+        start += 1
+    a, b = value[start:], wanted[start:]
+    return (a[1:] == b[1:] or a[1:] == b or a == b[1:]
+            or (len(a) >= 2 and len(a) == len(b) and a[0] == b[1] and a[1] == b[0] and a[2:] == b[2:]))
+
+
+def _unknown_reason(resource: Resource, path: str) -> str:
+    """Why the value a scope reads is unknown (the reason the source recorded), for the ERROR's message."""
+    try:
+        _envelope_or_read(resource, path)
+    except UnknownValue as exc:
+        return f"{path} is unknown: {exc.reason}" if exc.reason else "value unknown"
+    return "value unknown"
 
 
 def _indexable(where: Mapping[str, Any]) -> tuple[str, list[Any]] | None:

@@ -31,6 +31,9 @@ class Scope:
     expect: str = "each"
     missing_id: str | None = None
     options: tuple[str, ...] = ()
+    # at_least_one with `where: {equals: {path, value}}`: while nothing matches, a resource whose value is a small
+    # edit away from the required one (a typo) FAILs in every mode, naming what it resembles.
+    near_miss: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ def rule_schema() -> dict[str, Any]:
                     "where": operators.ASSERTION_REF,
                     "expect": {"enum": ["each", "at_least_one"]},
                     "missing_id": {"type": "string"},
+                    "near_miss": {"type": "boolean"},
                     "options": {"type": "array", "items": {"enum": ["read_secret_values", "probe_cost_explorer"]}},
                 },
             },
@@ -205,6 +209,10 @@ def _semantic_problems(raw: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         problems.append(("/", f"unknown parameter '{{{name}}}'",
                          "use a configuration value (see ccme-audit rules params) or a foreach variable"))
     scope = raw.get("scope") or {}
+    if scope.get("near_miss") and (scope.get("expect") != "at_least_one"
+                                   or "equals" not in (scope.get("where") or {})):
+        problems.append(("/scope", "near_miss needs expect: at_least_one and where: {equals: {path, value}}",
+                         "remove near_miss, or scope the rule by one required value"))
     if scope.get("expect") == "at_least_one" and not scope.get("missing_id"):
         problems.append(("/scope", "expect: at_least_one needs missing_id (the id reported when nothing matches)",
                          "add scope.missing_id"))
@@ -243,7 +251,8 @@ def load_rule_file(path: Path, pack: str) -> list[Rule]:
                 resource_type=raw["resource_type"], pack=pack, area=raw.get("area", rtype.area), file=file,
                 assertion=raw["assert"],
                 scope=Scope(where=scope_raw.get("where"), expect=scope_raw.get("expect", "each"),
-                            missing_id=scope_raw.get("missing_id"), options=tuple(scope_raw.get("options", ()))),
+                            missing_id=scope_raw.get("missing_id"), options=tuple(scope_raw.get("options", ())),
+                            near_miss=bool(scope_raw.get("near_miss", False))),
                 description=raw.get("description"), message=raw.get("message"),
                 remediation=tuple(raw.get("remediation", ())),
                 live="live" in applies, iac="iac" in applies,

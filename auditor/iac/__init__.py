@@ -17,7 +17,14 @@ from typing import Any
 
 from auditor.errors import InputError
 from auditor.fileio import check_depth, parse_yaml, read_text
-from auditor.iac.model import Link, ParseProblem, TemplateResource, finalize
+from auditor.iac.model import (
+    CONDITIONAL_CODE,
+    CONDITIONAL_EXISTENCE,
+    Link,
+    ParseProblem,
+    TemplateResource,
+    finalize,
+)
 from auditor.snapshot import CollectionError, Resource, Snapshot
 
 SELF_ID = {
@@ -238,12 +245,18 @@ def _load_file(
     return SKIPPED, [], [], []
 
 
-def _assign_ids(items: list[TemplateResource], used: set[str]) -> dict[str, str]:
+def _assign_ids(items: list[TemplateResource], used: set[str], root: Path | None = None) -> dict[str, str]:
+    """Snapshot ids. `root`: the Terraform root module the items were read through, when the run holds several
+    (examples calling the same module with the same block name would otherwise share ids, and with them
+    findings, fingerprints and waivers)."""
     ids: dict[str, str] = {}
     for item in items:
-        rid = item.id or f"{ID_PREFIX.get(item.type, '')}{item.location.file}#{item.key}"
+        origin = item.location.file if root is None else f"{root}::{item.location.file}"
+        rid = item.id or f"{ID_PREFIX.get(item.type, '')}{origin}#{item.key}"
+        if item.id and root is not None:
+            rid = f"{item.id}@{root}"  # the same name deployed from two roots: two resources of the run
         if rid in used:
-            rid = f"{rid}@{item.location.file}#{item.key}"
+            rid = f"{rid}@{origin}#{item.key}"
         used.add(rid)
         item.id = rid
         ids[item.key] = rid
@@ -366,6 +379,7 @@ def load_paths(
     nested = {Path(f) for outcome in outcomes for f in outcome[3]}
     skipped: list[str] = []
     nested_files: list[str] = []
+    several_roots = sum(1 for kind_hint, _p, _n in units if kind_hint == "tfdir") > 1
     seen_problems: set[ParseProblem] = set()
     for (kind_hint, path, _named), (unit_kind, items, found, _followed) in zip(units, outcomes, strict=True):
         if unit_kind == SKIPPED:
@@ -380,7 +394,7 @@ def load_paths(
         problems.extend(found)
         if unit_kind:
             kinds.add(unit_kind)
-        ids = _assign_ids(items, used)
+        ids = _assign_ids(items, used, path if kind_hint == "tfdir" and several_roots else None)
         clusters.extend(i for i in items if i.type == "pcluster.cluster")
         for item in items:
             if item.suppressions:
@@ -390,7 +404,7 @@ def load_paths(
                     CollectionError(
                         resource_type=item.type,
                         operation="iac:resolve",
-                        code="Unresolved",
+                        code=CONDITIONAL_CODE if message.startswith(CONDITIONAL_EXISTENCE) else "Unresolved",
                         message=message,
                         resource_id=item.id,
                         region=item.region,

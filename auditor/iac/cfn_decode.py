@@ -52,15 +52,24 @@ class _Loader(_BASE):
 
 
 def _mapping(loader: Any, node: yaml.MappingNode) -> Mapping:
-    loader.flatten_mapping(node)  # YAML merge keys, as the safe loader reads them
+    explicit = sum(1 for key_node, _ in node.value if key_node.tag != "tag:yaml.org,2002:merge")
+    loader.flatten_mapping(node)  # YAML merge keys, as the safe loader reads them: merged pairs first
+    merged = len(node.value) - explicit
     out = Mapping(_line(node.start_mark))
-    for key_node, value_node in node.value:
+    from_merge: set[Any] = set()
+    for position, (key_node, value_node) in enumerate(node.value):
         key = loader.construct_object(key_node, deep=True)
         try:
             seen = key in out
         except TypeError:
             raise DecodeError(f"a mapping key is not a scalar ({key_node.tag})", _line(key_node.start_mark)) from None
-        if seen:
+        if position < merged:
+            # A key `<<: *anchor` brings; flatten_mapping lists the mappings of `<<: [*a, *b]` last-first, so the
+            # later pair overwrites and the first mapping named wins, as YAML says.
+            from_merge.add(key)
+        elif seen and key in from_merge:
+            from_merge.discard(key)  # a key written beside the merge overrides the merged one
+        elif seen:
             first = out.key_lines.get(key)
             at = f" (first at line {first})" if first else ""
             raise DecodeError(f"duplicate key {str(key)[:80]!r}{at}", _line(key_node.start_mark))

@@ -30,6 +30,24 @@ def _find(items: list[TemplateResource], rtype: str, ref: Any) -> TemplateResour
     return None
 
 
+def _place(item: TemplateResource) -> str:
+    where = f"{item.location.file}:{item.location.line}" if item.location.line else item.location.file
+    return f"{item.key} ({where})"
+
+
+def _last_writer(bucket: TemplateResource, helper: TemplateResource, setting: str, value: Any) -> Any:
+    """The setting a separate resource writes, unless the bucket also writes it inline with another value: the
+    AWS provider documents that the two conflict and the last apply wins, so what ends up deployed depends on
+    apply order (unknown, naming both places)."""
+    if setting not in bucket.inline or bucket.inline[setting] == value:
+        return value
+    return unknown(
+        f"{setting} is written twice with different values: inline on {_place(bucket)} and by {_place(helper)}; "
+        "the AWS provider documents that they conflict and the last writer wins, so what is deployed depends "
+        f"on apply order: remove the inline {setting} from the bucket"
+    )
+
+
 def join(items: list[TemplateResource], region: str | None) -> None:
     helpers = [i for i in items if i.type.startswith("iac.")]
     for helper in helpers:
@@ -38,14 +56,14 @@ def join(items: list[TemplateResource], region: str | None) -> None:
         if kind == "iac.s3_bucket_policy":
             bucket = _find(items, "s3.bucket", a["bucket"])
             if bucket is not None:
-                bucket.attributes["policy"] = a["policy"]
+                bucket.attributes["policy"] = _last_writer(bucket, helper, "policy", a["policy"])
         elif kind == "iac.s3_setting":
             bucket = _find(items, "s3.bucket", a["bucket"])
             if bucket is not None:
                 if a["setting"] == "public_access_block":
                     bucket.attributes["public_access_block"] = C.public_access_block(a["value"])
                 else:
-                    bucket.attributes[a["setting"]] = a["value"]
+                    bucket.attributes[a["setting"]] = _last_writer(bucket, helper, a["setting"], a["value"])
         elif kind == "iac.kms_key_policy":
             key = _find(items, "kms.key", a["key"])
             if key is not None:

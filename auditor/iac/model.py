@@ -36,6 +36,12 @@ class ParseProblem:
     message: str
     line: int | None = None
     warning: bool = False
+    # An ERROR finding on a template that can be read, not bad input: a nested stack's literal local
+    # TemplateURL that does not exist (CloudFormation would refuse to deploy the parent as it stands).
+    finding: bool = False
+    # A nested stack that is not read (an URL, a dynamic or computed location, an application of the Serverless
+    # Application Repository): a complete run cannot say that a resource it might hold is missing.
+    unread: bool = False
 
     def text(self) -> str:
         where = f":{self.line}" if self.line else ""
@@ -56,6 +62,14 @@ class TemplateResource:
     account: str | None = None
     suppressions: list[tuple[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Settings written on the resource itself that a separate resource may also write (Terraform's legacy
+    # inline `versioning {}` / `policy` of aws_s3_bucket): attribute -> the inline value (joins.py).
+    inline: dict[str, Any] = field(default_factory=dict)
+
+
+# The start of an item error that says only whether the resource exists is unknown (its attributes are as written).
+CONDITIONAL_EXISTENCE = "whether the resource is created depends on"
+CONDITIONAL_CODE = "Conditional"
 
 
 class UnresolvedError(Exception):
@@ -64,6 +78,35 @@ class UnresolvedError(Exception):
     def __init__(self, reason: str):
         self.reason = reason
         super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A piece of a shaped name known only as a regular expression (the words of a random_pet id)."""
+
+    regex: str
+
+
+class ShapedUnknown(dict[str, str]):
+    """An unknown text (it is `unknown(reason)` to every reader) whose fixed pieces are known: a template such as
+    `"logs-${random_pet.this.id}"`, kept as ["logs-", None] so that the shape survives variables, locals and
+    outputs and a name argument fed by it keeps the shape of its fixed text (canonical.shaped_name)."""
+
+    def __init__(self, reason: str, pieces: list[str | Pattern | None]):
+        super().__init__({"$unknown": reason})
+        self.pieces = tuple(pieces)
+
+    def __reduce__(self) -> Any:  # keep the pieces across worker processes
+        return (ShapedUnknown, (str(self["$unknown"]), list(self.pieces)))
+
+
+def shape_pieces(value: Any) -> list[str | Pattern | None] | None:
+    """The fixed pieces of a text: [value] for a known one, the pieces of a ShapedUnknown, else None."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, ShapedUnknown):
+        return list(value.pieces)
+    return None
 
 
 def contains_unknown(value: Any) -> str | None:

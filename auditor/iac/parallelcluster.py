@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.iac.model import ParseProblem, TemplateResource
-from auditor.iac.suppress import inline_suppressions
+from auditor.iac.suppress import comment_lines, inline_suppressions
 from auditor.snapshot import Location, unknown
 
 # GPU instance families (EC2 "Accelerated computing"); vendor of the GPU.
@@ -78,6 +78,49 @@ def instance_facts(instance_type: Any, role: str) -> dict[str, Any]:
     }
 
 
+# ParallelCluster reads its configuration through marshmallow fields: a Boolean accepts these spellings (quoted
+# or not), an Integer accepts a number written as text. Anything else it refuses: unknown here, never guessed.
+_TRUE = frozenset({"t", "T", "true", "True", "TRUE", "on", "On", "ON", "y", "Y", "yes", "Yes", "YES", "1"})
+_FALSE = frozenset({"f", "F", "false", "False", "FALSE", "off", "Off", "OFF", "n", "N", "no", "No", "NO", "0"})
+
+
+def schema_bool(value: Any, default: Any, what: str) -> Any:
+    """A Boolean as ParallelCluster's schema reads it: `Encrypted: "false"` is false, not a truthy string."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value in _TRUE:
+        return True
+    if isinstance(value, str) and value in _FALSE:
+        return False
+    return unknown(f"{what}: {str(value)[:60]!r} is not a boolean ParallelCluster accepts (it would refuse the file)")
+
+
+def schema_int(value: Any, default: Any, what: str) -> Any:
+    """An Integer as ParallelCluster's schema reads it: `RetentionInDays: "30"` is 30."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return unknown(f"{what}: {value!r} is not an integer ParallelCluster accepts")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+        return int(value)
+    return unknown(f"{what}: {str(value)[:60]!r} is not an integer ParallelCluster accepts (it would refuse the file)")
+
+
+def _elastic_ip(value: Any) -> Any:
+    """HeadNode.Networking.ElasticIp: true, false or an allocation id; "false" written as text is false."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
+
+
 def is_parallelcluster(doc: Any) -> bool:
     return isinstance(doc, dict) and "HeadNode" in doc and "Scheduling" in doc
 
@@ -100,7 +143,7 @@ def _line_of(lines: list[str], key: str) -> int | None:
 def load(
     path: Path, doc: dict[str, Any], text: str, *, region: str | None, account: str | None
 ) -> tuple[list[TemplateResource], list[ParseProblem]]:
-    lines = text.splitlines()
+    lines = comment_lines(text, "yaml")
     head = doc.get("HeadNode") or {}
     scheduling = doc.get("Scheduling") or {}
     slurm = _get(scheduling, "SlurmSettings") or {}
@@ -146,9 +189,9 @@ def load(
             "kms_key_id": settings.get("KmsKeyId"),
         }
         if kind == "Efs":
-            entry["encrypted"] = bool(settings.get("Encrypted", False))
+            entry["encrypted"] = schema_bool(settings.get("Encrypted"), False, "EfsSettings.Encrypted")
         elif kind == "Ebs":
-            entry["encrypted"] = bool(settings.get("Encrypted", True))
+            entry["encrypted"] = schema_bool(settings.get("Encrypted"), True, "EbsSettings.Encrypted")
         elif kind == "FsxLustre":
             dras = settings.get("DataRepositoryAssociations") or []
             entry.update(
@@ -172,12 +215,12 @@ def load(
         "scheduler": scheduling.get("Scheduler"),
         "head_node": {
             **instance_types[0],
-            "elastic_ip": _get(head, "Networking", "ElasticIp"),
+            "elastic_ip": _elastic_ip(_get(head, "Networking", "ElasticIp")),
             "subnet_id": _get(head, "Networking", "SubnetId"),
-            "dcv_enabled": bool(_get(head, "Dcv", "Enabled") or False),
+            "dcv_enabled": schema_bool(_get(head, "Dcv", "Enabled"), False, "HeadNode.Dcv.Enabled"),
             "ssh_key_name": _get(head, "Ssh", "KeyName"),
         },
-        "dcv_enabled": bool(_get(head, "Dcv", "Enabled") or False),
+        "dcv_enabled": schema_bool(_get(head, "Dcv", "Enabled"), False, "HeadNode.Dcv.Enabled"),
         "instance_types": instance_types,
         "subnet_ids": [s for s in subnets if s is not None],
         "internet_access": unknown(
@@ -185,8 +228,10 @@ def load(
             "configuration (scan it with the network template)"
         ),
         "dns": {
-            "disable_managed_dns": bool(_get(slurm, "Dns", "DisableManagedDns") or False),
-            "use_ec2_hostnames": bool(_get(slurm, "Dns", "UseEc2Hostnames") or False),
+            "disable_managed_dns": schema_bool(_get(slurm, "Dns", "DisableManagedDns"), False,
+                                               "SlurmSettings.Dns.DisableManagedDns"),
+            "use_ec2_hostnames": schema_bool(_get(slurm, "Dns", "UseEc2Hostnames"), False,
+                                             "SlurmSettings.Dns.UseEc2Hostnames"),
         },
         "database": None
         if not isinstance(database, dict)
@@ -198,8 +243,9 @@ def load(
         },
         "shared_storage": storage,
         "cloudwatch_logs": {
-            "enabled": cloudwatch.get("Enabled", True) is True,
-            "retention_in_days": cloudwatch.get("RetentionInDays", 180),
+            "enabled": schema_bool(cloudwatch.get("Enabled"), True, "Monitoring.Logs.CloudWatch.Enabled"),
+            "retention_in_days": schema_int(cloudwatch.get("RetentionInDays"), 180,
+                                            "Monitoring.Logs.CloudWatch.RetentionInDays"),
             "deletion_policy": cloudwatch.get("DeletionPolicy", "Retain"),
         },
         "region": doc.get("Region", region),

@@ -24,6 +24,96 @@ _INLINE = re.compile(r"(?:#|//)\s*ccme-audit:ignore\s+([A-Z0-9*][A-Z0-9*-]*)\s+r
 _COMMENT = re.compile(r"^\s*(#|//)")
 
 
+MARKER = "ccme-audit:ignore"
+_NOT_A_COMMENT = "ccme-audit:(in data, not a comment)"
+_HEREDOC = re.compile(r"<<-?\s*([A-Za-z_][A-Za-z0-9_-]*)\s*$")
+
+
+def comment_lines(text: str, syntax: str) -> list[str]:
+    """The file's lines for inline_suppressions, with every marker that is not in a real comment defused.
+
+    A suppression lives in a comment only: a `# ccme-audit:ignore` line inside a YAML block string (`Value: |`),
+    a quoted string or a Terraform heredoc is data, and data must not waive a finding. JSON holds no comments.
+    syntax: "yaml", "json" or "hcl". A YAML text that cannot be scanned has every marker defused (fail closed:
+    a suppression is never honoured on a guess).
+    """
+    lines = text.splitlines()
+    if MARKER not in text:
+        return lines
+    if syntax == "json":
+        return [line.replace(MARKER, _NOT_A_COMMENT) for line in lines]
+    data = _yaml_data(text) if syntax == "yaml" else _hcl_data(lines)
+    if data is None:
+        return [line.replace(MARKER, _NOT_A_COMMENT) for line in lines]
+    out = []
+    for number, line in enumerate(lines):
+        column = line.find(MARKER)
+        while column >= 0:
+            if data(number, column):
+                line = line[:column] + _NOT_A_COMMENT + line[column + len(MARKER):]
+            column = line.find(MARKER, column + 1)
+        out.append(line)
+    return out
+
+
+def _yaml_data(text: str) -> Any:
+    """Whether (line, column), 0-based, lies inside a YAML scalar (a string, not a comment)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    spans: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    try:
+        for token in yaml.scan(text, Loader=loader):
+            if isinstance(token, yaml.ScalarToken):
+                spans.append(((token.start_mark.line, token.start_mark.column),
+                              (token.end_mark.line, token.end_mark.column)))
+    except yaml.YAMLError:
+        return None
+    return lambda line, column: any(start <= (line, column) < end for start, end in spans)
+
+
+def _hcl_data(lines: Sequence[str]) -> Any:
+    """Whether (line, column) lies inside an HCL quoted string or heredoc (a light lexer: strings, heredocs,
+    `#`, `//` and `/* */` comments; a quote inside an interpolation pairs up with its own closing quote)."""
+    data: set[tuple[int, int]] = set()
+    heredoc: str | None = None
+    in_block_comment = False
+    for number, line in enumerate(lines):
+        if heredoc is not None:
+            if line.strip() == heredoc:
+                heredoc = None
+            else:
+                data.update((number, c) for c in range(len(line)))
+            continue
+        in_string = False
+        column = 0
+        while column < len(line):
+            char = line[column]
+            if in_block_comment:
+                if line.startswith("*/", column):
+                    in_block_comment = False
+                    column += 1
+            elif in_string:
+                data.add((number, column))
+                if char == "\\":
+                    column += 1
+                    data.add((number, column))
+                elif char == '"':
+                    in_string = False
+            elif char == '"':
+                in_string = True
+            elif char == "#" or line.startswith("//", column):
+                break
+            elif line.startswith("/*", column):
+                in_block_comment = True
+                column += 1
+            column += 1
+        match = _HEREDOC.search(line)
+        if match and not in_block_comment:
+            heredoc = match.group(1)
+    return lambda line, column: (line, column) in data
+
+
 def inline_suppressions(lines: Sequence[str], line: int | None) -> list[tuple[str, str]]:
     """(rule, reason) from the resource's line and the comment block just above it."""
     if not line or line > len(lines):

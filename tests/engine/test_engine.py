@@ -242,8 +242,11 @@ def test_an_unset_assertion_parameter_matters_only_with_a_resource_in_scope(tmp_
     assert evaluate(unrelated, rules, config(), today=TODAY).findings == ()
     in_scope = Snapshot(kind="cloudformation", resources=(bucket("ucit-ccme-logging-eu-west-1"),),
                         regions=("eu-west-1",))
-    (finding,) = evaluate(in_scope, rules, config(), today=TODAY).findings
+    (finding,) = evaluate(in_scope, rules, config(), today=TODAY, complete=True).findings
     assert finding.status is Status.ERROR and "does not set 'account'" in finding.message
+    # Templates not declared complete: the unset value opts the rule out (SKIPPED, naming the value).
+    (finding,) = evaluate(in_scope, rules, config(), today=TODAY, mode="iac", complete=False).findings
+    assert finding.status is Status.SKIPPED and "'account'" in finding.message and "--set account=" in finding.message
 
 
 EXISTS_RULE = """

@@ -13,9 +13,13 @@ expect.yaml:
     args: [--complete, --set, account=111122223333]         # optional extra CLI arguments
     expect:                                                # optional
       - {rule: CCME-S3-VERSIONING-LOGGING, logical_id: "module.logging.aws_s3_bucket.this", status: FAIL}
+      - {rule: CCME-S3-PAB-LOGGING, logical_id: "module.s3.aws_s3_bucket.this", resource: "examples/b::",
+         status: PASS}
 
 `logical_id: null` (or left out) matches a finding without a location logical id (a finding on the run,
-such as a resource that is not found).
+such as a resource that is not found). `resource` (optional) is a part of the finding's resource id: it
+tells apart the resources of one logical id (a module called by the same name from several Terraform
+roots, whose ids hold their root directory).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 KINDS = ("cloudformation", "terraform", "parallelcluster")
 STATUSES = ("PASS", "FAIL", "ERROR", "SKIPPED", "WAIVED")
 CASE_KEYS = {"description", "path", "args", "expect"}
-ENTRY_KEYS = {"rule", "logical_id", "status"}
+ENTRY_KEYS = {"rule", "logical_id", "status", "resource"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class Entry:
     rule: str
     logical_id: str | None
     status: str
+    resource: str | None = None  # a part of the resource id the finding must have
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,9 @@ def load_case(file: Path) -> Case:
         if item["status"] not in STATUSES:
             raise _problem(file, f"expect[{position}] status {item['status']!r} is not one of {STATUSES}")
         logical = item.get("logical_id")
-        entries.append(Entry(str(item["rule"]), None if logical is None else str(logical), str(item["status"])))
+        resource = item.get("resource")
+        entries.append(Entry(str(item["rule"]), None if logical is None else str(logical), str(item["status"]),
+                             None if resource is None else str(resource)))
     return Case(file.parent, description.strip(), target, tuple(args), tuple(entries))
 
 
@@ -131,11 +138,13 @@ def check_findings(case: Case, findings: list[dict[str, Any]]) -> list[str]:
         problems.append(f"FAIL/ERROR findings the case does not expect (noise, or add them to expect.yaml):\n"
                         f"{_show(unexpected)}")
     for entry in case.expect:
-        found = [f for f in findings if f["rule_id"] == entry.rule and _logical_id(f) == entry.logical_id]
+        found = [f for f in findings if f["rule_id"] == entry.rule and _logical_id(f) == entry.logical_id
+                 and (entry.resource is None or entry.resource in f["resource_id"])]
+        where = f"logical_id={entry.logical_id!r}" + (f" resource~{entry.resource!r}" if entry.resource else "")
         if not found:
-            problems.append(f"expected {entry.status} {entry.rule} on logical_id={entry.logical_id!r}: no finding")
+            problems.append(f"expected {entry.status} {entry.rule} on {where}: no finding")
         elif any(f["status"] != entry.status for f in found):
-            problems.append(f"expected {entry.status} {entry.rule} on logical_id={entry.logical_id!r}, got:\n"
+            problems.append(f"expected {entry.status} {entry.rule} on {where}, got:\n"
                             f"{_show(found)}")
     return problems
 
@@ -226,5 +235,12 @@ def test_the_harness_catches_noise_missing_and_wrong_verdicts(tmp_path: Path) ->
     assert "expected PASS R2 on logical_id='B': no finding" in problem
     (problem,) = check_findings(case, [*good[:1], _finding("R2", "FAIL", "B"), *good[2:]])
     assert "expected PASS R2" in problem and "FAIL" in problem
+    by_root = _case(tmp_path / "r",
+                    "description: x\nexpect:\n  - {rule: R1, logical_id: A, resource: root-b, status: FAIL}\n")
+    a, b = _finding("R1", "PASS", "A"), _finding("R1", "FAIL", "A")
+    a["resource_id"], b["resource_id"] = "root-a::m.tf#A", "root-b::m.tf#A"
+    assert check_findings(by_root, [a, b]) == []
+    (problem,) = check_findings(by_root, [a])
+    assert "resource~'root-b'" in problem and "no finding" in problem
     (problem, *_) = check_findings(case, [*good, _finding("IAC-PARSE", "ERROR", None)])
     assert "refused (IAC-PARSE)" in problem

@@ -411,7 +411,7 @@ def test_wrapper_pattern_takes_item_then_default_then_fallback() -> None:
 
 
 def test_module_calls_terraform_would_refuse_are_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from auditor.iac import terraform
+    from auditor.iac.terraform import module as terraform  # where the module-instance limit is read
 
     write(tmp_path, {**BUCKET_MODULE, "root/main.tf": """
 variable "src" { default = "../mod" }

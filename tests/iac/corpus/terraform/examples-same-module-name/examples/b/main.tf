@@ -1,0 +1,5 @@
+module "s3_bucket" {
+  source     = "../../"
+  bucket     = "ucit-ccme-logging-eu-west-1"
+  versioning = "Suspended"
+}
