@@ -24,7 +24,16 @@ from auditor.cli.common import (
     RulesDirOpt,
     SetOpt,
     build_config,
-    exit_for,
+)
+from auditor.cli.gating import (
+    BaselineOpt,
+    CheckOpt,
+    CreateBaselineOpt,
+    ErrorsFailOnOpt,
+    GateOptions,
+    SeverityOpt,
+    SkipCheckOpt,
+    SoftFailOpt,
 )
 from auditor.engine.findings import Finding, Severity
 from auditor.errors import InputError
@@ -69,13 +78,15 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Option("--param", help="A CloudFormation parameter or Terraform variable: NAME=VALUE (repeatable)."),
         ] = None,
-        baseline: Annotated[
+        suppressions: Annotated[
             Path | None,
             typer.Option(
-                "--baseline",
-                help="Suppressions file: rule, resource, reason, expires (expired entries fail).",
+                "--suppressions",
+                help="Suppressions file: rule, resource (globs), reason, expires (expired entries fail).",
             ),
         ] = None,
+        baseline: BaselineOpt = None,
+        create_baseline: CreateBaselineOpt = None,
         checkov: Annotated[
             bool,
             typer.Option("--checkov", help="Also run checkov on the same paths and merge its failed checks."),
@@ -97,6 +108,11 @@ def register(app: typer.Typer) -> None:
         region: RegionOpt = None,
         kms_prefix: KmsPrefixOpt = None,
         rules_dir: RulesDirOpt = None,
+        check: CheckOpt = None,
+        skip_check: SkipCheckOpt = None,
+        severity: SeverityOpt = None,
+        errors_fail_on: ErrorsFailOnOpt = None,
+        soft_fail: SoftFailOpt = False,
     ) -> None:
         """Check infrastructure code (the CI gate): the same rules as a live scan, on templates."""
         from auditor.engine.rules import load_rules
@@ -109,16 +125,21 @@ def register(app: typer.Typer) -> None:
             cfg = replace(cfg, data={**cfg.data, "iac": {**(cfg.data.get("iac") or {}), "complete": True}})
         packs = list(pack) if pack else sorted(set(cfg.packs) | set(DEFAULT_IAC_PACKS))
         rules = load_rules(rules_dir, packs if not rules_dir else (list(pack) if pack else None))
+        gate = GateOptions.build(check=check, skip_check=skip_check, severity=severity, fail_on=fail_on,
+                                 errors_fail_on=errors_fail_on, soft_fail=soft_fail, baseline=baseline,
+                                 create_baseline=create_baseline, config=cfg.data)
         params = parse_params(param or [])
         extra: list[Finding] = []
         if checkov or checkov_path is not None:
             executable = checkov_mod.find_checkov(checkov_path)
             extra = checkov_mod.findings(checkov_mod.run(executable, paths))
-        result, problems = audit_paths(paths, cfg, rules, params=params, baseline=baseline, extra_findings=extra)
+        result, problems = audit_paths(paths, cfg, rules, params=params, baseline=suppressions,
+                                       extra_findings=extra)
         error = bad_input(problems)
         if error is not None:
             raise error  # a malformed template: one line, exit 2, no report written
         for problem in problems:
             sys.stderr.write(f"ccme-audit: warning: {problem.text()}\n")
+        result = gate.apply(result, selected=False)  # checkov's ids can be selected too
         report(result, formats, output=output, output_dir=output_dir)
-        exit_for(result.findings, fail_on)
+        gate.exit(result)

@@ -21,8 +21,17 @@ from auditor.cli.common import (
     RulesDirOpt,
     SetOpt,
     build_config,
-    exit_for,
     load_history,
+)
+from auditor.cli.gating import (
+    BaselineOpt,
+    CheckOpt,
+    CreateBaselineOpt,
+    ErrorsFailOnOpt,
+    GateOptions,
+    SeverityOpt,
+    SkipCheckOpt,
+    SoftFailOpt,
 )
 from auditor.engine.findings import Severity
 from auditor.errors import InputError
@@ -54,12 +63,22 @@ def register(app: typer.Typer) -> None:
         output_dir: OutputDirOpt = None,
         fail_on: FailOnOpt = Severity.LOW,
         history: HistoryOpt = None,
+        check: CheckOpt = None,
+        skip_check: SkipCheckOpt = None,
+        severity: SeverityOpt = None,
+        baseline: BaselineOpt = None,
+        create_baseline: CreateBaselineOpt = None,
+        errors_fail_on: ErrorsFailOnOpt = None,
+        soft_fail: SoftFailOpt = False,
     ) -> None:
         """Render a saved JSON report again, in any format (text, json, html, junit, sarif, markdown, asff,
         ocsf, csv)."""
         from auditor.report import parse_formats, write_reports
         from auditor.report.common import evaluation_from_report
 
+        gate = GateOptions.build(check=check, skip_check=skip_check, severity=severity, fail_on=fail_on,
+                                 errors_fail_on=errors_fail_on, soft_fail=soft_fail, baseline=baseline,
+                                 create_baseline=create_baseline)
         kind, data = _load_input(report_file)
         if kind != "report":
             raise InputError(
@@ -67,10 +86,10 @@ def register(app: typer.Typer) -> None:
                 file=str(report_file),
                 fix="evaluate it: ccme-audit evaluate SNAPSHOT --format ...",
             )
-        evaluation = evaluation_from_report(data, file=str(report_file))
+        evaluation = gate.apply(evaluation_from_report(data, file=str(report_file)), selected=False)
         write_reports(evaluation, parse_formats(fmt or ["text"]), output=output, output_dir=output_dir,
                       history=load_history(history, evaluation))
-        exit_for(evaluation.findings, fail_on)
+        gate.exit(evaluation)
 
     @app.command("remediate")
     def remediate(

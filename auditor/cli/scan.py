@@ -24,8 +24,17 @@ from auditor.cli.common import (
     SetOpt,
     StatsOpt,
     build_config,
-    exit_for,
     security_hub_import,
+)
+from auditor.cli.gating import (
+    BaselineOpt,
+    CheckOpt,
+    CreateBaselineOpt,
+    ErrorsFailOnOpt,
+    GateOptions,
+    SeverityOpt,
+    SkipCheckOpt,
+    SoftFailOpt,
 )
 from auditor.engine.findings import Severity
 
@@ -122,12 +131,15 @@ def _collect(
     read_secret_values: bool,
     probe_cost_explorer: bool,
     stats: bool,
+    gate: GateOptions | None = None,
 ) -> tuple[Any, Any, Any]:
     from auditor.app.pipeline import collect
     from auditor.engine.rules import load_rules
 
     cfg = build_config(config, set_, region, kms_prefix, pack, extra=_options(read_secret_values, probe_cost_explorer))
     rules = load_rules(rules_dir, cfg.packs)
+    if gate is not None:
+        rules = gate.rules(rules)
     result = collect(cfg, rules, profile=profile)
     if stats:
         sys.stderr.write("\n".join(result.stats.lines()) + "\n")
@@ -159,6 +171,18 @@ def scan(
     previous: PreviousOpt = None,
     attribute_changes: AttributeOpt = False,
     history: HistoryOpt = None,
+    check: CheckOpt = None,
+    skip_check: SkipCheckOpt = None,
+    severity: SeverityOpt = None,
+    baseline: BaselineOpt = None,
+    create_baseline: CreateBaselineOpt = None,
+    errors_fail_on: ErrorsFailOnOpt = None,
+    soft_fail: SoftFailOpt = False,
+    only_new: Annotated[
+        bool,
+        typer.Option("--only-new", help="With --previous: only findings that were not FAIL or ERROR in the previous "
+                     "report fail (it is the baseline)."),
+    ] = False,
 ) -> None:
     """Collect what the selected rules need from the live account, evaluate, report."""
     from auditor.app.pipeline import evaluate as run
@@ -173,7 +197,16 @@ def scan(
     if previous is not None and (accounts is not None or organization):
         raise InputError("--previous compares one account's scans", place="--previous",
                          fix="scan one account, or use the Lambda's drift alerts for many")
+    if only_new and previous is None:
+        raise InputError("--only-new gates on what is new since a previous report", place="--only-new",
+                         fix="add --previous REPORT.json")
+    if only_new and baseline is not None:
+        raise InputError("--only-new makes --previous the baseline", place="--only-new",
+                         fix="pass either --baseline FILE or --previous REPORT.json --only-new")
     previous_report = _previous(previous)
+    gate = GateOptions.build(check=check, skip_check=skip_check, severity=severity, fail_on=fail_on,
+                             errors_fail_on=errors_fail_on, soft_fail=soft_fail,
+                             baseline=previous if only_new else baseline, create_baseline=create_baseline)
     past = None
     if history is not None:  # read and validated before the scan: a bad folder fails in a second, not after it
         from auditor.report import history as history_module
@@ -188,7 +221,7 @@ def scan(
         report(evaluation, formats, output=output, output_dir=output_dir, history=rule_history)
         if security_hub:
             security_hub_import(evaluation, profile)
-        exit_for(evaluation.findings, fail_on)
+        gate.exit(evaluation)
 
     if regions:
         from auditor.multi.targets import parse_regions
@@ -209,7 +242,7 @@ def scan(
             accounts=accounts, organization=organization, role_name=role_name, external_id=external_id,
             snapshot_out=snapshot_out, stats=stats,
         )
-        finish(evaluation)
+        finish(gate.apply(evaluation, selected=False))
         return
     cfg, rules, result = _collect(
         config,
@@ -222,10 +255,11 @@ def scan(
         read_secret_values,
         probe_cost_explorer,
         stats,
+        gate,
     )
     if snapshot_out is not None:
         result.snapshot.dump(snapshot_out)
-    evaluation = run(result.snapshot, rules, cfg)
+    evaluation = gate.apply(run(result.snapshot, rules, cfg))
     if previous_report is not None:
         session = None
         if attribute_changes or (cfg.data.get("options") or {}).get("attribute_changes"):

@@ -1,0 +1,131 @@
+"""The options a pipeline gate shares (evaluate, iac, scan, report): rule selection (--check, --skip-check,
+--severity), baselines (--baseline, --create-baseline) and the exit code (--fail-on, --errors-fail-on,
+--soft-fail). The logic is auditor/app/gate.py; this module reads the flags, prints the gate's lines on stderr
+(`ccme-audit: baseline: ...`, `ccme-audit: gate: ...`) and exits."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from auditor.app.gate import (
+    Baseline,
+    Gate,
+    Selection,
+    apply_baseline,
+    load_baseline,
+    parse_errors_fail_on,
+    write_baseline,
+)
+from auditor.engine.evaluate import Evaluation
+from auditor.engine.findings import Severity, Status
+from auditor.engine.rules import Rule
+
+CheckOpt = Annotated[
+    list[str] | None,
+    typer.Option("--check", metavar="RULE", help="Run only these rules: ids or wildcards (CCME-S3-*), repeatable "
+                 "or comma-separated (config: check)."),
+]
+SkipCheckOpt = Annotated[
+    list[str] | None,
+    typer.Option("--skip-check", metavar="RULE", help="Do not run these rules: ids or wildcards "
+                 "(CCME-KMS-ROTATION-*), repeatable or comma-separated (config: skip_check). Not a waiver: "
+                 "the rule is not shown."),
+]
+SeverityOpt = Annotated[
+    list[str] | None,
+    typer.Option("--severity", metavar="LIST", help="Show and count only findings of these severities "
+                 "(critical,high,...); --fail-on is the threshold over what remains (config: severity)."),
+]
+SoftFailOpt = Annotated[
+    bool,
+    typer.Option("--soft-fail", help="Report only: exit 0 on findings (still 2 on bad input, 3 on a crash)."),
+]
+ErrorsFailOnOpt = Annotated[
+    str | None,
+    typer.Option("--errors-fail-on", metavar="SEVERITY|never",
+                 help="Gate ERROR findings (evidence that could not be read) on their own threshold (default: "
+                 "--fail-on; never: report and count them, do not fail)."),
+]
+BaselineOpt = Annotated[
+    Path | None,
+    typer.Option("--baseline", metavar="FILE",
+                 help="Only findings not in this baseline (from --create-baseline, or a JSON report) fail; "
+                 "those in it are WAIVED, entries no longer found are reported fixed."),
+]
+CreateBaselineOpt = Annotated[
+    Path | None,
+    typer.Option("--create-baseline", metavar="FILE",
+                 help="Record this run's FAIL and ERROR findings (by finding id) as a baseline; with --baseline, "
+                 "refresh it."),
+]
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    selection: Selection
+    gate: Gate
+    baseline: Baseline | None
+    create_baseline: Path | None
+
+    @classmethod
+    def build(cls, *, check: list[str] | None = None, skip_check: list[str] | None = None,
+              severity: list[str] | None = None, fail_on: Severity = Severity.LOW, errors_fail_on: str | None = None,
+              soft_fail: bool = False, baseline: Path | None = None, create_baseline: Path | None = None,
+              config: Mapping[str, Any] | None = None) -> GateOptions:
+        """Read every flag (bad input raises here, before anything is scanned or written)."""
+        return cls(
+            selection=Selection.build(check, skip_check, severity, config),
+            gate=Gate(fail_on, parse_errors_fail_on(errors_fail_on, fail_on), soft_fail),
+            baseline=load_baseline(baseline) if baseline is not None else None,
+            create_baseline=create_baseline,
+        )
+
+    def rules(self, rules: Sequence[Rule]) -> list[Rule]:
+        """The rules to run (the patterns are checked against them here, before anything is collected)."""
+        return self.selection.rules(rules) if self.selection.active else list(rules)
+
+    def apply(self, evaluation: Evaluation, *, selected: bool = True) -> Evaluation:
+        """Select, write the baseline asked for, apply the baseline: the evaluation the reports show.
+        `selected`: the rules went through `rules` already (else the patterns are checked on the evaluation)."""
+        from auditor import __version__
+
+        evaluation = self.selection.evaluation(evaluation, verify=not selected)
+        baseline = self.baseline
+        if self.create_baseline is not None:
+            count = write_baseline(self.create_baseline, evaluation, __version__)
+            sys.stderr.write(f"ccme-audit: baseline: wrote {self.create_baseline} ({count} FAIL/ERROR findings)\n")
+            if baseline is None:
+                baseline = load_baseline(self.create_baseline)
+        if baseline is None:
+            return evaluation
+        result = apply_baseline(evaluation, baseline)
+        sys.stderr.write(f"ccme-audit: baseline {baseline.file}: {result.new} new, {result.known} in the baseline "
+                         f"(WAIVED), {len(result.fixed)} fixed\n")
+        for entry in result.fixed[:20]:
+            sys.stderr.write(f"ccme-audit: baseline: fixed: {entry.rule} {entry.resource} ({entry.id})\n")
+        if len(result.fixed) > 20:
+            sys.stderr.write(f"ccme-audit: baseline: fixed: ... and {len(result.fixed) - 20} more\n")
+        return result.evaluation
+
+    def exit(self, evaluation: Evaluation) -> None:
+        """Exit 1 when a finding fails the gate (0 with --soft-fail); the ERRORs not gated are counted."""
+        findings = evaluation.findings
+        failing = self.gate.failing(findings)
+        errors = sum(1 for f in findings if f.status is Status.ERROR)
+        gated_errors = sum(1 for f in failing if f.status is Status.ERROR)
+        if errors > gated_errors and self.gate.errors_fail_on != self.gate.fail_on:
+            threshold = self.gate.errors_fail_on.value if self.gate.errors_fail_on else "never"
+            sys.stderr.write(f"ccme-audit: gate: {errors - gated_errors} ERROR finding(s) reported, not gated "
+                             f"(--errors-fail-on {threshold})\n")
+        if failing and self.gate.soft_fail:
+            sys.stderr.write(f"ccme-audit: gate: {len(failing)} finding(s) at or above the threshold; "
+                             "--soft-fail: exit 0\n")
+        code = self.gate.code(findings)
+        if code:
+            raise typer.Exit(code)
