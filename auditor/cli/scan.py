@@ -259,7 +259,7 @@ def scan(
     )
     if snapshot_out is not None:
         result.snapshot.dump(snapshot_out)
-    evaluation = gate.apply(run(result.snapshot, rules, cfg))
+    evaluation = run(result.snapshot, rules, cfg)
     if previous_report is not None:
         session = None
         if attribute_changes or (cfg.data.get("options") or {}).get("attribute_changes"):
@@ -267,7 +267,7 @@ def scan(
 
             session = make_session(profile, cfg.regions[0] if cfg.regions else None)
         evaluation = changes_since(previous_report, evaluation, snapshot=result.snapshot, session=session)
-    finish(evaluation)
+    finish(gate.apply(evaluation))  # the drift is told on the findings as judged, before the baseline
 
 
 def collect(

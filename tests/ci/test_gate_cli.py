@@ -187,3 +187,30 @@ def test_baseline_ids_do_not_depend_on_how_the_path_was_written(
     monkeypatch.chdir(second)
     code, _, err = run(["iac", "infra", "--pack", "ccme", *ACCOUNT, "--baseline", str(baseline)], capsys)
     assert code == 0 and " 0 new, " in err and " 0 fixed" in err
+
+
+def test_scan_previous_only_new_gates_on_what_is_new(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A scheduled scan on moto: --previous REPORT --only-new fails only on findings the previous run did not have."""
+    from auditor.demo.account import seed_ccme_account
+    from tests.collect.helpers import REGION, moto_account
+    from tests.collect.test_end_to_end import kms_s3_rules
+
+    rules = kms_s3_rules(tmp_path)
+    with moto_account() as session:
+        seeded = seed_ccme_account(session, REGION, faults=True)
+        sets = [a for k, v in seeded.config_overrides() for a in ("--set", f"{k}={json.dumps(v)}")
+                if not isinstance(v, dict)]
+        base = ["scan", "--rules", str(rules), "--pack", "ccme", "--region", REGION, *sets]
+        first = tmp_path / "first.json"
+        assert main([*base, "--format", "json", "--output", str(first)]) == 1
+        capsys.readouterr()
+        code, _, err = run([*base, "--previous", str(first), "--only-new"], capsys)
+        assert code == 0 and " 0 new, " in err
+        session.client("s3").put_bucket_versioning(Bucket=seeded.buckets["internals"],
+                                                   VersioningConfiguration={"Status": "Suspended"})
+        code, out, err = run([*base, "--previous", str(first), "--only-new", "-f", "json"], capsys)
+    new = [f["rule_id"] for f in json.loads(out)["findings"] if f["status"] in ("FAIL", "ERROR")]
+    assert code == 1 and new == ["CCME-S3-VERSIONING-INTERNALS"] and " 1 new, " in err
+    assert "NEW FAILURES (1)" in err
+    code, _, err = run(["scan", "--only-new", "--region", REGION], capsys)
+    assert code == 2 and "--previous REPORT.json" in err
