@@ -16,3 +16,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's CCME_AUDIT_* settings (the configuration keys the environment can set) never reach a test."""
+    from auditor.config import ENV_KEYS
+
+    for name in ENV_KEYS:
+        monkeypatch.delenv(name, raising=False)

@@ -75,6 +75,14 @@ class Selection:
             severities=parse_severities(severity) or parse_severities(config.get("severity")),
         )
 
+    def with_config(self, config: Mapping[str, Any]) -> Selection:
+        """The configuration's keys where no flag was given."""
+        return Selection(
+            check=self.check or tuple(_patterns(config.get("check"))),
+            skip_check=self.skip_check or tuple(_patterns(config.get("skip_check"))),
+            severities=self.severities or parse_severities(config.get("severity")),
+        )
+
     @property
     def active(self) -> bool:
         return bool(self.check or self.skip_check or self.severities)

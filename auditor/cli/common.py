@@ -9,12 +9,13 @@ from typing import Annotated, Any
 
 import typer
 
-from auditor.config import AuditConfig, load_config, parse_override
+from auditor.config import AuditConfig, env_overrides, load_config, parse_override
 from auditor.engine.findings import Severity, failing
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="ccme-audit.yaml (default: ./ccme-audit.yaml if present)."),
+    typer.Option("--config", "-c", help="ccme-audit.yaml (default: ccme-audit.yaml or .ccme-audit.yaml in the "
+                 "working directory or a parent, up to the repository root)."),
 ]
 PackOpt = Annotated[
     list[str] | None,
@@ -40,7 +41,10 @@ def build_config(
     config: Path | None, sets: list[str] | None, regions: list[str] | None = None, kms_prefix: str | None = None,
     packs: list[str] | None = None, extra: dict[str, Any] | None = None,
 ) -> AuditConfig:
-    overrides = [parse_override(s) for s in sets or []]
+    import os
+
+    # Precedence: --set and flags > CCME_AUDIT_* environment > --config or the discovered file > defaults.
+    overrides = [*env_overrides(os.environ), *(parse_override(s) for s in sets or [])]
     if regions:
         overrides.append(("regions", list(regions)))
     if kms_prefix:

@@ -29,8 +29,10 @@ from auditor.cli.gating import (
     ErrorsFailOnOpt,
     GateOptions,
     SeverityOpt,
+    ShowConfigOpt,
     SkipCheckOpt,
     SoftFailOpt,
+    show_config,
 )
 from auditor.engine.findings import Severity
 
@@ -57,6 +59,7 @@ def evaluate(
     create_baseline: CreateBaselineOpt = None,
     errors_fail_on: ErrorsFailOnOpt = None,
     soft_fail: SoftFailOpt = False,
+    show_config_: ShowConfigOpt = False,
 ) -> None:
     """Evaluate the rule packs on a saved snapshot (offline, unless --security-hub)."""
     from auditor.app.pipeline import evaluate as run
@@ -66,9 +69,11 @@ def evaluate(
 
     formats = parse_formats(fmt or ["text"])
     cfg = build_config(config, set_, region, kms_prefix, pack)
+    if show_config_:
+        show_config(cfg)
     gate = GateOptions.build(check=check, skip_check=skip_check, severity=severity, fail_on=fail_on,
                              errors_fail_on=errors_fail_on, soft_fail=soft_fail, baseline=baseline,
-                             create_baseline=create_baseline, config=cfg.data)
+                             create_baseline=create_baseline, config=cfg)
     rules = gate.rules(load_rules(rules_dir, cfg.packs))
     snap = read_snapshot(snapshot)
     result = gate.apply(run(snap, rules, cfg))

@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -22,10 +24,16 @@ from auditor.app.gate import (
     parse_errors_fail_on,
     write_baseline,
 )
+from auditor.config import AuditConfig
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Severity, Status
 from auditor.engine.rules import Rule
 
+ShowConfigOpt = Annotated[
+    bool,
+    typer.Option("--show-config", help="Print the merged configuration (defaults < file < CCME_AUDIT_* < flags) "
+                 "and which file it came from, then exit."),
+]
 CheckOpt = Annotated[
     list[str] | None,
     typer.Option("--check", metavar="RULE", help="Run only these rules: ids or wildcards (CCME-S3-*), repeatable "
@@ -66,25 +74,57 @@ CreateBaselineOpt = Annotated[
 ]
 
 
+def describe_config(config: AuditConfig) -> str:
+    """One line: which configuration file the run read (or that none was found, and where it looked), and the
+    CCME_AUDIT_* variables it took."""
+    from auditor.config import CONFIG_FILE_NAMES, ENV_KEYS, discover_config
+
+    if config.source != "<defaults>" and config.source != os.devnull:
+        text = f"configuration: {config.source}"
+    else:
+        _, searched = discover_config()
+        where = f"in {searched[0]}" if len(searched) == 1 else f"from {searched[0]} up to {searched[-1]}"
+        text = f"configuration: none found ({' or '.join(CONFIG_FILE_NAMES)} {where}): defaults"
+    used = [name for name in ENV_KEYS if os.environ.get(name, "").strip()]
+    if used:
+        text += f", with {', '.join(used)}"
+    return text
+
+
+def show_config(config: AuditConfig) -> None:
+    """--show-config: the merged configuration as YAML on stdout, its source in a comment; exit 0."""
+    import yaml
+
+    sys.stdout.write(f"# {describe_config(config)}\n")
+    sys.stdout.write(yaml.safe_dump(json.loads(json.dumps(dict(config.data), default=str)), sort_keys=False))
+    raise typer.Exit(0)
+
+
 @dataclass(frozen=True)
 class GateOptions:
     selection: Selection
     gate: Gate
     baseline: Baseline | None
     create_baseline: Path | None
+    config: AuditConfig | None = None
 
     @classmethod
     def build(cls, *, check: list[str] | None = None, skip_check: list[str] | None = None,
               severity: list[str] | None = None, fail_on: Severity = Severity.LOW, errors_fail_on: str | None = None,
               soft_fail: bool = False, baseline: Path | None = None, create_baseline: Path | None = None,
-              config: Mapping[str, Any] | None = None) -> GateOptions:
+              config: AuditConfig | None = None) -> GateOptions:
         """Read every flag (bad input raises here, before anything is scanned or written)."""
         return cls(
-            selection=Selection.build(check, skip_check, severity, config),
+            selection=Selection.build(check, skip_check, severity, config.data if config else None),
             gate=Gate(fail_on, parse_errors_fail_on(errors_fail_on, fail_on), soft_fail),
             baseline=load_baseline(baseline) if baseline is not None else None,
             create_baseline=create_baseline,
+            config=config,
         )
+
+    def with_config(self, config: AuditConfig) -> GateOptions:
+        """The configuration read after the flags (scan): its check / skip_check / severity where no flag was given."""
+        return replace(self, selection=self.selection.with_config(config.data), config=config)
 
     def rules(self, rules: Sequence[Rule]) -> list[Rule]:
         """The rules to run (the patterns are checked against them here, before anything is collected)."""
@@ -95,6 +135,8 @@ class GateOptions:
         `selected`: the rules went through `rules` already (else the patterns are checked on the evaluation)."""
         from auditor import __version__
 
+        if self.config is not None:  # told once the input is known good: bad input stays one line
+            sys.stderr.write(f"ccme-audit: {describe_config(self.config)}\n")
         evaluation = self.selection.evaluation(evaluation, verify=not selected)
         baseline = self.baseline
         if self.create_baseline is not None:

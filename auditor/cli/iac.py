@@ -32,8 +32,10 @@ from auditor.cli.gating import (
     ErrorsFailOnOpt,
     GateOptions,
     SeverityOpt,
+    ShowConfigOpt,
     SkipCheckOpt,
     SoftFailOpt,
+    show_config,
 )
 from auditor.engine.findings import Finding, Severity
 from auditor.errors import InputError
@@ -113,6 +115,7 @@ def register(app: typer.Typer) -> None:
         severity: SeverityOpt = None,
         errors_fail_on: ErrorsFailOnOpt = None,
         soft_fail: SoftFailOpt = False,
+        show_config_: ShowConfigOpt = False,
     ) -> None:
         """Check infrastructure code (the CI gate): the same rules as a live scan, on templates."""
         from auditor.engine.rules import load_rules
@@ -123,11 +126,13 @@ def register(app: typer.Typer) -> None:
         cfg = build_config(config, set_, region, kms_prefix, pack)
         if complete:
             cfg = replace(cfg, data={**cfg.data, "iac": {**(cfg.data.get("iac") or {}), "complete": True}})
+        if show_config_:
+            show_config(cfg)
         packs = list(pack) if pack else sorted(set(cfg.packs) | set(DEFAULT_IAC_PACKS))
         rules = load_rules(rules_dir, packs if not rules_dir else (list(pack) if pack else None))
         gate = GateOptions.build(check=check, skip_check=skip_check, severity=severity, fail_on=fail_on,
                                  errors_fail_on=errors_fail_on, soft_fail=soft_fail, baseline=baseline,
-                                 create_baseline=create_baseline, config=cfg.data)
+                                 create_baseline=create_baseline, config=cfg)
         params = parse_params(param or [])
         extra: list[Finding] = []
         if checkov or checkov_path is not None:

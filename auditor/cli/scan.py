@@ -33,8 +33,10 @@ from auditor.cli.gating import (
     ErrorsFailOnOpt,
     GateOptions,
     SeverityOpt,
+    ShowConfigOpt,
     SkipCheckOpt,
     SoftFailOpt,
+    show_config,
 )
 from auditor.engine.findings import Severity
 
@@ -139,7 +141,7 @@ def _collect(
     cfg = build_config(config, set_, region, kms_prefix, pack, extra=_options(read_secret_values, probe_cost_explorer))
     rules = load_rules(rules_dir, cfg.packs)
     if gate is not None:
-        rules = gate.rules(rules)
+        rules = gate.with_config(cfg).rules(rules)
     result = collect(cfg, rules, profile=profile)
     if stats:
         sys.stderr.write("\n".join(result.stats.lines()) + "\n")
@@ -162,6 +164,7 @@ def scan(
     read_secret_values: ReadSecretsOpt = False,
     probe_cost_explorer: CostExplorerOpt = False,
     stats: StatsOpt = False,
+    show_config_: ShowConfigOpt = False,
     regions: RegionsOpt = None,
     accounts: AccountsOpt = None,
     organization: OrganizationOpt = False,
@@ -191,6 +194,9 @@ def scan(
     from auditor.report import parse_formats
 
     formats = parse_formats(fmt or ["text"])
+    if show_config_:
+        show_config(build_config(config, set_, region, kms_prefix, pack,
+                                 extra=_options(read_secret_values, probe_cost_explorer, attribute_changes)))
     if attribute_changes and previous is None:
         raise InputError("--attribute-changes compares with a previous report", place="--attribute-changes",
                          fix="add --previous REPORT.json (a JSON report of an earlier scan)")
@@ -257,6 +263,7 @@ def scan(
         stats,
         gate,
     )
+    gate = gate.with_config(cfg)
     if snapshot_out is not None:
         result.snapshot.dump(snapshot_out)
     evaluation = run(result.snapshot, rules, cfg)
