@@ -30,7 +30,11 @@ RegionOpt = Annotated[
     typer.Option("--region", help="Region(s) to audit (overrides the configuration)."),
 ]
 KmsPrefixOpt = Annotated[str | None, typer.Option("--kms-prefix", help="The <KMS_PREFIX> of the key aliases.")]
-RulesDirOpt = Annotated[Path | None, typer.Option("--rules", help="Rule directory (default: the shipped policies/).")]
+RulesDirOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--rules", metavar="DIR", help="Custom rules: a directory of packs (DIR/<pack>/*.yaml) added to the "
+                 "shipped ones (repeatable); a pack of a shipped pack's name replaces it."),
+]
 FailOnOpt = Annotated[
     Severity,
     typer.Option("--fail-on", help="Exit 1 when a FAIL or ERROR finding is at or above this severity."),

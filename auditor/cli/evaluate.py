@@ -64,7 +64,7 @@ def evaluate(
     """Evaluate the rule packs on a saved snapshot (offline, unless --security-hub)."""
     from auditor.app.pipeline import evaluate as run
     from auditor.app.pipeline import read_snapshot, report
-    from auditor.engine.rules import load_rules
+    from auditor.app.rulesets import load_rule_sets
     from auditor.report import parse_formats
 
     formats = parse_formats(fmt or ["text"])
@@ -74,7 +74,7 @@ def evaluate(
     gate = GateOptions.build(check=check, skip_check=skip_check, severity=severity, fail_on=fail_on,
                              errors_fail_on=errors_fail_on, soft_fail=soft_fail, baseline=baseline,
                              create_baseline=create_baseline, config=cfg)
-    rules = gate.rules(load_rules(rules_dir, cfg.packs))
+    rules = gate.rules(load_rule_sets(rules_dir, cfg.packs))
     snap = read_snapshot(snapshot)
     result = gate.apply(run(snap, rules, cfg))
     report(result, formats, output=output, output_dir=output_dir)

@@ -118,7 +118,7 @@ def register(app: typer.Typer) -> None:
         show_config_: ShowConfigOpt = False,
     ) -> None:
         """Check infrastructure code (the CI gate): the same rules as a live scan, on templates."""
-        from auditor.engine.rules import load_rules
+        from auditor.app.rulesets import load_rule_sets
         from auditor.iac import checkov as checkov_mod
         from auditor.report import parse_formats
 
@@ -129,7 +129,7 @@ def register(app: typer.Typer) -> None:
         if show_config_:
             show_config(cfg)
         packs = list(pack) if pack else sorted(set(cfg.packs) | set(DEFAULT_IAC_PACKS))
-        rules = load_rules(rules_dir, packs if not rules_dir else (list(pack) if pack else None))
+        rules = load_rule_sets(rules_dir, packs)
         gate = GateOptions.build(check=check, skip_check=skip_check, severity=severity, fail_on=fail_on,
                                  errors_fail_on=errors_fail_on, soft_fail=soft_fail, baseline=baseline,
                                  create_baseline=create_baseline, config=cfg)

@@ -121,11 +121,12 @@ def register(app: typer.Typer) -> None:
             evaluation = evaluation_from_report(data, file=str(source))
         else:
             from auditor.app.pipeline import evaluate
-            from auditor.engine.rules import load_rules
+            from auditor.app.rulesets import load_rule_sets
             from auditor.snapshot import snapshot_from_json
 
             cfg = build_config(config, set_, region, kms_prefix, pack)
-            evaluation = evaluate(snapshot_from_json(data, file=str(source)), load_rules(rules_dir, cfg.packs), cfg)
+            rules = load_rule_sets(rules_dir, cfg.packs)
+            evaluation = evaluate(snapshot_from_json(data, file=str(source)), rules, cfg)
         header = {
             "account": evaluation.account,
             "regions": list(evaluation.regions),

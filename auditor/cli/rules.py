@@ -22,9 +22,9 @@ def rules_list(
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
 ) -> None:
     """List the rules with id, severity, resource type and title."""
-    from auditor.engine.rules import load_rules
+    from auditor.app.rulesets import load_rule_sets
 
-    rules = load_rules(rules_dir, pack or None)
+    rules = load_rule_sets(rules_dir, pack or None)
     if fmt == "json":
         sys.stdout.write(json.dumps([{"id": r.id, "pack": r.pack, "severity": r.severity.value,
                                       "resource_type": r.resource_type, "title": r.title} for r in rules],
@@ -40,9 +40,9 @@ def rules_show(rule_id: Annotated[str, typer.Argument(help="The rule id.")], rul
     """Show one rule: its source requirement, scope, assertions and remediation."""
     import yaml
 
-    from auditor.engine.rules import load_rules
+    from auditor.app.rulesets import load_rule_sets
 
-    rules = {r.id: r for r in load_rules(rules_dir)}
+    rules = {r.id: r for r in load_rule_sets(rules_dir)}
     rule = rules.get(rule_id)
     if rule is None:
         close = [r for r in rules if rule_id.upper() in r]

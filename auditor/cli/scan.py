@@ -128,7 +128,7 @@ def _collect(
     set_: list[str] | None,
     region: list[str] | None,
     kms_prefix: str | None,
-    rules_dir: Path | None,
+    rules_dir: list[Path] | None,
     profile: str | None,
     read_secret_values: bool,
     probe_cost_explorer: bool,
@@ -136,10 +136,10 @@ def _collect(
     gate: GateOptions | None = None,
 ) -> tuple[Any, Any, Any]:
     from auditor.app.pipeline import collect
-    from auditor.engine.rules import load_rules
+    from auditor.app.rulesets import load_rule_sets
 
     cfg = build_config(config, set_, region, kms_prefix, pack, extra=_options(read_secret_values, probe_cost_explorer))
-    rules = load_rules(rules_dir, cfg.packs)
+    rules = load_rule_sets(rules_dir, cfg.packs)
     if gate is not None:
         rules = gate.with_config(cfg).rules(rules)
     result = collect(cfg, rules, profile=profile)
@@ -325,13 +325,13 @@ def iam_policy(
     ] = False,
 ) -> None:
     """Print the least-privilege IAM policy a scan of the selected packs needs (read-only unless --security-hub)."""
+    from auditor.app.rulesets import load_rule_sets
     from auditor.collect.plan import build_plan
     from auditor.collect.registry import iam_policy as policy_for
-    from auditor.engine.rules import load_rules
 
     cfg = build_config(config, set_, None, None, pack,
                        extra=_options(read_secret_values, probe_cost_explorer, attribute_changes))
-    rules = load_rules(rules_dir, cfg.packs)
+    rules = load_rule_sets(rules_dir, cfg.packs)
     plan = build_plan(rules, cfg, cfg.account or "000000000000")
     policy = policy_for(plan.types, plan.options)
     if security_hub:

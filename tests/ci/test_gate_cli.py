@@ -214,3 +214,37 @@ def test_scan_previous_only_new_gates_on_what_is_new(tmp_path: Path, capsys: pyt
     assert "NEW FAILURES (1)" in err
     code, _, err = run(["scan", "--only-new", "--region", REGION], capsys)
     assert code == 2 and "--previous REPORT.json" in err
+
+
+CUSTOM_RULE = """rules:
+  - id: ACME-S3-TAGGED
+    title: the logging bucket is versioned (a team's own rule)
+    severity: high
+    source: {document: test, section: s}
+    resource_type: s3.bucket
+    assert: {equals: {path: versioning, value: Enabled}}
+"""
+
+
+def test_custom_rules_add_to_the_shipped_packs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = tmp_path / "acme", tmp_path / "more"
+    (first / "acme").mkdir(parents=True)
+    (first / "acme" / "s3.yaml").write_text(CUSTOM_RULE, encoding="utf-8")
+    (second / "beta").mkdir(parents=True)
+    (second / "beta" / "s3.yaml").write_text(CUSTOM_RULE.replace("ACME-", "BETA-"), encoding="utf-8")
+    snap = str(SNAPSHOTS / "ccme-broken.json")
+    code, out, _ = run(["evaluate", snap, "-f", "json", "--rules", str(first), "--rules", str(second)], capsys)
+    packs = {f["pack"] for f in json.loads(out)["findings"]}
+    assert code == 1 and {"ccme", "acme", "beta"} <= packs  # the shipped pack still runs beside both
+    code, out, _ = run(["rules", "list", "--format", "json", "--rules", str(first)], capsys)
+    ids = {r["id"] for r in json.loads(out)}
+    assert "ACME-S3-TAGGED" in ids and "CCME-KMS-ALIAS-CLOUDWATCH" in ids
+    # A configured pack found nowhere is bad input, not skipped without a word.
+    config = tmp_path / "c.yaml"
+    config.write_text("packs: [ccme, acme-missing]\n", encoding="utf-8")
+    code, out, err = run(["evaluate", snap, "--config", str(config), "--rules", str(first)], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "acme-missing" in err
+    code, out, err = run(["iac", str(CFN_BROKEN), "--config", str(config), "--rules", str(first)], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "acme-missing" in err
+    code, _, err = run(["evaluate", snap, "--rules", str(tmp_path / "nope")], capsys)
+    assert code == 2 and "nope" in err
