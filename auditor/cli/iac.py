@@ -116,6 +116,12 @@ def register(app: typer.Typer) -> None:
         errors_fail_on: ErrorsFailOnOpt = None,
         soft_fail: SoftFailOpt = False,
         show_config_: ShowConfigOpt = False,
+        skip_path: Annotated[
+            list[str] | None,
+            typer.Option("--skip-path", metavar="GLOB", help="Leave out these paths of the scanned directories "
+                         "(globs relative to the directory, or a file name; repeatable; adds to config skip_path). "
+                         "What git ignores (.gitignore) is left out too; a file named as an argument is always read."),
+        ] = None,
     ) -> None:
         """Check infrastructure code (the CI gate): the same rules as a live scan, on templates."""
         from auditor.app.rulesets import load_rule_sets
@@ -139,7 +145,8 @@ def register(app: typer.Typer) -> None:
             executable = checkov_mod.find_checkov(checkov_path)
             extra = checkov_mod.findings(checkov_mod.run(executable, paths))
         result, problems = audit_paths(paths, cfg, rules, params=params, baseline=suppressions,
-                                       extra_findings=extra)
+                                       extra_findings=extra, gitignore=True,
+                                       skip_paths=[*(cfg.data.get("skip_path") or []), *(skip_path or [])])
         error = bad_input(problems)
         if error is not None:
             raise error  # a malformed template: one line, exit 2, no report written

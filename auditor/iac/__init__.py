@@ -18,6 +18,7 @@ from typing import Any
 from auditor.errors import InputError
 from auditor.fileio import check_depth, parse_yaml, read_text
 from auditor.iac.model import Link, ParseProblem, TemplateResource, finalize
+from auditor.iac.pathfilter import PathFilter
 from auditor.snapshot import CollectionError, Resource, Snapshot
 
 SELF_ID = {
@@ -97,7 +98,8 @@ def _no_template(directory: Path) -> InputError:
     )
 
 
-def _units(paths: Sequence[Path]) -> tuple[list[tuple[str, Path, bool]], list[ParseProblem]]:
+def _units(paths: Sequence[Path], path_filter: PathFilter | None = None,
+           ) -> tuple[list[tuple[str, Path, bool]], list[ParseProblem]]:
     """(kind-hint, path, named) work units: 'tfdir' for Terraform directories, 'file' otherwise.
 
     A directory argument without a single candidate file is bad input (InputError), not an empty
@@ -117,11 +119,17 @@ def _units(paths: Sequence[Path]) -> tuple[list[tuple[str, Path, bool]], list[Pa
             else:
                 units.append(("file", path, True))
             continue
+        left_out: list[Path] = []
         for directory in sorted([path, *(p for p in path.rglob("*") if p.is_dir())]):
             if any(
                 part in SKIP_DIRS or (part.startswith(".") and part not in (".", ".."))
                 for part in directory.relative_to(path).parts
             ):
+                continue
+            if any(directory.is_relative_to(d) for d in left_out):
+                continue
+            if path_filter is not None and directory != path and path_filter.excluded(directory, path):
+                left_out.append(directory)
                 continue
             if any(directory.glob("*.tf")):
                 units.append(("tfdir", directory, False))
@@ -131,6 +139,7 @@ def _units(paths: Sequence[Path]) -> tuple[list[tuple[str, Path, bool]], list[Pa
                     and file.suffix in TEMPLATE_SUFFIXES
                     and not file.name.endswith((".tfvars.json", ".tfstate"))
                     and not file.name.startswith(".")
+                    and (path_filter is None or not path_filter.excluded(file, path))
                 ):
                     units.append(("file", file, False))
         if path.is_dir() and len(units) == before:
@@ -334,11 +343,13 @@ def load_paths(
     account: str | None,
     params: Mapping[str, str] | None = None,
     read_secret_values: bool = False,
+    path_filter: PathFilter | None = None,
 ) -> LoadResult:
+    """`path_filter`: what of the scanned directories is left out (.gitignore, --skip-path; see pathfilter.py)."""
     from auditor.iac import parallelcluster
 
     params = params or {}
-    units, problems = _units(paths)
+    units, problems = _units(paths, path_filter)
     units, read_through_callers = _terraform_roots(units)
     hcl_dir = next((directory for kind, directory, _named in units if kind == "tfdir"), None)
     if hcl_dir is not None:
