@@ -20,8 +20,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _hermetic_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's CCME_AUDIT_* settings (the configuration keys the environment can set) never reach a test."""
+    """A developer's CCME_AUDIT_* settings (the configuration keys the environment can set) and TF_VAR_* variables
+    (read by ccme-audit iac) never reach a test."""
+    import os
+
     from auditor.config import ENV_KEYS
 
-    for name in ENV_KEYS:
+    for name in [*ENV_KEYS, *(k for k in os.environ if k.startswith("TF_VAR_"))]:
         monkeypatch.delenv(name, raising=False)

@@ -83,6 +83,8 @@ def audit_paths(
     extra_findings: Sequence[Finding] = (),
     skip_paths: Sequence[str] = (),
     gitignore: bool = False,
+    var_files: Sequence[Path] = (),
+    tf_env: Mapping[str, str] | None = None,
 ) -> tuple[Evaluation, list[ParseProblem]]:
     """Load templates, evaluate the IaC rules, apply suppressions; parse problems become ERROR findings.
     `skip_paths` (globs) and `gitignore` leave files of the scanned directories out (one warning counts them)."""
@@ -100,6 +102,8 @@ def audit_paths(
         params=params or {},
         read_secret_values=config.option("read_secret_values"),
         path_filter=path_filter,
+        var_files=var_files,
+        tf_env=tf_env,
     )
     entries = load_baseline(baseline) if baseline is not None else []
     present = {r.type for r in loaded.snapshot.resources}

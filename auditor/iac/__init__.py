@@ -288,7 +288,9 @@ def _subnet_internet(resources: Sequence[Resource]) -> dict[str, bool]:
     return out
 
 
-Job = tuple[str, Path, bool, str | None, str | None, dict[str, str], bool]
+# The Terraform inputs from outside the directory: --var-file files (in order) and TF_VAR_* (name, value) pairs.
+TerraformInputs = tuple[tuple[str, ...], tuple[tuple[str, str], ...]]
+Job = tuple[str, Path, bool, str | None, str | None, dict[str, str], bool, TerraformInputs]
 # (kind or None, resources, problems, nested templates followed)
 Loaded = tuple[str | None, list[TemplateResource], list[ParseProblem], list[str]]
 PARALLEL_MIN_UNITS = 16
@@ -298,11 +300,12 @@ def _load_unit(job: Job) -> Loaded:
     """Load one file or Terraform directory (runs in a worker process for large runs)."""
     from auditor.iac import terraform
 
-    kind, path, named, region, account, params, read_secret_values = job
+    kind, path, named, region, account, params, read_secret_values, (var_files, tf_env) = job
     try:
         if kind == "tfdir":
             items, found = terraform.load_directory(
-                path, region=region, account=account, overrides=params, read_secret_values=read_secret_values
+                path, region=region, account=account, overrides=params, read_secret_values=read_secret_values,
+                var_files=[Path(f) for f in var_files], env=dict(tf_env),
             )
             return ("terraform" if items or not found else None), items, found, []
         return _load_file(
@@ -344,8 +347,12 @@ def load_paths(
     params: Mapping[str, str] | None = None,
     read_secret_values: bool = False,
     path_filter: PathFilter | None = None,
+    var_files: Sequence[Path] = (),
+    tf_env: Mapping[str, str] | None = None,
 ) -> LoadResult:
-    """`path_filter`: what of the scanned directories is left out (.gitignore, --skip-path; see pathfilter.py)."""
+    """`path_filter`: what of the scanned directories is left out (.gitignore, --skip-path; see pathfilter.py).
+    `var_files` (--var-file) and `tf_env` (TF_VAR_* without the prefix) set the root modules' variables, as
+    Terraform: --param > --var-file > *.auto.tfvars > terraform.tfvars > TF_VAR_* > default."""
     from auditor.iac import parallelcluster
 
     params = params or {}
@@ -362,7 +369,8 @@ def load_paths(
     kinds: set[str] = set()
     used: set[str] = set()
     clusters: list[TemplateResource] = []
-    jobs = [(kind, path, named, region, account, dict(params), read_secret_values) for kind, path, named in units]
+    tf: TerraformInputs = (tuple(str(f) for f in var_files), tuple(sorted((tf_env or {}).items())))
+    jobs = [(kind, path, named, region, account, dict(params), read_secret_values, tf) for kind, path, named in units]
     outcomes = _run_units(jobs)
     used_units = {
         p.resolve()
