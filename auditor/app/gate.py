@@ -15,7 +15,6 @@ code is (--fail-on for FAIL, --errors-fail-on for ERROR, --soft-fail).
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,7 +25,7 @@ from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Finding, Severity, Status, finding_id
 from auditor.engine.rules import Rule
 from auditor.errors import InputError
-from auditor.fileio import load_document, write_text_atomic
+from auditor.fileio import load_document
 
 BASELINE_FORMAT = "ccme-audit-baseline/1"
 _FAILING = (Status.FAIL, Status.ERROR)
@@ -214,12 +213,6 @@ def baseline_document(evaluation: Evaluation, tool_version: str) -> dict[str, An
     )
     return {"format": BASELINE_FORMAT, "created_at": evaluation.evaluated_at, "tool_version": tool_version,
             "account": evaluation.account, "findings": rows}
-
-
-def write_baseline(path: Path, evaluation: Evaluation, tool_version: str) -> int:
-    doc = baseline_document(evaluation, tool_version)
-    write_text_atomic(path, json.dumps(doc, indent=2) + "\n")
-    return len(doc["findings"])
 
 
 @dataclass(frozen=True)

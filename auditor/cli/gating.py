@@ -9,25 +9,27 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from auditor.app.gate import (
     Baseline,
+    BaselineEntry,
     Gate,
     Selection,
     apply_baseline,
+    baseline_document,
     load_baseline,
     parse_errors_fail_on,
-    write_baseline,
 )
 from auditor.config import AuditConfig
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Severity, Status
 from auditor.engine.rules import Rule
+from auditor.fileio import write_text_atomic
 
 ShowConfigOpt = Annotated[
     bool,
@@ -100,13 +102,18 @@ def show_config(config: AuditConfig) -> None:
     raise typer.Exit(0)
 
 
-@dataclass(frozen=True)
+@dataclass
 class GateOptions:
     selection: Selection
     gate: Gate
     baseline: Baseline | None
     create_baseline: Path | None
     config: AuditConfig | None = None
+    _pending: dict[str, Any] | None = None  # the baseline --create-baseline writes once the reports are written
+    _lines: list[str] = field(default_factory=list)  # told by exit(): a run that ends in bad input says one line
+
+    def _say(self, line: str) -> None:
+        self._lines.append(line)
 
     @classmethod
     def build(cls, *, check: list[str] | None = None, skip_check: list[str] | None = None,
@@ -136,27 +143,34 @@ class GateOptions:
         from auditor import __version__
 
         if self.config is not None:  # told once the input is known good: bad input stays one line
-            sys.stderr.write(f"ccme-audit: {describe_config(self.config)}\n")
+            self._say(f"ccme-audit: {describe_config(self.config)}\n")
         evaluation = self.selection.evaluation(evaluation, verify=not selected)
         baseline = self.baseline
-        if self.create_baseline is not None:
-            count = write_baseline(self.create_baseline, evaluation, __version__)
-            sys.stderr.write(f"ccme-audit: baseline: wrote {self.create_baseline} ({count} FAIL/ERROR findings)\n")
+        if self.create_baseline is not None:  # written by exit(), after the reports: exit 2 leaves nothing
+            self._pending = baseline_document(evaluation, __version__)
             if baseline is None:
-                baseline = load_baseline(self.create_baseline)
+                baseline = Baseline(str(self.create_baseline), {
+                    row["id"]: BaselineEntry(row["id"], row["rule"], row["resource"], row["status"])
+                    for row in self._pending["findings"]}, evaluation.evaluated_at)
         if baseline is None:
             return evaluation
         result = apply_baseline(evaluation, baseline)
-        sys.stderr.write(f"ccme-audit: baseline {baseline.file}: {result.new} new, {result.known} in the baseline "
+        self._say(f"ccme-audit: baseline {baseline.file}: {result.new} new, {result.known} in the baseline "
                          f"(WAIVED), {len(result.fixed)} fixed\n")
         for entry in result.fixed[:20]:
-            sys.stderr.write(f"ccme-audit: baseline: fixed: {entry.rule} {entry.resource} ({entry.id})\n")
+            self._say(f"ccme-audit: baseline: fixed: {entry.rule} {entry.resource} ({entry.id})\n")
         if len(result.fixed) > 20:
-            sys.stderr.write(f"ccme-audit: baseline: fixed: ... and {len(result.fixed) - 20} more\n")
+            self._say(f"ccme-audit: baseline: fixed: ... and {len(result.fixed) - 20} more\n")
         return result.evaluation
 
     def exit(self, evaluation: Evaluation) -> None:
         """Exit 1 when a finding fails the gate (0 with --soft-fail); the ERRORs not gated are counted."""
+        for line in self._lines:
+            sys.stderr.write(line)
+        if self.create_baseline is not None and self._pending is not None:
+            write_text_atomic(self.create_baseline, json.dumps(self._pending, indent=2) + "\n")
+            sys.stderr.write(f"ccme-audit: baseline: wrote {self.create_baseline} "
+                             f"({len(self._pending['findings'])} FAIL/ERROR findings)\n")
         findings = evaluation.findings
         failing = self.gate.failing(findings)
         errors = sum(1 for f in findings if f.status is Status.ERROR)

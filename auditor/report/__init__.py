@@ -110,11 +110,18 @@ def write_reports(
         raise InputError(
             "--output takes one format", place="--output", fix="use --output-dir with several --format values"
         )
+    if output is not None and output_dir is not None:
+        raise InputError(
+            "--output and --output-dir exclude each other", place="--output",
+            fix="write one format to --output FILE, or every --format into --output-dir DIR",
+        )
     written: list[Path] = []
     if output_dir is not None:
-        for fmt in formats:
-            path = Path(output_dir) / EXTENSIONS[fmt]
-            write_text_atomic(path, render(evaluation, fmt, history=history))
+        # Every format is rendered before any is written: a format that cannot be made (bad input, exit 2)
+        # leaves no other report behind.
+        texts = [(Path(output_dir) / EXTENSIONS[fmt], render(evaluation, fmt, history=history)) for fmt in formats]
+        for path, text in texts:
+            write_text_atomic(path, text)
             written.append(path)
         return written
     fmt = formats[0] if formats else Format.TEXT
