@@ -28,10 +28,12 @@ from auditor.cli.gating import (
     CreateBaselineOpt,
     ErrorsFailOnOpt,
     GateOptions,
+    OutputNameOpt,
     SeverityOpt,
     ShowConfigOpt,
     SkipCheckOpt,
     SoftFailOpt,
+    output_name,
     show_config,
 )
 from auditor.engine.findings import Severity
@@ -60,6 +62,7 @@ def evaluate(
     errors_fail_on: ErrorsFailOnOpt = None,
     soft_fail: SoftFailOpt = False,
     show_config_: ShowConfigOpt = False,
+    output_name_: OutputNameOpt = None,
 ) -> None:
     """Evaluate the rule packs on a saved snapshot (offline, unless --security-hub)."""
     from auditor.app.pipeline import evaluate as run
@@ -68,6 +71,7 @@ def evaluate(
     from auditor.report import parse_formats
 
     formats = parse_formats(fmt or ["text"])
+    name = output_name(output_name_)
     cfg = build_config(config, set_, region, kms_prefix, pack)
     if show_config_:
         show_config(cfg)
@@ -77,7 +81,7 @@ def evaluate(
     rules = gate.rules(load_rule_sets(rules_dir, cfg.packs))
     snap = read_snapshot(snapshot)
     result = gate.apply(run(snap, rules, cfg))
-    report(result, formats, output=output, output_dir=output_dir)
+    report(result, formats, output=output, output_dir=output_dir, name=name)
     if security_hub:
         security_hub_import(result)
     gate.exit(result)

@@ -31,6 +31,23 @@ from auditor.engine.findings import Severity, Status
 from auditor.engine.rules import Rule
 from auditor.fileio import write_text_atomic
 
+OutputNameOpt = Annotated[
+    str | None,
+    typer.Option("--output-name", metavar="PATTERN",
+                 help="File names under --output-dir: PATTERN.<ext> with {account}, {date}, {time}, {regions} "
+                 "(default: report), so that scheduled runs do not overwrite each other."),
+]
+
+
+def output_name(pattern: str | None) -> str | None:
+    """--output-name, checked before anything runs."""
+    if pattern is not None:
+        from auditor.report.names import check_pattern
+
+        check_pattern(pattern)
+    return pattern
+
+
 ShowConfigOpt = Annotated[
     bool,
     typer.Option("--show-config", help="Print the merged configuration (defaults < file < CCME_AUDIT_* < flags) "

@@ -31,10 +31,12 @@ from auditor.cli.gating import (
     CreateBaselineOpt,
     ErrorsFailOnOpt,
     GateOptions,
+    OutputNameOpt,
     SeverityOpt,
     ShowConfigOpt,
     SkipCheckOpt,
     SoftFailOpt,
+    output_name,
     show_config,
 )
 from auditor.engine.findings import Finding, Severity
@@ -149,6 +151,7 @@ def register(app: typer.Typer) -> None:
         errors_fail_on: ErrorsFailOnOpt = None,
         soft_fail: SoftFailOpt = False,
         show_config_: ShowConfigOpt = False,
+        output_name_: OutputNameOpt = None,
         skip_path: Annotated[
             list[str] | None,
             typer.Option("--skip-path", metavar="GLOB", help="Leave out these paths of the scanned directories "
@@ -173,6 +176,7 @@ def register(app: typer.Typer) -> None:
         from auditor.report import parse_formats
 
         formats = parse_formats(fmt or ["text"])
+        name = output_name(output_name_)
         cfg = build_config(config, set_, region, kms_prefix, pack)
         if complete:
             cfg = replace(cfg, data={**cfg.data, "iac": {**(cfg.data.get("iac") or {}), "complete": True}})
@@ -204,5 +208,5 @@ def register(app: typer.Typer) -> None:
         for problem in problems:
             sys.stderr.write(f"ccme-audit: warning: {problem.text()}\n")
         result = gate.apply(result, selected=False)  # checkov's ids can be selected too
-        report(result, formats, output=output, output_dir=output_dir)
+        report(result, formats, output=output, output_dir=output_dir, name=name)
         gate.exit(result)

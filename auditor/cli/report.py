@@ -29,9 +29,11 @@ from auditor.cli.gating import (
     CreateBaselineOpt,
     ErrorsFailOnOpt,
     GateOptions,
+    OutputNameOpt,
     SeverityOpt,
     SkipCheckOpt,
     SoftFailOpt,
+    output_name,
 )
 from auditor.engine.findings import Severity
 from auditor.errors import InputError
@@ -63,6 +65,7 @@ def register(app: typer.Typer) -> None:
         output_dir: OutputDirOpt = None,
         fail_on: FailOnOpt = Severity.LOW,
         history: HistoryOpt = None,
+        output_name_: OutputNameOpt = None,
         check: CheckOpt = None,
         skip_check: SkipCheckOpt = None,
         severity: SeverityOpt = None,
@@ -79,6 +82,7 @@ def register(app: typer.Typer) -> None:
         gate = GateOptions.build(check=check, skip_check=skip_check, severity=severity, fail_on=fail_on,
                                  errors_fail_on=errors_fail_on, soft_fail=soft_fail, baseline=baseline,
                                  create_baseline=create_baseline)
+        name = output_name(output_name_)
         kind, data = _load_input(report_file)
         if kind != "report":
             raise InputError(
@@ -88,7 +92,7 @@ def register(app: typer.Typer) -> None:
             )
         evaluation = gate.apply(evaluation_from_report(data, file=str(report_file)), selected=False)
         write_reports(evaluation, parse_formats(fmt or ["text"]), output=output, output_dir=output_dir,
-                      history=load_history(history, evaluation))
+                      history=load_history(history, evaluation), name=name)
         gate.exit(evaluation)
 
     @app.command("remediate")

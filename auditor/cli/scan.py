@@ -32,10 +32,12 @@ from auditor.cli.gating import (
     CreateBaselineOpt,
     ErrorsFailOnOpt,
     GateOptions,
+    OutputNameOpt,
     SeverityOpt,
     ShowConfigOpt,
     SkipCheckOpt,
     SoftFailOpt,
+    output_name,
     show_config,
 )
 from auditor.engine.findings import Severity
@@ -165,6 +167,7 @@ def scan(
     probe_cost_explorer: CostExplorerOpt = False,
     stats: StatsOpt = False,
     show_config_: ShowConfigOpt = False,
+    output_name_: OutputNameOpt = None,
     regions: RegionsOpt = None,
     accounts: AccountsOpt = None,
     organization: OrganizationOpt = False,
@@ -194,6 +197,7 @@ def scan(
     from auditor.report import parse_formats
 
     formats = parse_formats(fmt or ["text"])
+    name = output_name(output_name_)
     if show_config_:
         show_config(build_config(config, set_, region, kms_prefix, pack,
                                  extra=_options(read_secret_values, probe_cost_explorer, attribute_changes)))
@@ -224,7 +228,7 @@ def scan(
         rule_history = None
         if past is not None and history is not None:
             rule_history = history_module.build(past, evaluation, history)
-        report(evaluation, formats, output=output, output_dir=output_dir, history=rule_history)
+        report(evaluation, formats, output=output, output_dir=output_dir, history=rule_history, name=name)
         if security_hub:
             security_hub_import(evaluation, profile)
         gate.exit(evaluation)

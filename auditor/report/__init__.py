@@ -104,8 +104,10 @@ def write_reports(
     output: Path | None = None,
     output_dir: Path | None = None,
     history: Any = None,
+    name: str | None = None,
 ) -> list[Path]:
-    """Write each format: one format to --output (or stdout), several into --output-dir."""
+    """Write each format: one format to --output (or stdout), several into --output-dir (as `report.<ext>`, or
+    `name` expanded by auditor.report.names: {account}, {date}, {time}, {regions})."""
     if output is not None and len(formats) > 1:
         raise InputError(
             "--output takes one format", place="--output", fix="use --output-dir with several --format values"
@@ -119,7 +121,13 @@ def write_reports(
     if output_dir is not None:
         # Every format is rendered before any is written: a format that cannot be made (bad input, exit 2)
         # leaves no other report behind.
-        texts = [(Path(output_dir) / EXTENSIONS[fmt], render(evaluation, fmt, history=history)) for fmt in formats]
+        stem = "report"
+        if name is not None:
+            from auditor.report.names import file_stem
+
+            stem = file_stem(name, evaluation)
+        texts = [(Path(output_dir) / (stem + EXTENSIONS[fmt].removeprefix("report")),
+                  render(evaluation, fmt, history=history)) for fmt in formats]
         for path, text in texts:
             write_text_atomic(path, text)
             written.append(path)

@@ -47,3 +47,20 @@ def test_reports_follow_the_umask(umask: int, tmp_path: Path, capsys: pytest.Cap
     assert code == 0
     for name in ("report.json", "report.sarif", "b.json"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_output_name_keeps_scheduled_runs_apart(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = run(["evaluate", str(SNAPSHOT), "-f", "json,html", "--output-dir", str(tmp_path),
+                      "--output-name", "ccme-{account}-{date}"], capsys)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert code == 1 and len(names) == 2 and all(n.startswith("ccme-111122223333-20") for n in names)
+    assert {Path(n).suffix for n in names} == {".json", ".html"}
+    # Re-rendering the saved report under another account's pattern: the fields come from the report.
+    [saved] = [p for p in tmp_path.iterdir() if p.suffix == ".json"]
+    code, _, _ = run(["report", str(saved), "-f", "csv", "--output-dir", str(tmp_path / "csv"), "--output-name",
+                      "{account}_{regions}"], capsys)
+    assert [p.name for p in (tmp_path / "csv").iterdir()] == ["111122223333_eu-west-1.csv"]
+    code, out, err = run(["evaluate", str(SNAPSHOT), "--output-dir", str(tmp_path / "x"), "--output-name",
+                          "../{owner}"], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "--output-name" in err
+    assert not (tmp_path / "x").exists()
