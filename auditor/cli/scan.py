@@ -252,6 +252,7 @@ def scan(
             accounts=accounts, organization=organization, role_name=role_name, external_id=external_id,
             snapshot_out=snapshot_out, stats=stats,
         )
+        gate = gate.with_config(build_config(config, set_, region, kms_prefix, pack))  # its check / skip_check keys
         finish(gate.apply(evaluation, selected=False))
         return
     cfg, rules, result = _collect(

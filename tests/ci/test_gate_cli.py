@@ -248,3 +248,35 @@ def test_custom_rules_add_to_the_shipped_packs(tmp_path: Path, capsys: pytest.Ca
     assert code == 2 and out == "" and err.count("\n") == 1 and "acme-missing" in err
     code, _, err = run(["evaluate", snap, "--rules", str(tmp_path / "nope")], capsys)
     assert code == 2 and "nope" in err
+
+
+def test_many_accounts_gate_on_a_previous_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An organization-style scan (moto): the previous run's JSON report is the baseline, so only findings new in
+    any account fail; --check selects rules for every account."""
+    from auditor.multi.orchestrate import assume_session
+    from tests.collect.helpers import REGION, moto_account
+
+    member, other = "111111111111", "222222222222"
+    rules = tmp_path / "rules" / "ccme"
+    rules.mkdir(parents=True)
+    shutil.copy(Path(__file__).parents[2] / "policies" / "ccme" / "s3.yaml", rules / "s3.yaml")
+    (tmp_path / "accounts.yaml").write_text(f"accounts: ['{member}', '{other}']\n", encoding="utf-8")
+    from auditor.demo.account import seed_ccme_account
+
+    with moto_account() as session:
+        seed = seed_ccme_account(assume_session(session.client("sts"), member, "Audit", region=REGION), REGION)
+        base = ["scan", "--accounts", str(tmp_path / "accounts.yaml"), "--role-name", "Audit", "--regions", REGION,
+                "--rules", str(tmp_path / "rules"), "--check", "CCME-S3-*", "--skip-check", "CCME-S3-ACCOUNT-*",
+                *[a for k in ("logging", "internals", "userdata") for a in ("--set", f"buckets.{k}={seed.buckets[k]}")]]
+        last = tmp_path / "last.json"
+        code, _, _ = run([*base, "-f", "json", "-o", str(last)], capsys)
+        assert code == 1
+        assert not [f for f in json.loads(last.read_text())["findings"] if f["rule_id"].startswith("CCME-S3-ACCOUNT")]
+        code, _, err = run([*base, "--baseline", str(last)], capsys)
+        assert code == 0 and " 0 new, " in err
+        member_s3 = assume_session(session.client("sts"), member, "Audit", region=REGION).client("s3")
+        member_s3.put_bucket_versioning(Bucket=seed.buckets["internals"],
+                                        VersioningConfiguration={"Status": "Suspended"})
+        code, out, err = run([*base, "--baseline", str(last), "-f", "json"], capsys)
+    new = [(f["account"], f["rule_id"]) for f in json.loads(out)["findings"] if f["status"] in ("FAIL", "ERROR")]
+    assert code == 1 and new == [(member, "CCME-S3-VERSIONING-INTERNALS")] and " 1 new, " in err
