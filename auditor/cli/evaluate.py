@@ -82,6 +82,7 @@ def evaluate(
     snap = read_snapshot(snapshot)
     result = gate.apply(run(snap, rules, cfg))
     report(result, formats, output=output, output_dir=output_dir, name=name)
+    gate.flush()
     if security_hub:
         security_hub_import(result)
     gate.exit(result)

@@ -173,21 +173,27 @@ class GateOptions:
             return evaluation
         result = apply_baseline(evaluation, baseline)
         self._say(f"ccme-audit: baseline {baseline.file}: {result.new} new, {result.known} in the baseline "
-                         f"(WAIVED), {len(result.fixed)} fixed\n")
+                  f"(WAIVED), {len(result.fixed)} fixed\n")
         for entry in result.fixed[:20]:
             self._say(f"ccme-audit: baseline: fixed: {entry.rule} {entry.resource} ({entry.id})\n")
         if len(result.fixed) > 20:
             self._say(f"ccme-audit: baseline: fixed: ... and {len(result.fixed) - 20} more\n")
         return result.evaluation
 
-    def exit(self, evaluation: Evaluation) -> None:
-        """Exit 1 when a finding fails the gate (0 with --soft-fail); the ERRORs not gated are counted."""
+    def flush(self) -> None:
+        """Once the reports are written: the gate's stderr lines, and the baseline --create-baseline asked for."""
         for line in self._lines:
             sys.stderr.write(line)
+        self._lines.clear()
         if self.create_baseline is not None and self._pending is not None:
             write_text_atomic(self.create_baseline, json.dumps(self._pending, indent=2) + "\n")
             sys.stderr.write(f"ccme-audit: baseline: wrote {self.create_baseline} "
                              f"({len(self._pending['findings'])} FAIL/ERROR findings)\n")
+            self._pending = None
+
+    def exit(self, evaluation: Evaluation) -> None:
+        """Exit 1 when a finding fails the gate (0 with --soft-fail); the ERRORs not gated are counted."""
+        self.flush()
         findings = evaluation.findings
         failing = self.gate.failing(findings)
         errors = sum(1 for f in findings if f.status is Status.ERROR)

@@ -229,6 +229,7 @@ def scan(
         if past is not None and history is not None:
             rule_history = history_module.build(past, evaluation, history)
         report(evaluation, formats, output=output, output_dir=output_dir, history=rule_history, name=name)
+        gate.flush()
         if security_hub:
             security_hub_import(evaluation, profile)
         gate.exit(evaluation)
