@@ -19,6 +19,20 @@ from auditor.errors import InputError
 from auditor.fileio import load_document, parse_yaml
 
 DEFAULT_CONFIG_FILE = "ccme-audit.yaml"
+# Looked for, in this order, in the working directory and each parent up to the repository root.
+CONFIG_FILE_NAMES = (DEFAULT_CONFIG_FILE, ".ccme-audit.yaml")
+# CCME_AUDIT_<NAME>: the configuration keys the environment can set (between the file and the flags).
+ENV_KEYS: dict[str, str] = {
+    "CCME_AUDIT_REGIONS": "regions",
+    "CCME_AUDIT_ACCOUNT": "account",
+    "CCME_AUDIT_KMS_PREFIX": "kms_prefix",
+    "CCME_AUDIT_PACKS": "packs",
+    "CCME_AUDIT_CHECK": "check",
+    "CCME_AUDIT_SKIP_CHECK": "skip_check",
+    "CCME_AUDIT_SEVERITY": "severity",
+    "CCME_AUDIT_SKIP_PATH": "skip_path",
+}
+_LIST_KEYS = {"regions", "packs", "check", "skip_check", "severity", "skip_path"}
 
 # Defaults follow the seeds' examples (seed 000, "S3 Storage" and "Key Management Service").
 DEFAULTS: dict[str, Any] = {
@@ -176,17 +190,56 @@ def _validate(data: Any, source: str) -> None:
                          fix="follow schemas/config.json (see README, 'Configuration')")
 
 
+def repository_root(start: Path) -> Path | None:
+    """The first directory from `start` upwards holding `.git` (a directory, or a worktree's file); None outside."""
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
+def discover_config(start: Path | None = None) -> tuple[Path | None, list[Path]]:
+    """The configuration file a run without --config reads: `ccme-audit.yaml` or `.ccme-audit.yaml` in the working
+    directory, then each parent up to the repository root (the working directory alone outside a repository).
+    Returns the file (None) and the directories searched."""
+    start = (start or Path.cwd()).absolute()
+    root = repository_root(start)
+    searched: list[Path] = []
+    for directory in (start, *start.parents):
+        searched.append(directory)
+        for name in CONFIG_FILE_NAMES:
+            candidate = directory / name
+            if candidate.is_file():
+                return candidate, searched
+        if root is None or directory == root:
+            break
+    return None, searched
+
+
+def env_overrides(environ: Mapping[str, str]) -> list[tuple[str, Any]]:
+    """CCME_AUDIT_REGIONS=eu-west-1,us-east-1, CCME_AUDIT_ACCOUNT=..., ...: (key, value) pairs, lists
+    comma-separated; an empty variable is ignored."""
+    out: list[tuple[str, Any]] = []
+    for name, key in ENV_KEYS.items():
+        raw = environ.get(name, "").strip()
+        if not raw:
+            continue
+        out.append((key, [p.strip() for p in raw.split(",") if p.strip()] if key in _LIST_KEYS else raw))
+    return out
+
+
 def load_config(
     path: Path | None = None,
     overrides: Sequence[tuple[str, Any]] = (),
     *,
     today: dt.date | None = None,
 ) -> AuditConfig:
-    """Load defaults < file < flags, validate against schemas/config.json."""
+    """Load defaults < file (`path`, else the one discover_config finds) < overrides (the environment's, then
+    the flags'), validate against schemas/config.json."""
     source = "<defaults>"
     raw: Any = {}
-    if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
-        path = Path(DEFAULT_CONFIG_FILE)
+    if path is None:
+        path, _ = discover_config()
     if path is not None:
         source = str(path)
         raw = load_document(Path(path))

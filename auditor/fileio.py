@@ -194,6 +194,12 @@ def load_document(path: Path) -> Any:
     return parse_yaml(text, file=str(path))
 
 
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
 @contextmanager
 def atomic_writer(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
     """Write to a temporary file beside `path` and rename it into place on success."""
@@ -205,6 +211,9 @@ def atomic_writer(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
         raise InputError(f"cannot create directory: {exc.strerror}", file=str(directory)) from None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
+        # mkstemp makes the file 0600; the file written gets the mode a plain open() would (0666 less the umask),
+        # so that a CI step reading the report as another user, or a web server, can.
+        Path(tmp).chmod(0o666 & ~_umask())
         handle: IO[Any]
         with (os.fdopen(fd, mode) if "b" in mode else os.fdopen(fd, mode, encoding="utf-8")) as handle:
             yield handle

@@ -155,9 +155,14 @@ def archived(item: Mapping[str, Any], at: str) -> dict[str, Any]:
     return copy
 
 
-def _send(client: Any, region: str, findings: list[dict[str, Any]], result: ImportResult) -> set[str]:
-    """Import in batches of 100; the Ids Security Hub accepted."""
+def _send(client: Any, region: str, findings: list[dict[str, Any]], result: ImportResult) -> int:
+    """Import in batches of 100; how many Security Hub accepted.
+
+    An answer that counts more failures than it names (FailedCount > FailedFindings): the named ones are failures,
+    the SuccessCount is counted as imported, and every other finding of the batch is named as unknown (which of
+    them failed is not said): a failure, so the run still fails closed."""
     accepted: set[str] = set()
+    unnamed_successes = 0
     for start in range(0, len(findings), BATCH):
         batch = findings[start:start + BATCH]
         result.batches += 1
@@ -171,12 +176,18 @@ def _send(client: Any, region: str, findings: list[dict[str, Any]], result: Impo
         for item in failed.values():
             result.failures.append(Failure(region, str(item.get("Id")), str(item.get("ErrorCode")),
                                            str(item.get("ErrorMessage"))))
-        if int(answer.get("FailedCount") or 0) > len(failed):  # a count without the list: fail closed
-            result.failures.append(Failure(region, "*", "FailedCount",
-                                           f"{answer.get('FailedCount')} findings failed without details"))
+        failed_count = int(answer.get("FailedCount") or 0)
+        if failed_count > len(failed):  # a count without the list: count what is known, name the rest unknown
+            rest = [f["Id"] for f in batch if f["Id"] not in failed]
+            successes = answer.get("SuccessCount")
+            known = successes if isinstance(successes, int) and 0 <= successes <= len(rest) else 0
+            unnamed_successes += known
+            message = (f"Security Hub counted {failed_count - len(failed)} failure(s) it did not name among "
+                       f"{len(rest)} findings ({known} imported): whether this one was imported is unknown")
+            result.failures.extend(Failure(region, fid, "Unknown", message) for fid in rest)
             continue
         accepted.update(f["Id"] for f in batch if f["Id"] not in failed)
-    return accepted
+    return len(accepted) + unnamed_successes
 
 
 def import_findings(
@@ -227,11 +238,11 @@ def import_findings(
             if before:
                 doc["CreatedAt"] = before.get("CreatedAt", doc["CreatedAt"])
                 doc["FirstObservedAt"] = before.get("FirstObservedAt", doc["FirstObservedAt"])
-        result.imported += len(_send(client, region, current, result))
+        result.imported += _send(client, region, current, result)
         if existing:
             seen = {d["Id"] for d in current}
             gone = [archived(item, at) for fid, item in sorted(existing.items()) if fid not in seen]
-            result.archived += len(_send(client, region, gone, result))
+            result.archived += _send(client, region, gone, result)
     return result
 
 

@@ -16,3 +16,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's CCME_AUDIT_* settings (the configuration keys the environment can set) and TF_VAR_* variables
+    (read by ccme-audit iac) never reach a test."""
+    import os
+
+    from auditor.config import ENV_KEYS
+
+    for name in [*ENV_KEYS, *(k for k in os.environ if k.startswith("TF_VAR_"))]:
+        monkeypatch.delenv(name, raising=False)

@@ -91,19 +91,29 @@ def audit_paths(
     baseline: Path | None = None,
     today: dt.date | None = None,
     extra_findings: Sequence[Finding] = (),
+    skip_paths: Sequence[str] = (),
+    gitignore: bool = False,
+    var_files: Sequence[Path] = (),
+    tf_env: Mapping[str, str] | None = None,
 ) -> tuple[Evaluation, list[ParseProblem]]:
-    """Load templates, evaluate the IaC rules, apply suppressions; parse problems become ERROR findings."""
+    """Load templates, evaluate the IaC rules, apply suppressions; parse problems become ERROR findings.
+    `skip_paths` (globs) and `gitignore` leave files of the scanned directories out (one warning counts them)."""
     from auditor.iac import load_paths
+    from auditor.iac.pathfilter import PathFilter
     from auditor.iac.suppress import apply_suppressions, load_baseline
 
     today = today or dt.datetime.now(dt.UTC).date()
     region = config.regions[0] if config.regions else None
+    path_filter = PathFilter(tuple(skip_paths), gitignore) if skip_paths or gitignore else None
     loaded = load_paths(
         paths,
         region=region,
         account=config.account,
         params=params or {},
         read_secret_values=config.option("read_secret_values"),
+        path_filter=path_filter,
+        var_files=var_files,
+        tf_env=tf_env,
     )
     entries = load_baseline(baseline) if baseline is not None else []
     present = {r.type for r in loaded.snapshot.resources}
@@ -130,6 +140,14 @@ def audit_paths(
         notes.append(ParseProblem("configuration", f"rules SKIPPED for values the configuration does not set: {unset} "
                                   "(set them in ccme-audit.yaml or with --set NAME=VALUE to judge those rules)",
                                   warning=True))
+    if path_filter is not None and path_filter.skipped:
+        reasons = sorted({reason for _, reason in path_filter.skipped})
+        names = [name for name, _ in path_filter.skipped]
+        more = len(names) - 5
+        shown = ", ".join(names[:5]) + (f" and {more} more" if more > 0 else "")
+        notes.append(ParseProblem(shown, f"{len(names)} path(s) left out ({', '.join(reasons)})", warning=True))
+    for warning in path_filter.warnings if path_filter is not None else []:
+        notes.append(ParseProblem(".gitignore", warning, warning=True))
     if loaded.nested:
         notes.append(ParseProblem(", ".join(loaded.nested), "checked only as nested stacks of the templates that "
                                   "follow them (with the parameters they pass)", warning=True))

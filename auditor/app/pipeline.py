@@ -53,11 +53,12 @@ def evaluate(snapshot: Snapshot, rules: Sequence[Rule], config: AuditConfig, *, 
 
 
 def report(evaluation: Evaluation, formats: Sequence[Format], *, output: Path | None = None,
-           output_dir: Path | None = None, history: Any = None) -> list[Path]:
-    """report: each format to `output` (or stdout), several into `output_dir`."""
+           output_dir: Path | None = None, history: Any = None, name: str | None = None) -> list[Path]:
+    """report: each format to `output` (or stdout), several into `output_dir` (file names: `name`, a pattern of
+    auditor.report.names, else report.<ext>)."""
     from auditor.report import write_reports
 
-    return write_reports(evaluation, formats, output=output, output_dir=output_dir, history=history)
+    return write_reports(evaluation, formats, output=output, output_dir=output_dir, history=history, name=name)
 
 
 def import_findings(evaluation: Evaluation, session: Any, *, product_account: str | None = None) -> ImportResult:

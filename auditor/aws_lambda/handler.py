@@ -157,7 +157,10 @@ def run(event: Any, env: Mapping[str, str], *, session: Any = None, client_hooks
     session = session or boto3.Session()
     home_region = region or (settings.regions[0] if settings.regions else None) or env.get("AWS_REGION")
     clients = _clients(session, home_region)
-    home = str(clients.sts.get_caller_identity()["Account"])
+    identity = clients.sts.get_caller_identity()
+    home = str(identity["Account"])
+    # Member roles are assumed in the caller's partition (a GovCloud or China Lambda assumes arn:aws-us-gov:...).
+    partition = str(identity.get("Arn") or "arn:aws:").split(":")[1] or "aws"
     account = account or home
     document, label = config_document(settings, clients.s3, account)
     overrides: list[tuple[str, Any]] = []
@@ -171,7 +174,7 @@ def run(event: Any, env: Mapping[str, str], *, session: Any = None, client_hooks
     rules = load_rules(None, config.packs)
     result = scan_account(config, rules, Target(account), base_session=session, sts=clients.sts, home_account=home,
                           role_name=settings.member_role_name, external_id=settings.member_external_id,
-                          client_hooks=client_hooks)
+                          partition=partition, client_hooks=client_hooks)
     # The report is stamped with the run's clock, the same time as its dated key: two runs within one second
     # (or a test's clock) would otherwise share an evaluated_at, and the history could not order them.
     stamp = (now if now.tzinfo else now.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
@@ -180,7 +183,8 @@ def run(event: Any, env: Mapping[str, str], *, session: Any = None, client_hooks
     previous, unreadable = read_previous(clients.s3, settings.bucket, latest + "report.json")
     if settings.attribute_changes and previous is not None:
         evaluation = attributed(evaluation, previous, result.snapshot, session, clients.sts, account, home,
-                                settings, home_region, client_hooks)
+                                settings, home_region, client_hooks, member_session=result.session,
+                                partition=partition)
     report = jsonfmt.document(evaluation)
     changes: Changes = pipeline.changes(previous, evaluation)
     report_url = f"s3://{settings.bucket}/{dated}report.html"
@@ -262,9 +266,11 @@ def _history(s3: Any, settings: Settings, latest: str, evaluation: Any) -> tuple
 
 
 def attributed(evaluation: Any, previous: Mapping[str, Any], snapshot: Any, session: Any, sts: Any, account: str,
-               home: str, settings: Settings, region: str | None, client_hooks: Sequence[ClientHook]) -> Any:
+               home: str, settings: Settings, region: str | None, client_hooks: Sequence[ClientHook], *,
+               member_session: Any = None, partition: str = "aws") -> Any:
     """The evaluation with "changed by ..." on the PASS -> FAIL findings, looked up in the scanned account's
-    CloudTrail (the member role is assumed again for another account); never fails the run."""
+    CloudTrail with the session the scan used (`member_session`; the member role is assumed, in `partition`, only
+    when none is given); never fails the run."""
     from auditor.collect.cloudtrail import (
         attribute_evaluation,
         changed_to_fail,
@@ -277,10 +283,12 @@ def attributed(evaluation: Any, previous: Mapping[str, Any], snapshot: Any, sess
     if not changed_to_fail(previous, evaluation):
         return evaluation
     target = session
-    if account != home and settings.member_role_name:
+    if member_session is not None:
+        target = member_session
+    elif account != home and settings.member_role_name:
         try:
             target = assume_session(sts, account, settings.member_role_name,
-                                    external_id=settings.member_external_id, region=region)
+                                    external_id=settings.member_external_id, partition=partition, region=region)
         except AssumeRoleFailed as exc:
             reason = f"cannot assume {exc.role_arn} for cloudtrail:LookupEvents ({exc.code})"
             return unattributable(evaluation, previous, parse_time(evaluation.evaluated_at), reason)

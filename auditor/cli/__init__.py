@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - typer < 0.16
 _USAGE_ERRORS: tuple[type[Exception], ...] = (_click.UsageError,)
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
     help="Is this AWS account, and this infrastructure code, ready for CCME / ParallelCluster?",
 )
 

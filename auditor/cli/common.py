@@ -9,12 +9,13 @@ from typing import Annotated, Any
 
 import typer
 
-from auditor.config import AuditConfig, load_config, parse_override
+from auditor.config import AuditConfig, env_overrides, load_config, parse_override
 from auditor.engine.findings import Severity, failing
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="ccme-audit.yaml (default: ./ccme-audit.yaml if present)."),
+    typer.Option("--config", "-c", help="ccme-audit.yaml (default: ccme-audit.yaml or .ccme-audit.yaml in the "
+                 "working directory or a parent, up to the repository root)."),
 ]
 PackOpt = Annotated[
     list[str] | None,
@@ -29,7 +30,11 @@ RegionOpt = Annotated[
     typer.Option("--region", help="Region(s) to audit (overrides the configuration)."),
 ]
 KmsPrefixOpt = Annotated[str | None, typer.Option("--kms-prefix", help="The <KMS_PREFIX> of the key aliases.")]
-RulesDirOpt = Annotated[Path | None, typer.Option("--rules", help="Rule directory (default: the shipped policies/).")]
+RulesDirOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--rules", metavar="DIR", help="Custom rules: a directory of packs (DIR/<pack>/*.yaml) added to the "
+                 "shipped ones (repeatable); a pack of a shipped pack's name replaces it."),
+]
 FailOnOpt = Annotated[
     Severity,
     typer.Option("--fail-on", help="Exit 1 when a FAIL or ERROR finding is at or above this severity."),
@@ -40,7 +45,10 @@ def build_config(
     config: Path | None, sets: list[str] | None, regions: list[str] | None = None, kms_prefix: str | None = None,
     packs: list[str] | None = None, extra: dict[str, Any] | None = None,
 ) -> AuditConfig:
-    overrides = [parse_override(s) for s in sets or []]
+    import os
+
+    # Precedence: --set and flags > CCME_AUDIT_* environment > --config or the discovered file > defaults.
+    overrides = [*env_overrides(os.environ), *(parse_override(s) for s in sets or [])]
     if regions:
         overrides.append(("regions", list(regions)))
     if kms_prefix:

@@ -65,14 +65,14 @@ def probe_cmd(
     """Resolve and connect to every required endpoint (DNS, TCP, TLS, HTTP HEAD) from this host; report."""
     from auditor.allowlist.endpoints import required_endpoints
     from auditor.app.pipeline import evaluate, report
+    from auditor.app.rulesets import load_rule_sets
     from auditor.egress.probe import ProbeOptions, probe, probe_snapshot
-    from auditor.engine.rules import load_rules
     from auditor.report import parse_formats
 
     formats = parse_formats(fmt or ["text"])
     cfg, shipped = _config(config, from_config, set_, region)
     endpoints = required_endpoints(cfg, shipped=shipped)
-    rules = load_rules(rules_dir, ["egress"])
+    rules = load_rule_sets(rules_dir, ["egress"], add_custom=False)
     results = probe(endpoints, ProbeOptions(timeout=timeout, concurrency=concurrency, ca_bundle=ca_bundle))
     snapshot = probe_snapshot(results, regions=cfg.regions)
     if snapshot_out is not None:

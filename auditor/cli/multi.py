@@ -22,7 +22,7 @@ def scan_many(
     set_: list[str] | None,
     region: list[str] | None,
     kms_prefix: str | None,
-    rules_dir: Path | None,
+    rules_dir: list[Path] | None,
     profile: str | None,
     extra: dict[str, Any],
     *,
@@ -33,8 +33,8 @@ def scan_many(
     snapshot_out: Path | None,
     stats: bool,
 ) -> Evaluation:
+    from auditor.app.rulesets import load_rule_sets
     from auditor.collect.runner import make_session
-    from auditor.engine.rules import load_rules
     from auditor.multi.orchestrate import scan_accounts
     from auditor.multi.targets import check_role_name, load_targets, organization_targets
 
@@ -47,7 +47,7 @@ def scan_many(
     if role_name is not None:
         check_role_name(role_name, place="--role-name")
     cfg = build_config(config, set_, region, kms_prefix, pack, extra=extra)
-    rules = load_rules(rules_dir, cfg.packs)
+    rules = load_rule_sets(rules_dir, cfg.packs)
     targets = load_targets(accounts) if accounts is not None else None
     session = make_session(profile, cfg.regions[0] if cfg.regions else None)
     skipped: list[tuple[str, str]] = []

@@ -62,8 +62,8 @@ def check_cmd(
 ) -> None:
     """Report every file of the seed's package lists missing from TARGET, and every .rpm missing its .sig."""
     from auditor.app.pipeline import evaluate, report
+    from auditor.app.rulesets import load_rule_sets
     from auditor.cli.egress import single_region
-    from auditor.engine.rules import load_rules
     from auditor.packages.check import files_snapshot, list_directory, list_s3
     from auditor.packages.render import RequiredFile
     from auditor.report import parse_formats
@@ -79,7 +79,7 @@ def check_cmd(
     snapshot = files_snapshot(required, listing)
     if snapshot_out is not None:
         snapshot.dump(snapshot_out)
-    rules = load_rules(rules_dir, ["packages"])
+    rules = load_rule_sets(rules_dir, ["packages"], add_custom=False)
     evaluation = evaluate(snapshot, rules, single_region(cfg))
     report(evaluation, formats, output=output, output_dir=output_dir)
     exit_for(evaluation.findings, fail_on)

@@ -21,8 +21,19 @@ from auditor.cli.common import (
     RulesDirOpt,
     SetOpt,
     build_config,
-    exit_for,
     load_history,
+)
+from auditor.cli.gating import (
+    BaselineOpt,
+    CheckOpt,
+    CreateBaselineOpt,
+    ErrorsFailOnOpt,
+    GateOptions,
+    OutputNameOpt,
+    SeverityOpt,
+    SkipCheckOpt,
+    SoftFailOpt,
+    output_name,
 )
 from auditor.engine.findings import Severity
 from auditor.errors import InputError
@@ -54,12 +65,24 @@ def register(app: typer.Typer) -> None:
         output_dir: OutputDirOpt = None,
         fail_on: FailOnOpt = Severity.LOW,
         history: HistoryOpt = None,
+        output_name_: OutputNameOpt = None,
+        check: CheckOpt = None,
+        skip_check: SkipCheckOpt = None,
+        severity: SeverityOpt = None,
+        baseline: BaselineOpt = None,
+        create_baseline: CreateBaselineOpt = None,
+        errors_fail_on: ErrorsFailOnOpt = None,
+        soft_fail: SoftFailOpt = False,
     ) -> None:
         """Render a saved JSON report again, in any format (text, json, html, junit, sarif, markdown, asff,
         ocsf, csv)."""
         from auditor.report import parse_formats, write_reports
         from auditor.report.common import evaluation_from_report
 
+        gate = GateOptions.build(check=check, skip_check=skip_check, severity=severity, fail_on=fail_on,
+                                 errors_fail_on=errors_fail_on, soft_fail=soft_fail, baseline=baseline,
+                                 create_baseline=create_baseline)
+        name = output_name(output_name_)
         kind, data = _load_input(report_file)
         if kind != "report":
             raise InputError(
@@ -67,10 +90,10 @@ def register(app: typer.Typer) -> None:
                 file=str(report_file),
                 fix="evaluate it: ccme-audit evaluate SNAPSHOT --format ...",
             )
-        evaluation = evaluation_from_report(data, file=str(report_file))
+        evaluation = gate.apply(evaluation_from_report(data, file=str(report_file)), selected=False)
         write_reports(evaluation, parse_formats(fmt or ["text"]), output=output, output_dir=output_dir,
-                      history=load_history(history, evaluation))
-        exit_for(evaluation.findings, fail_on)
+                      history=load_history(history, evaluation), name=name)
+        gate.exit(evaluation)
 
     @app.command("remediate")
     def remediate(
@@ -102,11 +125,12 @@ def register(app: typer.Typer) -> None:
             evaluation = evaluation_from_report(data, file=str(source))
         else:
             from auditor.app.pipeline import evaluate
-            from auditor.engine.rules import load_rules
+            from auditor.app.rulesets import load_rule_sets
             from auditor.snapshot import snapshot_from_json
 
             cfg = build_config(config, set_, region, kms_prefix, pack)
-            evaluation = evaluate(snapshot_from_json(data, file=str(source)), load_rules(rules_dir, cfg.packs), cfg)
+            rules = load_rule_sets(rules_dir, cfg.packs)
+            evaluation = evaluate(snapshot_from_json(data, file=str(source)), rules, cfg)
         header = {
             "account": evaluation.account,
             "regions": list(evaluation.regions),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,20 +15,55 @@ from auditor.errors import InputError
 app = typer.Typer(no_args_is_help=True, help="List, show and validate rule packs.")
 
 
+def _catalogue_entry(rule: Any) -> dict[str, Any]:
+    """A rule as data: what `rules list --format json` and `rules show --format json` print."""
+    from auditor.report.common import rule_doc_uri
+
+    return {
+        "id": rule.id, "title": rule.title, "pack": rule.pack, "area": rule.area, "severity": rule.severity.value,
+        "resource_type": rule.resource_type, "source": rule.source.to_json(), "remediation": list(rule.remediation),
+        "documentation": rule_doc_uri(rule.id), "live": rule.live, "iac": rule.iac, "file": rule.file,
+    }
+
+
+def _matching(rules: list[Any], patterns: list[str]) -> list[Any]:
+    """The rules whose id matches one of the patterns (ids or wildcards, any case); a pattern matching none is bad
+    input naming the closest ids."""
+    import fnmatch
+
+    out: list[Any] = []
+    for pattern in patterns:
+        found = [r for r in rules if fnmatch.fnmatchcase(r.id, pattern.upper())]
+        if not found:
+            close = [r.id for r in rules if pattern.upper().strip("*?") in r.id]
+            raise InputError(f"no rule with id '{pattern}'", place="RULE_ID",
+                             fix=("did you mean " + ", ".join(close[:5])) if close else "see ccme-audit rules list")
+        out.extend(r for r in found if r not in out)
+    return out
+
+
+FORMAT_HELP = "text or json (json: id, title, pack, severity, source, remediation, documentation link)."
+
+
+def _format(value: str) -> str:
+    if value not in ("text", "json"):
+        raise InputError(f"unknown format '{value}'", place="--format", fix="use text or json")
+    return value
+
+
 @app.command("list")
 def rules_list(
     pack: PackOpt = None,
     rules_dir: RulesDirOpt = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    fmt: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "text",
 ) -> None:
     """List the rules with id, severity, resource type and title."""
-    from auditor.engine.rules import load_rules
+    from auditor.app.rulesets import load_rule_sets
 
-    rules = load_rules(rules_dir, pack or None)
+    fmt = _format(fmt)
+    rules = load_rule_sets(rules_dir, pack or None)
     if fmt == "json":
-        sys.stdout.write(json.dumps([{"id": r.id, "pack": r.pack, "severity": r.severity.value,
-                                      "resource_type": r.resource_type, "title": r.title} for r in rules],
-                                    indent=1) + "\n")
+        sys.stdout.write(json.dumps([_catalogue_entry(r) for r in rules], indent=1) + "\n")
         return
     for rule in rules:
         sys.stdout.write(f"{rule.id:<40} {rule.pack:<16} {rule.severity.value:<8} {rule.resource_type:<24} "
@@ -36,25 +71,31 @@ def rules_list(
 
 
 @app.command("show")
-def rules_show(rule_id: Annotated[str, typer.Argument(help="The rule id.")], rules_dir: RulesDirOpt = None) -> None:
-    """Show one rule: its source requirement, scope, assertions and remediation."""
+def rules_show(
+    rule_id: Annotated[list[str], typer.Argument(metavar="RULE_ID...", help="Rule ids or wildcards (CCME-S3-*).")],
+    rules_dir: RulesDirOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "text",
+) -> None:
+    """Show rules: their source requirement, scope, assertions and remediation."""
     import yaml
 
-    from auditor.engine.rules import load_rules
+    from auditor.app.rulesets import load_rule_sets
 
-    rules = {r.id: r for r in load_rules(rules_dir)}
-    rule = rules.get(rule_id)
-    if rule is None:
-        close = [r for r in rules if rule_id.upper() in r]
-        raise InputError(f"no rule with id '{rule_id}'", place="RULE_ID",
-                         fix=("did you mean " + ", ".join(close[:5])) if close else "see ccme-audit rules list")
-    doc = {
-        "id": rule.id, "title": rule.title, "severity": rule.severity.value, "pack": rule.pack,
-        "area": rule.area, "file": rule.file, "source": rule.source.to_json(), "resource_type": rule.resource_type,
-        "scope": {"where": rule.scope.where, "expect": rule.scope.expect, "missing_id": rule.scope.missing_id},
-        "assert": rule.assertion, "parameters": sorted(rule.parameters), "remediation": list(rule.remediation),
-    }
-    sys.stdout.write(yaml.safe_dump(doc, sort_keys=False, width=110))
+    fmt = _format(fmt)
+    rules = _matching(load_rule_sets(rules_dir), rule_id)
+    docs = []
+    for rule in rules:
+        doc = _catalogue_entry(rule)
+        doc.update({
+            "scope": {"where": rule.scope.where, "expect": rule.scope.expect, "missing_id": rule.scope.missing_id},
+            "assert": rule.assertion, "parameters": sorted(rule.parameters),
+        })
+        docs.append(doc)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(docs, indent=1, default=str) + "\n")
+        return
+    sys.stdout.write("---\n".join(yaml.safe_dump(json.loads(json.dumps(d, default=str)), sort_keys=False, width=110)
+                                  for d in docs))
 
 
 @app.command("validate")

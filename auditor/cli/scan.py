@@ -24,8 +24,21 @@ from auditor.cli.common import (
     SetOpt,
     StatsOpt,
     build_config,
-    exit_for,
     security_hub_import,
+)
+from auditor.cli.gating import (
+    BaselineOpt,
+    CheckOpt,
+    CreateBaselineOpt,
+    ErrorsFailOnOpt,
+    GateOptions,
+    OutputNameOpt,
+    SeverityOpt,
+    ShowConfigOpt,
+    SkipCheckOpt,
+    SoftFailOpt,
+    output_name,
+    show_config,
 )
 from auditor.engine.findings import Severity
 
@@ -117,17 +130,20 @@ def _collect(
     set_: list[str] | None,
     region: list[str] | None,
     kms_prefix: str | None,
-    rules_dir: Path | None,
+    rules_dir: list[Path] | None,
     profile: str | None,
     read_secret_values: bool,
     probe_cost_explorer: bool,
     stats: bool,
+    gate: GateOptions | None = None,
 ) -> tuple[Any, Any, Any]:
     from auditor.app.pipeline import collect
-    from auditor.engine.rules import load_rules
+    from auditor.app.rulesets import load_rule_sets
 
     cfg = build_config(config, set_, region, kms_prefix, pack, extra=_options(read_secret_values, probe_cost_explorer))
-    rules = load_rules(rules_dir, cfg.packs)
+    rules = load_rule_sets(rules_dir, cfg.packs)
+    if gate is not None:
+        rules = gate.with_config(cfg).rules(rules)
     result = collect(cfg, rules, profile=profile)
     if stats:
         sys.stderr.write("\n".join(result.stats.lines()) + "\n")
@@ -150,6 +166,8 @@ def scan(
     read_secret_values: ReadSecretsOpt = False,
     probe_cost_explorer: CostExplorerOpt = False,
     stats: StatsOpt = False,
+    show_config_: ShowConfigOpt = False,
+    output_name_: OutputNameOpt = None,
     regions: RegionsOpt = None,
     accounts: AccountsOpt = None,
     organization: OrganizationOpt = False,
@@ -159,6 +177,18 @@ def scan(
     previous: PreviousOpt = None,
     attribute_changes: AttributeOpt = False,
     history: HistoryOpt = None,
+    check: CheckOpt = None,
+    skip_check: SkipCheckOpt = None,
+    severity: SeverityOpt = None,
+    baseline: BaselineOpt = None,
+    create_baseline: CreateBaselineOpt = None,
+    errors_fail_on: ErrorsFailOnOpt = None,
+    soft_fail: SoftFailOpt = False,
+    only_new: Annotated[
+        bool,
+        typer.Option("--only-new", help="With --previous: only findings that were not FAIL or ERROR in the previous "
+                     "report fail (it is the baseline)."),
+    ] = False,
 ) -> None:
     """Collect what the selected rules need from the live account, evaluate, report."""
     from auditor.app.pipeline import evaluate as run
@@ -167,13 +197,26 @@ def scan(
     from auditor.report import parse_formats
 
     formats = parse_formats(fmt or ["text"])
+    name = output_name(output_name_)
+    if show_config_:
+        show_config(build_config(config, set_, region, kms_prefix, pack,
+                                 extra=_options(read_secret_values, probe_cost_explorer, attribute_changes)))
     if attribute_changes and previous is None:
         raise InputError("--attribute-changes compares with a previous report", place="--attribute-changes",
                          fix="add --previous REPORT.json (a JSON report of an earlier scan)")
     if previous is not None and (accounts is not None or organization):
         raise InputError("--previous compares one account's scans", place="--previous",
                          fix="scan one account, or use the Lambda's drift alerts for many")
+    if only_new and previous is None:
+        raise InputError("--only-new gates on what is new since a previous report", place="--only-new",
+                         fix="add --previous REPORT.json")
+    if only_new and baseline is not None:
+        raise InputError("--only-new makes --previous the baseline", place="--only-new",
+                         fix="pass either --baseline FILE or --previous REPORT.json --only-new")
     previous_report = _previous(previous)
+    gate = GateOptions.build(check=check, skip_check=skip_check, severity=severity, fail_on=fail_on,
+                             errors_fail_on=errors_fail_on, soft_fail=soft_fail,
+                             baseline=previous if only_new else baseline, create_baseline=create_baseline)
     past = None
     if history is not None:  # read and validated before the scan: a bad folder fails in a second, not after it
         from auditor.report import history as history_module
@@ -185,10 +228,11 @@ def scan(
         rule_history = None
         if past is not None and history is not None:
             rule_history = history_module.build(past, evaluation, history)
-        report(evaluation, formats, output=output, output_dir=output_dir, history=rule_history)
+        report(evaluation, formats, output=output, output_dir=output_dir, history=rule_history, name=name)
+        gate.flush()
         if security_hub:
             security_hub_import(evaluation, profile)
-        exit_for(evaluation.findings, fail_on)
+        gate.exit(evaluation)
 
     if regions:
         from auditor.multi.targets import parse_regions
@@ -209,7 +253,8 @@ def scan(
             accounts=accounts, organization=organization, role_name=role_name, external_id=external_id,
             snapshot_out=snapshot_out, stats=stats,
         )
-        finish(evaluation)
+        gate = gate.with_config(build_config(config, set_, region, kms_prefix, pack))  # its check / skip_check keys
+        finish(gate.apply(evaluation, selected=False))
         return
     cfg, rules, result = _collect(
         config,
@@ -222,7 +267,9 @@ def scan(
         read_secret_values,
         probe_cost_explorer,
         stats,
+        gate,
     )
+    gate = gate.with_config(cfg)
     if snapshot_out is not None:
         result.snapshot.dump(snapshot_out)
     evaluation = run(result.snapshot, rules, cfg)
@@ -233,7 +280,7 @@ def scan(
 
             session = make_session(profile, cfg.regions[0] if cfg.regions else None)
         evaluation = changes_since(previous_report, evaluation, snapshot=result.snapshot, session=session)
-    finish(evaluation)
+    finish(gate.apply(evaluation))  # the drift is told on the findings as judged, before the baseline
 
 
 def collect(
@@ -284,13 +331,13 @@ def iam_policy(
     ] = False,
 ) -> None:
     """Print the least-privilege IAM policy a scan of the selected packs needs (read-only unless --security-hub)."""
+    from auditor.app.rulesets import load_rule_sets
     from auditor.collect.plan import build_plan
     from auditor.collect.registry import iam_policy as policy_for
-    from auditor.engine.rules import load_rules
 
     cfg = build_config(config, set_, None, None, pack,
                        extra=_options(read_secret_values, probe_cost_explorer, attribute_changes))
-    rules = load_rules(rules_dir, cfg.packs)
+    rules = load_rule_sets(rules_dir, cfg.packs)
     plan = build_plan(rules, cfg, cfg.account or "000000000000")
     policy = policy_for(plan.types, plan.options)
     if security_hub:

@@ -25,6 +25,7 @@ from auditor.iac.model import (
     TemplateResource,
     finalize,
 )
+from auditor.iac.pathfilter import PathFilter
 from auditor.snapshot import CollectionError, Resource, Snapshot
 
 SELF_ID = {
@@ -104,7 +105,8 @@ def _no_template(directory: Path) -> InputError:
     )
 
 
-def _units(paths: Sequence[Path]) -> tuple[list[tuple[str, Path, bool]], list[ParseProblem]]:
+def _units(paths: Sequence[Path], path_filter: PathFilter | None = None,
+           ) -> tuple[list[tuple[str, Path, bool]], list[ParseProblem]]:
     """(kind-hint, path, named) work units: 'tfdir' for Terraform directories, 'file' otherwise.
 
     A directory argument without a single candidate file is bad input (InputError), not an empty
@@ -124,11 +126,17 @@ def _units(paths: Sequence[Path]) -> tuple[list[tuple[str, Path, bool]], list[Pa
             else:
                 units.append(("file", path, True))
             continue
+        left_out: list[Path] = []
         for directory in sorted([path, *(p for p in path.rglob("*") if p.is_dir())]):
             if any(
                 part in SKIP_DIRS or (part.startswith(".") and part not in (".", ".."))
                 for part in directory.relative_to(path).parts
             ):
+                continue
+            if any(directory.is_relative_to(d) for d in left_out):
+                continue
+            if path_filter is not None and directory != path and path_filter.excluded(directory, path):
+                left_out.append(directory)
                 continue
             if any(directory.glob("*.tf")):
                 units.append(("tfdir", directory, False))
@@ -138,6 +146,7 @@ def _units(paths: Sequence[Path]) -> tuple[list[tuple[str, Path, bool]], list[Pa
                     and file.suffix in TEMPLATE_SUFFIXES
                     and not file.name.endswith((".tfvars.json", ".tfstate"))
                     and not file.name.startswith(".")
+                    and (path_filter is None or not path_filter.excluded(file, path))
                 ):
                     units.append(("file", file, False))
         if path.is_dir() and len(units) == before:
@@ -292,7 +301,9 @@ def _subnet_internet(resources: Sequence[Resource]) -> dict[str, bool]:
     return out
 
 
-Job = tuple[str, Path, bool, str | None, str | None, dict[str, str], bool]
+# The Terraform inputs from outside the directory: --var-file files (in order) and TF_VAR_* (name, value) pairs.
+TerraformInputs = tuple[tuple[str, ...], tuple[tuple[str, str], ...]]
+Job = tuple[str, Path, bool, str | None, str | None, dict[str, str], bool, TerraformInputs]
 # (kind or None, resources, problems, nested templates followed)
 Loaded = tuple[str | None, list[TemplateResource], list[ParseProblem], list[str]]
 PARALLEL_MIN_UNITS = 16
@@ -302,11 +313,12 @@ def _load_unit(job: Job) -> Loaded:
     """Load one file or Terraform directory (runs in a worker process for large runs)."""
     from auditor.iac import terraform
 
-    kind, path, named, region, account, params, read_secret_values = job
+    kind, path, named, region, account, params, read_secret_values, (var_files, tf_env) = job
     try:
         if kind == "tfdir":
             items, found = terraform.load_directory(
-                path, region=region, account=account, overrides=params, read_secret_values=read_secret_values
+                path, region=region, account=account, overrides=params, read_secret_values=read_secret_values,
+                var_files=[Path(f) for f in var_files], env=dict(tf_env),
             )
             return ("terraform" if items or not found else None), items, found, []
         return _load_file(
@@ -347,11 +359,17 @@ def load_paths(
     account: str | None,
     params: Mapping[str, str] | None = None,
     read_secret_values: bool = False,
+    path_filter: PathFilter | None = None,
+    var_files: Sequence[Path] = (),
+    tf_env: Mapping[str, str] | None = None,
 ) -> LoadResult:
+    """`path_filter`: what of the scanned directories is left out (.gitignore, --skip-path; see pathfilter.py).
+    `var_files` (--var-file) and `tf_env` (TF_VAR_* without the prefix) set the root modules' variables, as
+    Terraform: --param > --var-file > *.auto.tfvars > terraform.tfvars > TF_VAR_* > default."""
     from auditor.iac import parallelcluster
 
     params = params or {}
-    units, problems = _units(paths)
+    units, problems = _units(paths, path_filter)
     units, read_through_callers = _terraform_roots(units)
     hcl_dir = next((directory for kind, directory, _named in units if kind == "tfdir"), None)
     if hcl_dir is not None:
@@ -364,7 +382,8 @@ def load_paths(
     kinds: set[str] = set()
     used: set[str] = set()
     clusters: list[TemplateResource] = []
-    jobs = [(kind, path, named, region, account, dict(params), read_secret_values) for kind, path, named in units]
+    tf: TerraformInputs = (tuple(str(f) for f in var_files), tuple(sorted((tf_env or {}).items())))
+    jobs = [(kind, path, named, region, account, dict(params), read_secret_values, tf) for kind, path, named in units]
     outcomes = _run_units(jobs)
     used_units = {
         p.resolve()

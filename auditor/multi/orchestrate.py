@@ -106,6 +106,9 @@ class AccountResult:
     evaluation: Evaluation
     failure: str | None = None  # why the account could not be scanned (its rules are then ERROR)
     seconds: float = 0.0
+    # The session the account was read with (the assumed member role, or the base session for the home
+    # account); None when the role could not be assumed. Reused for later calls (CloudTrail attribution).
+    session: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -181,7 +184,8 @@ def scan_account(config: AuditConfig, rules: Sequence[Rule], target: Target, *, 
     except Exception as exc:  # noqa: BLE001 - one account's crash fails closed on that account, not the run
         failure = f"cannot scan account {target.account}: {type(exc).__name__}: {exc}"
         snap = error_snapshot(cfg, rules, target.account, operation="scan", code="ScanCrashed", message=failure)
-    return AccountResult(target, snap, evaluate(snap, rules, cfg), failure, time.perf_counter() - started)
+    return AccountResult(target, snap, evaluate(snap, rules, cfg), failure, time.perf_counter() - started,
+                         session=session)
 
 
 def scan_accounts(config: AuditConfig, rules: Sequence[Rule], targets: Sequence[Target], *, base_session: Any,

@@ -104,17 +104,32 @@ def write_reports(
     output: Path | None = None,
     output_dir: Path | None = None,
     history: Any = None,
+    name: str | None = None,
 ) -> list[Path]:
-    """Write each format: one format to --output (or stdout), several into --output-dir."""
+    """Write each format: one format to --output (or stdout), several into --output-dir (as `report.<ext>`, or
+    `name` expanded by auditor.report.names: {account}, {date}, {time}, {regions})."""
     if output is not None and len(formats) > 1:
         raise InputError(
             "--output takes one format", place="--output", fix="use --output-dir with several --format values"
         )
+    if output is not None and output_dir is not None:
+        raise InputError(
+            "--output and --output-dir exclude each other", place="--output",
+            fix="write one format to --output FILE, or every --format into --output-dir DIR",
+        )
     written: list[Path] = []
     if output_dir is not None:
-        for fmt in formats:
-            path = Path(output_dir) / EXTENSIONS[fmt]
-            write_text_atomic(path, render(evaluation, fmt, history=history))
+        # Every format is rendered before any is written: a format that cannot be made (bad input, exit 2)
+        # leaves no other report behind.
+        stem = "report"
+        if name is not None:
+            from auditor.report.names import file_stem
+
+            stem = file_stem(name, evaluation)
+        texts = [(Path(output_dir) / (stem + EXTENSIONS[fmt].removeprefix("report")),
+                  render(evaluation, fmt, history=history)) for fmt in formats]
+        for path, text in texts:
+            write_text_atomic(path, text)
             written.append(path)
         return written
     fmt = formats[0] if formats else Format.TEXT

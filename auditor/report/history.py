@@ -135,7 +135,23 @@ def load_directory(root: Path) -> list[Point]:
     files = sorted(p for p in root.rglob("*report*.json") if p.is_file() and "latest" not in p.relative_to(root).parts)
     if not files:
         raise InputError("no JSON report (*report*.json) in this folder", file=str(root), place="--history", fix=FIX)
-    return [_from_text(read_text(p), str(p)) for p in files[-MAX_REPORTS:]]
+    if len(files) > MAX_REPORTS:  # the newest by evaluated_at, not by file name (names need not sort by time)
+        files = sorted(files, key=lambda p: (_time(_stamp(p)), str(p)))[-MAX_REPORTS:]
+    return [_from_text(read_text(p), str(p)) for p in files]
+
+
+_STAMP = re.compile(rb'"evaluated_at"\s*:\s*"([^"]{1,64})"')
+
+
+def _stamp(path: Path) -> str:
+    """A report's evaluated_at, read from its head (the JSON formatter writes it third); '' when not there (such a
+    file sorts oldest, and is checked in full if it is kept)."""
+    try:
+        with path.open("rb") as handle:
+            match = _STAMP.search(handle.read(4096))
+    except OSError:
+        return ""
+    return match.group(1).decode("utf-8", "replace") if match else ""
 
 
 def load_s3(url: str, *, client: Any = None, profile: str | None = None, limit: int = MAX_REPORTS) -> list[Point]:

@@ -157,3 +157,24 @@ def test_history_from_the_lambdas_s3_prefix(tmp_path: Path) -> None:
             history.load("s3://reports/audits", client=s3)
         with pytest.raises(InputError, match="NoSuchBucket"):
             history.load("s3://missing-bucket/x", client=s3)
+
+
+def test_the_newest_reports_are_kept_by_evaluated_at_not_by_file_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the limit, the history keeps the newest reports by their evaluated_at: per-account names sort by
+    account, not by time (issue 26)."""
+    monkeypatch.setattr(history, "MAX_REPORTS", 2)
+    *past, current = scenario()
+    folder = tmp_path / "past"
+    folder.mkdir()
+    # Names that sort opposite to time: the newest report has the smallest name.
+    for index, item in enumerate(past):
+        (folder / f"{9 - index}-report.json").write_text(jsonfmt.render(item))
+    points = history.load(str(folder))
+    assert sorted(p.at for p in points) == [T[1], T[2]]
+    (tmp_path / "current.json").write_text(jsonfmt.render(current))
+    out = tmp_path / "report.html"
+    code = main(["report", str(tmp_path / "current.json"), "--format", "html", "--output", str(out),
+                 "--history", str(folder)])
+    assert code == 1 and "From 2 past reports" in out.read_text()

@@ -177,6 +177,36 @@ def test_failed_findings_in_the_answer_are_reported(session: Any) -> None:
     assert result.failures[0].line().endswith("InvalidInput: bad")
 
 
+def test_failures_counted_but_not_named_count_what_is_known(session: Any) -> None:
+    """An answer with FailedCount above its FailedFindings (issue 26): the SuccessCount is counted as imported,
+    the named failure is reported, and every other finding of the batch is named as unknown (fail closed)."""
+
+    class Unnamed:
+        def __init__(self, real: Any, lost: str, bad: str) -> None:
+            self.real, self.lost, self.bad = real, lost, bad
+
+        def get_paginator(self, name: str) -> Any:
+            return self.real.get_paginator(name)
+
+        def batch_import_findings(self, Findings: list[dict[str, Any]]) -> dict[str, Any]:
+            kept = [f for f in Findings if f["Id"] not in (self.lost, self.bad)]
+            answer = self.real.batch_import_findings(Findings=kept)
+            answer["FailedCount"] += 2  # two failures, one named
+            answer["FailedFindings"].append({"Id": self.bad, "ErrorCode": "InvalidInput", "ErrorMessage": "bad"})
+            return answer
+
+    findings = many(5)
+    lost, bad = (asff.finding_uid(findings[i], ACCOUNT, REGION) for i in (1, 3))
+    real = client_factory(session)
+    result = import_findings(evaluation(findings), lambda region: Unnamed(real(region), lost, bad),
+                             product_account=IMPORTER)
+    assert result.imported == 3 and not result.ok
+    codes = {f.id: f.code for f in result.failures}
+    assert codes[bad] == "InvalidInput" and len(codes) == 5
+    assert {code for fid, code in codes.items() if fid != bad} == {"Unknown"}
+    assert "1 failure(s) it did not name among 4 findings (3 imported)" in result.failures[-1].message
+
+
 def test_unreadable_existing_findings_fail_closed(session: Any) -> None:
     import_findings(evaluation(many(3)), client_factory(session), product_account=IMPORTER)
     _refuse(session, "GetFindings")

@@ -3,10 +3,11 @@ modules, and plan JSON; each resource goes to the mapping (mapping.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,11 +109,24 @@ def load_directory(
     account: str | None,
     overrides: Mapping[str, str],
     read_secret_values: bool = False,
+    var_files: Sequence[Path] = (),
+    env: Mapping[str, str] | None = None,
 ) -> tuple[list[TemplateResource], list[ParseProblem]]:
-    """A root module and the modules it calls (local sources, and registry/git ones terraform init downloaded)."""
+    """A root module and the modules it calls (local sources, and registry/git ones terraform init downloaded).
+    Variables, as Terraform: `overrides` (--param) > `var_files` (--var-file, later wins) > *.auto.tfvars >
+    terraform.tfvars > `env` (TF_VAR_name, without the prefix; a value starting with [ or { is read as JSON) >
+    the default."""
     module = Module(directory, region=region, account=account, overrides=overrides)
     module.read()
     problems = module.run.problems
+    for name, raw in (env or {}).items():
+        value: Any = raw
+        if raw.lstrip().startswith(("[", "{")):
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                value = raw
+        module.tfvars[name] = value
     for path in sorted(
         [
             *directory.glob("*.auto.tfvars"),
@@ -121,6 +135,10 @@ def load_directory(
             *directory.glob("terraform.tfvars.json"),
         ]
     ):
+        problem = _tfvars(path, module)
+        if problem:
+            problems.append(problem)
+    for path in var_files:
         problem = _tfvars(path, module)
         if problem:
             problems.append(problem)
