@@ -518,6 +518,68 @@ def _check_kms_logs(policy: Policy, ctx: RequirementContext) -> RequirementResul
     return run.result()
 
 
+# --------------------------------------------------------------------------- access from outside the account
+
+_OUTSIDE_FIXED: Mapping[str, str | None] = {
+    # A caller of another account, in no organization, calling directly (not through an AWS service for us).
+    "aws:PrincipalOrgID": None,
+    "aws:PrincipalOrgPaths": None,
+    "aws:SourceAccount": None,
+    "aws:SourceArn": None,
+    "aws:SourceOrgID": None,
+    "aws:SourceOrgPaths": None,
+}
+
+
+def _check_kms_outside(policy: Policy, ctx: RequirementContext) -> RequirementResult:
+    """No AWS principal of another account (or "*") may use or administer the key, unless limited to the
+    account or an organization. Service principals are judged by their own requirements."""
+    run = _Run("kms-no-outside-access", policy, ctx, "kms", ctx.account)
+    query = Query(
+        actions=KMS_KEY_ACTIONS,
+        resources=(Resources(_key_arn(ctx), tuple(range(len(KMS_KEY_ACTIONS)))),),
+        bad="allowed",
+        kinds=("aws",),
+        outside_account=ctx.account,
+        fixed=_OUTSIDE_FIXED,
+        groups=tuple(range(len(KMS_KEY_ACTIONS))),
+    )
+
+    def describe(w: Witness, c: str) -> str:
+        return (
+            f"{w.action} on {w.resource} by {_who(w.principal, ctx.account)}{c} is {w.decision.describe()}: "
+            "limit the statement to the account (aws:PrincipalAccount, kms:CallerAccount) or the organization "
+            "(aws:PrincipalOrgID)"
+        )
+
+    run.fail(run.ask(query, limit=run.room()), describe)
+    return run.result()
+
+
+def _check_s3_outside(policy: Policy, ctx: RequirementContext) -> RequirementResult:
+    """No anonymous caller and no AWS principal of another account may be allowed on the bucket or its
+    objects, unless limited to the organization. Service principals are judged by their own requirements."""
+    run = _Run("s3-no-outside-access", policy, ctx, "s3", ctx.account)
+    query = Query(
+        actions=_S3_NAMES,
+        resources=_s3_resources(ctx),
+        bad="allowed",
+        kinds=("anonymous", "aws", "federated"),
+        outside_account=ctx.account,
+        fixed=_OUTSIDE_FIXED,
+        groups=_s3_groups(),
+    )
+
+    def describe(w: Witness, c: str) -> str:
+        return (
+            f"{w.action.removeprefix('s3:')} on {w.resource} by {_who(w.principal, ctx.account)}{c} is "
+            f"{w.decision.describe()}: the bucket is reachable from outside the account"
+        )
+
+    run.fail(run.ask(query, limit=run.room()), describe)
+    return run.result()
+
+
 # --------------------------------------------------------------------------- VPC endpoint policy
 
 
@@ -598,6 +660,26 @@ REQUIREMENTS: Mapping[str, Requirement] = {
             f"{_SEED}, S3 Storage (the logging bucket stores the access logs of the other buckets); "
             "S3 User Guide, enabling server access logging (bucket policy for the logging service principal)",
             _check_s3_log_delivery,
+        ),
+        Requirement(
+            "s3-no-outside-access",
+            "Bucket policy allows no anonymous caller and no principal of another account (unless limited to the "
+            "organization)",
+            "s3",
+            ("account", "region", "bucket"),
+            f"{_SEED}, S3 Storage (BlockPublicPolicy: True; the buckets hold the account's cluster data); "
+            "S3 User Guide, blocking public access (what makes a bucket policy public)",
+            _check_s3_outside,
+        ),
+        Requirement(
+            "kms-no-outside-access",
+            "Key policy lets no AWS principal of another account (or *) use or administer the key without a "
+            "condition limiting it to the account or the organization",
+            "kms",
+            ("account", "region"),
+            f"{_SEED}, KMS key policies (only the account root and named roles or services of the account); "
+            "KMS Developer Guide, allowing users in other accounts to use a KMS key",
+            _check_kms_outside,
         ),
         Requirement(
             "kms-root-full-access",

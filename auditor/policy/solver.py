@@ -64,7 +64,7 @@ from auditor.policy.evaluate import (
 )
 from auditor.policy.model import Condition, Policy, PrincipalSpec, Statement
 
-Bad = Literal["not_denied", "not_granted", "not_allowed", "granted", "denied_by_tls"]
+Bad = Literal["not_denied", "not_granted", "not_allowed", "granted", "allowed", "denied_by_tls"]
 PrincipalKindName = Literal["anonymous", "aws", "service", "federated"]
 _KINDS: tuple[PrincipalKindName, ...] = ("anonymous", "aws", "service", "federated")
 _SHAPES = ("root", "user", "role", "session")
@@ -94,6 +94,8 @@ KEY_DOMAINS: Mapping[str, tuple[str, ...]] = {
     "aws:securetransport": ("true", "false"),
     "s3:tlsversion": ("1.0", "1.1", "1.2", "1.3"),
 }
+CALLER_KEYS = frozenset({"kms:calleraccount"})
+"""Keys that hold the caller's account (when the question is about callers of other accounts)."""
 DATE_KEYS = frozenset({"aws:currenttime", "aws:epochtime"})
 """Keys AWS always fills with a date (present or not, never unreadable)."""
 UNREADABLE = "ccme-audit-unreadable"
@@ -146,6 +148,8 @@ class Query:
     groups: tuple[int, ...] | None = None
     assume: Mapping[str, str] = field(default_factory=dict)
     """Values of keys derived from the caller that the caller must have (a stated assumption)."""
+    outside_account: str | None = None
+    """An ``aws`` caller must belong to another account than this one."""
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,8 @@ def concrete_bad(bad: Bad, decision: Decision, policy: Policy) -> bool:
         return not decision.allowed
     if bad == "granted":
         return decision.allowed and not decision.delegated
+    if bad == "allowed":
+        return decision.allowed
     return decision.explicitly_denied and any(_mentions_tls(policy.statements[r.index]) for r in decision.statements)
 
 
@@ -208,12 +214,16 @@ def _z3() -> Any:
     return z3
 
 
+_CASED_END = 0x1F000
+"""No character at or above this code point has a case mapping (Unicode 15: the last cased letters are Adlam's)."""
+
+
 @functools.cache
 def _fold_tables() -> tuple[dict[str, frozenset[str]], frozenset[str]]:
     """Single-character case-fold classes, and every multi-character fold."""
     classes: dict[str, set[str]] = {}
     multi: set[str] = set()
-    for cp in range(0x110000):
+    for cp in range(_CASED_END):
         if 0xD800 <= cp <= 0xDFFF:
             continue
         ch = chr(cp)
@@ -236,6 +246,11 @@ def _ci_re(literal: str) -> _s.Re:
                 f"a ...IgnoreCase value {literal!r} contains {m!r}, the case fold of another character: not encoded"
             )
     return _s.cat(*[_s.cset(_s.CharSet(classes.get(ch, frozenset({ch})))) for ch in folded])
+
+
+def _ascii_ci(word: str) -> _s.Re:
+    """Strings whose ``.lower()`` is this ASCII word (how Bool reads a value)."""
+    return _s.cat(*[_s.cset(_s.CharSet(frozenset({c, c.upper()}))) for c in word])
 
 
 def _class(spec: str) -> _s.CharSet:
@@ -385,6 +400,8 @@ class _Encoder:
         self._prepare_keys()
         self._principal()
         self._request()
+        if q.outside_account is not None and q.principal is None:
+            self.use_arn()
         for key in [*self.fixed, *(k.lower() for k in (q.linked.keys if q.linked else ()))]:
             self.slot(key)
         for key, val in q.assume.items():
@@ -488,6 +505,9 @@ class _Encoder:
         }
         for name in q.aws_shapes:
             self.add(z3.Implies(self.shape == _SHAPES.index(name), self.member(self.parn, shapes[name])))
+        if q.outside_account is not None:
+            own = _s.alt(_s.lit(f"arn:{p}:iam::{q.outside_account}:"), _s.lit(f"arn:{p}:sts::{q.outside_account}:"))
+            self.add(z3.Not(self.member(self.parn, _s.cat(own, _s.star(_s.cset(_s.ANY))))))
 
     def _default_arn(self, shape: str) -> str:
         p, acct = self.partition, self.q.account or "999999999999"
@@ -616,6 +636,9 @@ class _Encoder:
             if val is None:
                 return _Slot(key, [_Value(self, key, "", "")], z3.IntVal(0), False)
             return _Slot(key, [_Value(self, key, val, val)], z3.IntVal(1), False)
+        if key in CALLER_KEYS and self.fixed_principal is None and self.q.outside_account is not None:
+            self.use_arn()
+            return _Slot(key, [_Value(self, key, self.acct, None)], z3.If(self._is("aws"), 1, 0), False)
         if key in DERIVED_KEYS:
             present, term = self._derived(key)
             const = term if isinstance(term, str) else None
@@ -771,7 +794,7 @@ class _Encoder:
         if fam == "arn":
             return true, z3.Or(*[true if lit == "*" else m(x, _s.arn_glob(lit)) for lit in cond.values])
         if fam == "bool":
-            is_true, is_false = m(x, _ci_re("true")), m(x, _ci_re("false"))
+            is_true, is_false = m(x, _ascii_ci("true")), m(x, _ascii_ci("false"))
             wants = {_v.parse_bool(lit) for lit in cond.values}
             hits = ([is_true] if True in wants else []) + ([is_false] if False in wants else [])
             return z3.Or(is_true, is_false), z3.Or(*hits) if hits else z3.BoolVal(False)
@@ -856,6 +879,8 @@ class _Encoder:
             return z3.Not(z3.And(z3.Not(deny), allow))
         if b == "granted":
             return z3.And(z3.Not(deny), allow, direct)
+        if b == "allowed":
+            return z3.And(z3.Not(deny), allow)
         return tls
 
     # -- models to requests ------------------------------------------------------------

@@ -20,8 +20,8 @@ from auditor.policy import (
     check_document,
     decide,
     parse_policy,
+    solver,
 )
-from auditor.policy import solver
 from auditor.policy.evaluate import Evaluator
 from auditor.policy.values import glob_matcher
 
@@ -380,7 +380,7 @@ def test_solver_and_evaluator_agree(doc: dict[str, Any], bad: solver.Bad, probes
 
 
 @pytest.mark.slow
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(policies, st.sampled_from(DIFF_BADS), st.lists(requests(), min_size=1, max_size=40))
 def test_solver_and_evaluator_agree_long(doc: dict[str, Any], bad: solver.Bad, probes: list[Request]) -> None:
     _differential(doc, bad, probes)

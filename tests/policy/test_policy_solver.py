@@ -26,6 +26,8 @@ TLS = "s3-deny-tls-below-1.2"
 ROOT = "kms-root-full-access"
 DCV = "kms-dcv-proxy-autoscaling"
 LOGS = "kms-cloudwatch-logs"
+OUT_KMS = "kms-no-outside-access"
+OUT_S3 = "s3-no-outside-access"
 SEED_S3 = seed.tls_policy(BUCKET)
 SEED_DCV = seed.key_policy("dcv_proxy_ebs", ACCOUNT, REGION)
 SEED_CW = seed.key_policy("cloudWatch", ACCOUNT, REGION)
@@ -221,6 +223,33 @@ CASES = [
                      "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
                                                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*"}}}),
          "PASS"),
+    # --- access from outside the account ---
+    Case("outside-kms-seed-cloudwatch", OUT_KMS, SEED_CW, "PASS"),
+    Case("outside-kms-seed-dcv", OUT_KMS, SEED_DCV, "PASS"),
+    Case("outside-kms-star", OUT_KMS,
+         key_policy({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*"}),
+         "FAIL", "other-account"),
+    Case("outside-kms-other-root", OUT_KMS,
+         key_policy({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
+                     "Action": "kms:Decrypt", "Resource": "*"}),
+         "FAIL", f"kms:Decrypt on arn:aws:kms:{REGION}:{ACCOUNT}:key/"),
+    Case("outside-kms-star-limited-to-account", OUT_KMS,
+         key_policy({"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*",
+                     "Condition": {"StringEquals": {"kms:CallerAccount": ACCOUNT}}}), "PASS"),
+    Case("outside-kms-star-limited-to-org", OUT_KMS,
+         key_policy({"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*",
+                     "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abcdef"}}}), "PASS"),
+    Case("outside-kms-star-limited-wrongly", OUT_KMS,
+         key_policy({"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*",
+                     "Condition": {"StringNotEquals": {"aws:PrincipalAccount": "555555555555"}}}),
+         "FAIL", "other-account"),
+    Case("outside-s3-seed", OUT_S3, SEED_S3, "PASS"),
+    Case("outside-s3-public-read", OUT_S3,
+         bucket_policy(http_deny(), {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                     "Resource": f"{B}/*"}), "FAIL", "GetObject"),
+    Case("outside-s3-logging-service", OUT_S3,
+         bucket_policy(http_deny(), {"Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
+                                     "Action": "s3:PutObject", "Resource": f"{B}/*"}), "PASS"),
     Case("root-seed", ROOT, SEED_CW, "PASS"),
     Case("root-denied-decrypt", ROOT,
          key_policy({"Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
@@ -256,9 +285,10 @@ def test_every_seed_policy_passes_every_requirement_of_its_kind() -> None:
     for suffix in seed.KEY_SUFFIXES:
         document = seed.key_policy(suffix, ACCOUNT, REGION)
         assert check_document(document, ROOT, CTX).verdict == "PASS", suffix
+        assert check_document(document, OUT_KMS, CTX).verdict == "PASS", suffix
     assert check_document(SEED_DCV, DCV, CTX).verdict == "PASS"
     assert check_document(SEED_CW, LOGS, CTX).verdict == "PASS"
-    for requirement in (HTTP, TLS):
+    for requirement in (HTTP, TLS, OUT_S3):
         result = check_document(SEED_S3, requirement, CTX)
         assert result.verdict == "PASS" and not result.warnings
 
