@@ -215,7 +215,12 @@ class _Run:
         for witness in answer.witnesses:
             if len(self.violations) >= MAX_LISTED:
                 break
-            self.violations.append(describe(witness, witness.context_text(answer.displays)))
+            text = describe(witness, witness.context_text(answer.displays))
+            if witness.alike:
+                names = ", ".join(a.removeprefix("s3:") for a in witness.alike[:3])
+                more = ", ..." if len(witness.alike) > 3 else ""
+                text += f" (so are {len(witness.alike)} more actions alike: {names}{more})"
+            self.violations.append(text)
             self.witnesses.append(witness.to_json_value())
 
     def warn(self, message: str) -> None:

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import functools
 import re
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -70,7 +69,6 @@ _KINDS: tuple[PrincipalKindName, ...] = ("anonymous", "aws", "service", "federat
 _SHAPES = ("root", "user", "role", "session")
 TIMEOUT_MS = 20_000
 MAX_REFINEMENTS = 5_000
-MORE_WITNESSES_S = 2.0
 DERIVED_KEYS = frozenset(
     {
         "aws:principalarn",
@@ -132,8 +130,8 @@ class Query:
     """Is there a request of this shape for which ``bad`` holds?
 
     ``principal`` fixes the caller; else ``kinds`` (and ``account`` for ``aws``) bound it.
-    ``fixed`` maps condition keys (any case) to a value or None (absent). ``groups`` maps an
-    action index to a group: after a witness, its whole group is excluded from the next search.
+    ``fixed`` maps condition keys (any case) to a value or None (absent). ``groups`` set: more
+    than one witness is wanted, each about other actions than the previous ones.
     """
 
     actions: tuple[str, ...]
@@ -162,6 +160,8 @@ class Witness:
     context: Mapping[str, tuple[str, ...]]
     decision: Decision
     shown_keys: tuple[str, ...]
+    alike: tuple[str, ...] = ()
+    """Other actions the same statements match: the same request with any of them is decided alike."""
 
     def context_text(self, displays: Mapping[str, str]) -> str:
         """`` with k=v, ...`` for the keys not fixed by the requirement (absent ones omitted)."""
@@ -181,6 +181,7 @@ class Witness:
             "resource": self.resource,
             "context": {k: list(v) for k, v in self.context.items()},
             "decision": self.decision.effect,
+            "alike": list(self.alike),
             "statements": [ref.label for ref in self.decision.statements],
         }
 
@@ -588,11 +589,11 @@ class _Encoder:
     # -- request: action, resource, keys -------------------------------------------
     def _request(self) -> None:
         z3, q = self.z3, self.q
-        # Actions that the same statements match, on the same resources, in the same group are one class.
+        # Actions that the same statements match, on the same resources, are one class: decided once.
         sigs: dict[tuple[Any, ...], list[int]] = {}
         for a, name in enumerate(q.actions):
             sig = (
-                q.groups[a] if q.groups is not None else None,
+                None,
                 tuple(j for j, opt in enumerate(q.resources) if a in opt.actions),
                 tuple(c.action_matches(name) for c in self.compiled),
             )
@@ -720,6 +721,31 @@ class _Encoder:
         p = self.partition
         heads = _s.alt(_s.lit(f"arn:{p}:iam::"), _s.lit(f"arn:{p}:sts::"))
         return self.member(term.parn, _s.cat(heads, expr, _s.lit(":"), _s.star(_s.cset(_s.NOT_COLON))))
+
+    def literal_facts(self) -> list[Any]:
+        """What a literal atom implies for the other atoms of its string (saves most refinements)."""
+        z3 = self.z3
+        facts = []
+        for v in self.vars:
+            atoms = list(v.atoms.items())
+            for expr, atom in atoms:
+                if expr[0] == "lit":
+                    text = str(expr[1])
+                    for other, b in atoms:
+                        if other is not expr:
+                            facts.append(z3.Implies(atom, b if _s.matches(other, text) else z3.Not(b)))
+            # Fixed leading text: atoms whose strings must start with incompatible text exclude each other,
+            # and "starts with one of these" follows from a longer fixed start.
+            heads = [(_s.heads(expr), _s.prefix_only(expr), atom) for expr, atom in atoms]
+            for i, (pa, _only_a, a) in enumerate(heads):
+                for j, (pb, only_b, b) in enumerate(heads):
+                    if i == j or pa is None or pb is None:
+                        continue
+                    if i < j and all(not (x.startswith(y) or y.startswith(x)) for x in pa for y in pb):
+                        facts.append(z3.Not(z3.And(a, b)))
+                    if only_b and all(any(x.startswith(y) for y in pb) for x in pa):
+                        facts.append(z3.Implies(a, b))
+        return facts
 
     def strings(self, model: Any) -> dict[int, str] | Any:
         """A string for every variable (by id), or a clause that excludes this combination of atoms."""
@@ -987,6 +1013,7 @@ def solve(
     solver = z3.Solver()
     solver.set("timeout", timeout_ms)
     solver.add(*enc.constraints)
+    solver.add(*enc.literal_facts())
     solver.add(formula)
     evaluator = evaluator or Evaluator(policy, policy_kind=kind, resource_account=resource_account)
     shown = tuple(k for k in dict.fromkeys([*enc.displays, *enc.slots]) if k not in enc.fixed)
@@ -994,11 +1021,8 @@ def solve(
     if enc.q.linked is not None:
         shown = tuple(k for k in shown if k not in {x.lower() for x in enc.q.linked.keys})
     answer = Answer([], {**enc.displays, **{k.lower(): k for k in query.fixed}})
-    started = time.monotonic()
     refinements = 0
     while len(answer.witnesses) < limit:
-        if answer.witnesses and time.monotonic() - started > MORE_WITNESSES_S:
-            break  # the verdict is FAIL already; more evidence is not worth the wait
         answer.checks += 1
         verdict = solver.check()
         if verdict == z3.unsat:
@@ -1024,7 +1048,8 @@ def solve(
             full = dict(context)
             decision = evaluator.decide_normalized(principal, action, resource, normalize_context(full))
             if concrete_bad(query.bad, decision, policy):
-                witness = Witness(principal, action, resource, full, decision, shown)
+                alike = tuple(query.actions[a] for a in enc.classes[cls][1:])
+                witness = Witness(principal, action, resource, full, decision, shown, alike)
                 break
         if witness is None:
             raise Undecided(
@@ -1034,8 +1059,7 @@ def solve(
         answer.witnesses.append(witness)
         if query.groups is None:
             break
-        group = enc.class_sigs[cls][0]
-        solver.add(*[enc.act != c for c, sig in enumerate(enc.class_sigs) if sig[0] == group])
+        solver.add(enc.act != cls)  # the next witness is about other actions
     return answer
 
 

@@ -125,6 +125,43 @@ def _parts(expr: Re) -> tuple[Re, ...]:
     return parts
 
 
+def heads(expr: Re) -> frozenset[str] | None:
+    """Texts one of which every string of the language starts with (None: no fixed start known)."""
+    kind = expr[0]
+    if kind == "lit":
+        return frozenset({str(expr[1])})
+    if kind == "cat":
+        parts = _parts(expr)
+        if not parts:
+            return None
+        first = heads(parts[0])
+        if first is not None and parts[0][0] == "lit" and len(parts) > 1:
+            rest = heads(cat(*parts[1:]))
+            if rest is not None:
+                return frozenset(a + b for a in first for b in rest)
+        return first
+    if kind == "alt":
+        out: set[str] = set()
+        for part in _parts(expr):
+            found = heads(part)
+            if found is None:
+                return None
+            out |= found
+        return frozenset(out)
+    return None
+
+
+def prefix_only(expr: Re) -> bool:
+    """True for "starts with one of these texts, then anything"."""
+    if expr[0] != "cat":
+        return False
+    parts = _parts(expr)
+    if len(parts) != 2 or parts[1] != star(cset(ANY)):
+        return False
+    first = parts[0]
+    return first[0] == "lit" or (first[0] == "alt" and all(p[0] == "lit" for p in _parts(first)))
+
+
 class NFA:
     """Thompson automaton of one expression: edges on character sets, epsilon moves, one accepting state."""
 
@@ -134,6 +171,25 @@ class NFA:
         self.start, self.accept = self._build(expr)
         self.explicit: frozenset[str] = frozenset(c for out in self.edges for cs, _ in out for c in cs.chars)
         self._closures: dict[frozenset[int], frozenset[int]] = {}
+        self.live = self._co_reachable()
+
+    def _co_reachable(self) -> frozenset[int]:
+        """States from which the accepting state can be reached: the others are dropped from every set."""
+        back: dict[int, list[int]] = {}
+        for src, out in enumerate(self.edges):
+            for _cs, dst in out:
+                back.setdefault(dst, []).append(src)
+        for src, out_eps in enumerate(self.eps):
+            for dst in out_eps:
+                back.setdefault(dst, []).append(src)
+        seen = {self.accept}
+        stack = [self.accept]
+        while stack:
+            for prev in back.get(stack.pop(), ()):
+                if prev not in seen:
+                    seen.add(prev)
+                    stack.append(prev)
+        return frozenset(seen)
 
     def _state(self) -> int:
         self.edges.append([])
@@ -191,7 +247,7 @@ class NFA:
                     if nxt not in seen:
                         seen.add(nxt)
                         stack.append(nxt)
-            found = frozenset(seen)
+            found = frozenset(seen) & self.live
             if len(self._closures) < 100_000:
                 self._closures[states] = found
         return found
