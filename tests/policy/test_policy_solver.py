@@ -316,3 +316,19 @@ def test_witness_predicate_matches_the_solver() -> None:
     for w in result.witnesses:
         request = Request(principal_of(w["principal"]), w["action"], w["resource"], w["context"])
         assert concrete_bad("not_denied", decide(parsed, request, policy_kind="s3"), parsed)
+
+
+def test_z3_is_imported_only_where_a_policy_is_decided() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import auditor.policy, auditor.policy.cli, auditor.engine.operators\n"
+        "assert 'z3' not in sys.modules, 'z3 loaded by an import'\n"
+        "from auditor.policy import RequirementContext, check_document\n"
+        "check_document({'Statement': []}, 'kms-root-full-access', RequirementContext('123456789012', 'eu-west-1'))\n"
+        "assert 'z3' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
