@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -1022,8 +1023,11 @@ def solve(
         shown = tuple(k for k in shown if k not in {x.lower() for x in enc.q.linked.keys})
     answer = Answer([], {**enc.displays, **{k.lower(): k for k in query.fixed}})
     refinements = 0
+    deadline = time.monotonic() + timeout_ms / 1000
     while len(answer.witnesses) < limit:
         answer.checks += 1
+        if time.monotonic() > deadline:
+            raise Undecided(f"the decision took longer than {timeout_ms / 1000:.0f} s")
         verdict = solver.check()
         if verdict == z3.unsat:
             break
