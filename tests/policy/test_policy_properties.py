@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
 
@@ -380,7 +381,11 @@ def test_solver_and_evaluator_agree(doc: dict[str, Any], bad: solver.Bad, probes
 
 
 @pytest.mark.slow
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("CCME_DIFF_EXAMPLES", "2000")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(policies, st.sampled_from(DIFF_BADS), st.lists(requests(), min_size=1, max_size=40))
 def test_solver_and_evaluator_agree_long(doc: dict[str, Any], bad: solver.Bad, probes: list[Request]) -> None:
     _differential(doc, bad, probes)
