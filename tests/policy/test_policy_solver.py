@@ -179,6 +179,15 @@ CASES = [
                        http_deny({"Null": {"aws:SourceIp": "true"}}, Sid="c")), "FAIL", "aws:SourceIp="),
     Case("ip-one", HTTP, bucket_policy(http_deny({"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8", "2001:db8::/32"]}})),
          "FAIL", "aws:SourceIp="),
+    Case("ip-contradiction", ROOT,
+         key_policy({"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
+                     "Condition": {"IpAddress": {"aws:SourceIp": ["192.0.2.0/24", "2001:db8::/32"]},
+                                   "NotIpAddress": {"aws:SourceIp": ["192.0.0.0/16", "2001:db8::/31"]}}}), "PASS"),
+    Case("ip-overlap", ROOT,
+         key_policy({"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
+                     "Condition": {"IpAddress": {"aws:SourceIp": "192.0.2.0/24"},
+                                   "NotIpAddress": {"aws:SourceIp": "192.0.2.0/25"}}}),
+         "FAIL", "aws:SourceIp=192.0.2."),
     Case("null-one", HTTP, bucket_policy(http_deny({"Null": {"aws:SourceVpce": "true"}})), "FAIL", "aws:SourceVpce="),
     Case("null-pair", HTTP, bucket_policy(http_deny({"Null": {"aws:SourceVpce": "true"}}, Sid="a"),
                                           http_deny({"Null": {"aws:SourceVpce": "false"}}, Sid="b")), "PASS"),
@@ -278,7 +287,7 @@ def test_every_operator_family_has_a_pass_and_a_fail() -> None:
         verdicts = {c.verdict for c in CASES if c.name.startswith(family)}
         assert verdicts & {"FAIL"}, family
     passes = {c.name.split("-")[0] for c in CASES if c.verdict == "PASS"}
-    assert {"string", "ignorecase", "like", "arn", "numeric", "date", "bool", "null", "ifexists", "for"} <= passes
+    assert {"string", "ignorecase", "like", "arn", "numeric", "date", "bool", "ip", "null", "ifexists", "for"} <= passes
 
 
 def test_every_seed_policy_passes_every_requirement_of_its_kind() -> None:
