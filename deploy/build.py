@@ -38,9 +38,11 @@ sys.path.insert(0, str(ROOT))
 TEMPLATES = (HERE / "template.yaml", HERE / "member-role.yaml")
 POLICY_FILE = HERE / "iam-policy.json"
 ZIP_FILE = HERE / "dist" / "ccme-audit-lambda.zip"
-RUNTIME_DEPENDENCIES = ("jsonschema", "jinja2", "PyYAML", "jmespath")
+RUNTIME_DEPENDENCIES = ("jsonschema", "jinja2", "PyYAML", "jmespath", "z3-solver")
 PYTHON_VERSION = "3.12"
-PLATFORM = "manylinux2014_x86_64"
+# The python3.12 runtime is Amazon Linux 2023 (glibc 2.34): manylinux2014 wheels and z3-solver's
+# manylinux_2_27 wheel both run there (pip matches only the tags given). x86_64 only: the template deploys x86_64.
+PLATFORM = "manylinux2014_x86_64,manylinux_2_27_x86_64,manylinux_2_28_x86_64"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _BLOCK = re.compile(
     r"(?P<indent>[ ]*)# BEGIN read-only actions[^\n]*\n(?P<body>.*?)(?P=indent)# END read-only actions",
@@ -152,7 +154,8 @@ def build_package(target: Path = ZIP_FILE, *, python_version: str = PYTHON_VERSI
         [wheel] = wheels.glob("*.whl")
         subprocess.run([*pip, "install", "--no-compile", "--no-deps", "--target", str(site), str(wheel)], check=True)
         subprocess.run([*pip, "install", "--no-compile", "--target", str(site), "--only-binary=:all:",
-                        "--platform", platform, "--implementation", "cp", "--python-version", python_version,
+                        *[arg for tag in platform.split(",") for arg in ("--platform", tag)],
+                        "--implementation", "cp", "--python-version", python_version,
                         *pinned(RUNTIME_DEPENDENCIES)], check=True)
         for name in ("bin",):
             shutil.rmtree(site / name, ignore_errors=True)

@@ -143,18 +143,34 @@ def check_command(
     if fmt is OutputFormat.json:
         typer.echo(json.dumps({"file": file, **result.to_json_value()}, indent=2))
     if result.error is not None:
-        raise _bad_input(f"{file}: {result.error}")
+        raise _bad_input(escape_text(f"{file}: {result.error}"))
     if fmt is OutputFormat.text:
         _print_text(file, result)
     raise typer.Exit(0 if result.ok else 1)
 
 
+_UNSAFE = {0x7F, 0x061C, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF}
+
+
+def escape_text(text: str) -> str:
+    """Control and bidirectional-override characters shown as ``<U+202E>`` (the code point they were)."""
+    out = []
+    for ch in text:
+        cp = ord(ch)
+        if cp < 0x20 or 0x80 <= cp < 0xA0 or cp in _UNSAFE:
+            out.append(f"<U+{cp:04X}>")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def _print_text(file: str, result: RequirementResult) -> None:
-    verdict = "PASS" if result.ok else "FAIL"
-    typer.echo(f"{verdict} {result.requirement}: {file} ({result.requests_evaluated} requests evaluated)")
+    scope = "for every request" if result.ok else ""
+    head = f"{result.claim()} {result.requirement}: {file}"
+    typer.echo(escape_text(f"{head} ({scope}, proved by the solver)" if scope else head))
     for line in result.violations:
-        typer.echo(f"  - {line}")
+        typer.echo(escape_text(f"  - {line}"))
     for line in result.warnings:
-        typer.echo(f"  warning: {line}")
+        typer.echo(escape_text(f"  warning: {line}"))
     for line in result.notes:
-        typer.echo(f"  note: {line}")
+        typer.echo(escape_text(f"  note: {line}"))

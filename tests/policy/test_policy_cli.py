@@ -54,7 +54,7 @@ def test_check_fail_exits_1_with_evidence(tmp_path: Path) -> None:
     code, out, _ = run("check", path, "-r", "s3-deny-insecure-transport", *S3_ARGS)
     assert code == 1
     assert out.startswith("FAIL s3-deny-insecure-transport")
-    assert f"  - GetObject on arn:aws:s3:::{BUCKET}/key over plain HTTP (aws:SecureTransport=false)" in out
+    assert "over plain HTTP (aws:SecureTransport=false) by" in out and "is not denied" in out
     code, out, _ = run("check", path, "-r", "s3-deny-insecure-transport", *S3_ARGS, "--format", "json")
     assert code == 1
     data = json.loads(out)
@@ -142,3 +142,35 @@ def test_malformed_policy_in_json_format_reports_the_error_too(tmp_path: Path) -
     assert code == 2
     assert json.loads(out)["error"].startswith("Statement is a string")
     one_error_line(err)
+
+
+def test_the_stated_context_is_printed_with_the_verdict(tmp_path: Path) -> None:
+    policy = json.loads(SEED_S3.read_text())
+    policy["Statement"][1]["Condition"]["StringNotEquals"] = {"aws:SourceVpce": "vpce-1"}
+    path = tmp_path / "vpce.json"
+    path.write_text(json.dumps(policy))
+    stated = ["--context", "aws:SourceVpce=vpce-2"]
+    code, out, _ = run("check", path, "-r", "s3-deny-insecure-transport", *S3_ARGS, *stated)
+    assert code == 0
+    assert out.startswith("PASS, assuming aws:SourceVpce = vpce-2 s3-deny-insecure-transport")
+    code, out, _ = run("check", path, "-r", "s3-deny-insecure-transport", *S3_ARGS, *stated, "-f", "json")
+    assert json.loads(out)["assumptions"] == ["aws:SourceVpce = vpce-2"]
+
+
+def test_control_and_bidi_characters_are_escaped_in_text(tmp_path: Path) -> None:
+    policy = json.loads(SEED_S3.read_text())
+    policy["Statement"] = policy["Statement"][:1]
+    policy["Statement"][0]["Sid"] = "evil\u202egnp.exe\x1b[2J"
+    path = tmp_path / "bidi.json"
+    path.write_text(json.dumps(policy))
+    code, out, _ = run("check", path, "-r", "s3-deny-tls-below-1.2", *S3_ARGS)
+    assert code == 0
+    policy["Statement"].append({"Sid": "hole\u202e", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                "Resource": "*"})
+    policy["Statement"][0]["Condition"] = {"Bool": {"aws:SecureTransport": "false"}, "StringNotEquals":
+                                           {"aws:UserAgent": "a\u202eb"}}
+    path.write_text(json.dumps(policy))
+    code, out, _ = run("check", path, "-r", "s3-deny-insecure-transport", *S3_ARGS)
+    assert code == 1
+    assert "\u202e" not in out and "\x1b" not in out
+    assert "<U+202E>" in out

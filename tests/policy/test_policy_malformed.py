@@ -62,7 +62,7 @@ def test_malformed_policy_is_an_error_never_a_pass(name: str, document: Any, mes
     assert not result.ok
     assert result.error is not None and message in result.error, result.error
     assert "\n" not in result.error
-    assert result.violations == () and result.requests_evaluated == 0
+    assert result.violations == () and result.witnesses == () and result.verdict == "ERROR"
 
 
 def test_a_policy_with_only_inert_statements_is_a_fail_not_an_error() -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +21,7 @@ from auditor.policy import (
     check_document,
     decide,
     parse_policy,
+    solver,
 )
 from auditor.policy.evaluate import Evaluator
 from auditor.policy.values import glob_matcher
@@ -323,4 +326,66 @@ def test_requirements_judge_every_valid_policy(doc: dict[str, Any], requirement:
     result = check_document(doc, requirement, ctx)
     assert result.error is None
     assert result.ok is (not result.violations)
-    assert result.requests_evaluated > 0
+    assert result.solver_checks > 0
+
+
+# --------------------------------------------------------------------------- solver against evaluator
+
+DIFF_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketPolicy")
+DIFF_RESOURCES = (
+    solver.Resources("arn:aws:s3:::b", (2, 3)),
+    solver.Resources("arn:aws:s3:::b/", (0, 1), any_suffix=True),
+)
+DIFF_BADS: tuple[solver.Bad, ...] = ("not_denied", "not_allowed", "not_granted", "granted")
+
+
+def _in_domain(request: Request) -> Request | None:
+    """The request as the solver models it (aws:SecureTransport present, s3:TlsVersion over TLS), or None."""
+    if request.action not in DIFF_ACTIONS:
+        return None
+    on_object = request.action in DIFF_ACTIONS[:2]
+    if on_object != request.resource.startswith("arn:aws:s3:::b/") or (
+        not on_object and request.resource != "arn:aws:s3:::b"
+    ):
+        return None
+    context = {k.lower(): v for k, v in request.context.items()}
+    secure = context.get("aws:securetransport")
+    if secure not in ("true", "false"):
+        return None
+    if secure == "true":
+        context["s3:tlsversion"] = "1.2"
+    return Request(request.principal, request.action, request.resource, context)
+
+
+def _differential(doc: dict[str, Any], bad: solver.Bad, probes: list[Request]) -> None:
+    policy = parse_policy(doc)
+    query = solver.Query(actions=DIFF_ACTIONS, resources=DIFF_RESOURCES, bad=bad)
+    answer = solver.solve(policy, query, kind="s3", resource_account=ACCOUNT, partition="aws")
+    for witness in answer.witnesses:
+        request = Request(witness.principal, witness.action, witness.resource, witness.context)
+        decision = decide(policy, request, policy_kind="s3", resource_account=ACCOUNT)
+        assert solver.concrete_bad(bad, decision, policy), (witness, decision)
+    if not answer.witnesses:
+        for probe in probes:
+            request = _in_domain(probe)
+            if request is None:
+                continue
+            decision = decide(policy, request, policy_kind="s3", resource_account=ACCOUNT)
+            assert not solver.concrete_bad(bad, decision, policy), (request, decision)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(policies, st.sampled_from(DIFF_BADS), st.lists(requests(), min_size=1, max_size=20))
+def test_solver_and_evaluator_agree(doc: dict[str, Any], bad: solver.Bad, probes: list[Request]) -> None:
+    _differential(doc, bad, probes)
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=int(os.environ.get("CCME_DIFF_EXAMPLES", "2000")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(policies, st.sampled_from(DIFF_BADS), st.lists(requests(), min_size=1, max_size=40))
+def test_solver_and_evaluator_agree_long(doc: dict[str, Any], bad: solver.Bad, probes: list[Request]) -> None:
+    _differential(doc, bad, probes)
