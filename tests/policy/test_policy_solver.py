@@ -333,7 +333,7 @@ def test_z3_is_imported_only_where_a_policy_is_decided() -> None:
 
     code = (
         "import sys\n"
-        "import auditor.policy, auditor.policy.cli, auditor.engine.operators\n"
+        "import auditor.policy, auditor.cli.policy, auditor.engine.operators\n"
         "assert 'z3' not in sys.modules, 'z3 loaded by an import'\n"
         "from auditor.policy import RequirementContext, check_document\n"
         "check_document({'Statement': []}, 'kms-root-full-access', RequirementContext('123456789012', 'eu-west-1'))\n"
