@@ -200,6 +200,10 @@ def load_config(
     for dotted, value in overrides:
         _set_path(data, dotted, value)
     _validate(data, source if not overrides else f"{source} with flags")
+    from auditor.regions import check_regions
+
+    for index, region in enumerate(data["regions"]):
+        check_regions([region], file=source, place=f"/regions/{index}")
     waivers = []
     for index, item in enumerate(data["waivers"]):
         try:

@@ -53,11 +53,12 @@ def evaluate(snapshot: Snapshot, rules: Sequence[Rule], config: AuditConfig, *, 
 
 
 def report(evaluation: Evaluation, formats: Sequence[Format], *, output: Path | None = None,
-           output_dir: Path | None = None, history: Any = None) -> list[Path]:
-    """report: each format to `output` (or stdout), several into `output_dir`."""
+           output_dir: Path | None = None, history: Any = None, **options: Any) -> list[Path]:
+    """report: each format to `output` (or stdout), several into `output_dir` (options: write_reports's
+    `text_options` and `color`)."""
     from auditor.report import write_reports
 
-    return write_reports(evaluation, formats, output=output, output_dir=output_dir, history=history)
+    return write_reports(evaluation, formats, output=output, output_dir=output_dir, history=history, **options)
 
 
 def import_findings(evaluation: Evaluation, session: Any, *, product_account: str | None = None) -> ImportResult:

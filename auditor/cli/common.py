@@ -42,6 +42,9 @@ def build_config(
 ) -> AuditConfig:
     overrides = [parse_override(s) for s in sets or []]
     if regions:
+        from auditor.regions import check_regions
+
+        check_regions(regions)
         overrides.append(("regions", list(regions)))
     if kms_prefix:
         overrides.append(("kms_prefix", kms_prefix))

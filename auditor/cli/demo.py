@@ -17,10 +17,14 @@ def demo(
     region: Annotated[str, typer.Option("--region", help="The demo account's region.")] = "eu-west-1",
     stats: StatsOpt = False,
 ) -> None:
-    """Seed a CCME environment with planted faults in an in-process moto account, scan it, report."""
+    """Seed a CCME environment with planted faults in an in-process moto account, scan it, report. A self-test:
+    exit 0 when the scan found exactly the planted faults (and no ERROR), 1 otherwise."""
     from auditor.demo.run import run_demo
+    from auditor.regions import check_regions
 
-    run_demo(packs=pack, output_dir=output_dir, formats=fmt, region=region, stats=stats)
+    check_regions([region])
+    if not run_demo(packs=pack, output_dir=output_dir, formats=fmt, region=region, stats=stats):
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

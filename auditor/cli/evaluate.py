@@ -23,6 +23,7 @@ from auditor.cli.common import (
     exit_for,
     security_hub_import,
 )
+from auditor.cli.output import Color, ColorOpt, QuietOpt, ShowOpt, emit, view
 from auditor.engine.findings import Severity
 
 
@@ -41,19 +42,23 @@ def evaluate(
     kms_prefix: KmsPrefixOpt = None,
     rules_dir: RulesDirOpt = None,
     security_hub: SecurityHubOpt = False,
+    color: ColorOpt = Color.AUTO,
+    show: ShowOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Evaluate the rule packs on a saved snapshot (offline, unless --security-hub)."""
     from auditor.app.pipeline import evaluate as run
-    from auditor.app.pipeline import read_snapshot, report
+    from auditor.app.pipeline import read_snapshot
     from auditor.engine.rules import load_rules
     from auditor.report import parse_formats
 
     formats = parse_formats(fmt or ["text"])
+    look = view(color, show, quiet)
     cfg = build_config(config, set_, region, kms_prefix, pack)
     rules = load_rules(rules_dir, cfg.packs)
     snap = read_snapshot(snapshot)
     result = run(snap, rules, cfg)
-    report(result, formats, output=output, output_dir=output_dir)
+    emit(result, formats, output=output, output_dir=output_dir, look=look)
     if security_hub:
         security_hub_import(result)
     exit_for(result.findings, fail_on)

@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from auditor.app.iac import audit_paths, bad_input
-from auditor.app.pipeline import report
 from auditor.cli.common import (
     ConfigOpt,
     FailOnOpt,
@@ -26,6 +25,7 @@ from auditor.cli.common import (
     build_config,
     exit_for,
 )
+from auditor.cli.output import Color, ColorOpt, QuietOpt, ShowOpt, emit, view
 from auditor.engine.findings import Finding, Severity
 from auditor.errors import InputError
 
@@ -97,6 +97,9 @@ def register(app: typer.Typer) -> None:
         region: RegionOpt = None,
         kms_prefix: KmsPrefixOpt = None,
         rules_dir: RulesDirOpt = None,
+        color: ColorOpt = Color.AUTO,
+        show: ShowOpt = None,
+        quiet: QuietOpt = False,
     ) -> None:
         """Check infrastructure code (the CI gate): the same rules as a live scan, on templates."""
         from auditor.engine.rules import load_rules
@@ -104,6 +107,7 @@ def register(app: typer.Typer) -> None:
         from auditor.report import parse_formats
 
         formats = parse_formats(fmt or ["text"])
+        look = view(color, show, quiet)
         cfg = build_config(config, set_, region, kms_prefix, pack)
         if complete:
             cfg = replace(cfg, data={**cfg.data, "iac": {**(cfg.data.get("iac") or {}), "complete": True}})
@@ -120,5 +124,5 @@ def register(app: typer.Typer) -> None:
             raise error  # a malformed template: one line, exit 2, no report written
         for problem in problems:
             sys.stderr.write(f"ccme-audit: warning: {problem.text()}\n")
-        report(result, formats, output=output, output_dir=output_dir)
+        emit(result, formats, output=output, output_dir=output_dir, look=look)
         exit_for(result.findings, fail_on)

@@ -27,6 +27,7 @@ from auditor.cli.common import (
     exit_for,
     security_hub_import,
 )
+from auditor.cli.output import Color, ColorOpt, QuietOpt, ShowOpt, emit, view
 from auditor.engine.findings import Severity
 
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS profile (default: the standard chain).")]
@@ -122,13 +123,14 @@ def _collect(
     read_secret_values: bool,
     probe_cost_explorer: bool,
     stats: bool,
+    progress: bool | None = None,
 ) -> tuple[Any, Any, Any]:
     from auditor.app.pipeline import collect
     from auditor.engine.rules import load_rules
 
     cfg = build_config(config, set_, region, kms_prefix, pack, extra=_options(read_secret_values, probe_cost_explorer))
     rules = load_rules(rules_dir, cfg.packs)
-    result = collect(cfg, rules, profile=profile)
+    result = collect(cfg, rules, profile=profile, progress=progress)
     if stats:
         sys.stderr.write("\n".join(result.stats.lines()) + "\n")
     return cfg, rules, result
@@ -159,14 +161,17 @@ def scan(
     previous: PreviousOpt = None,
     attribute_changes: AttributeOpt = False,
     history: HistoryOpt = None,
+    color: ColorOpt = Color.AUTO,
+    show: ShowOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Collect what the selected rules need from the live account, evaluate, report."""
     from auditor.app.pipeline import evaluate as run
-    from auditor.app.pipeline import report
     from auditor.errors import InputError
     from auditor.report import parse_formats
 
     formats = parse_formats(fmt or ["text"])
+    look = view(color, show, quiet)
     if attribute_changes and previous is None:
         raise InputError("--attribute-changes compares with a previous report", place="--attribute-changes",
                          fix="add --previous REPORT.json (a JSON report of an earlier scan)")
@@ -185,7 +190,7 @@ def scan(
         rule_history = None
         if past is not None and history is not None:
             rule_history = history_module.build(past, evaluation, history)
-        report(evaluation, formats, output=output, output_dir=output_dir, history=rule_history)
+        emit(evaluation, formats, output=output, output_dir=output_dir, history=rule_history, look=look)
         if security_hub:
             security_hub_import(evaluation, profile)
         exit_for(evaluation.findings, fail_on)
@@ -222,6 +227,7 @@ def scan(
         read_secret_values,
         probe_cost_explorer,
         stats,
+        progress=False if quiet else None,
     )
     if snapshot_out is not None:
         result.snapshot.dump(snapshot_out)

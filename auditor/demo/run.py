@@ -88,16 +88,18 @@ def run_demo(
     formats: Sequence[str] | None,
     region: str,
     stats: bool = False,
-) -> None:
+) -> bool:
+    """Seed, scan, report; True when the scan found exactly the planted faults (the demo is a self-test)."""
     from auditor.app.pipeline import collect, evaluate, report
     from auditor.config import load_config
-    from auditor.demo.account import FAULTS, seed_ccme_account
+    from auditor.demo.account import FAULT_RULES, FAULTS, seed_ccme_account
     from auditor.engine.rules import load_rules
     from auditor.report import Format, parse_formats, render
 
     chosen = parse_formats(formats or [f.value for f in Format])  # every format
     hooks: list[Any] = [_stub_not_mocked, offline_guard]
     faults: dict[str, str] = FAULTS
+    planted = {rule for rules_of in FAULT_RULES.values() for rule in rules_of}
     with offline_account(region) as session:
         if list(packs or []) == ["bbp"]:  # the seed 003 provisioner account (auditor/demo/bbp.py)
             from auditor.demo.bbp import seed_bbp_account, stub_associations
@@ -107,6 +109,7 @@ def run_demo(
             overrides: list[tuple[str, Any]] = provisioner.config_overrides()
             hooks.insert(0, stub_associations(provisioner.associations))
             faults = provisioner.faults
+            planted = set(faults)
         else:
             sys.stderr.write(f"demo: seeding a CCME environment in an in-process moto account ({region})...\n")
             overrides = seed_ccme_account(session, region, faults=True).config_overrides()
@@ -120,10 +123,30 @@ def run_demo(
     evaluation = evaluate(result.snapshot, rules, config)
     result.snapshot.dump(Path(output_dir) / "snapshot.json")
     written = report(evaluation, chosen, output_dir=Path(output_dir))
-    sys.stdout.write(render(evaluation, Format.TEXT, color=sys.stdout.isatty()))
+    sys.stdout.write(render(evaluation, Format.TEXT, color=sys.stdout.isatty() and not os.environ.get("NO_COLOR")))
     sys.stdout.write("\nplanted faults:\n" + "".join(f"  - {text}\n" for text in faults.values()))
     stubbed = sorted(EMULATOR_GAPS.answered)
     if stubbed:
         gaps = ", ".join(stubbed)
         sys.stdout.write(f"(moto does not implement {gaps}: the demo answered them with an empty response)\n")
     sys.stdout.write("reports: " + ", ".join(str(p) for p in [Path(output_dir) / "snapshot.json", *written]) + "\n")
+    return self_test(evaluation, planted)
+
+
+def self_test(evaluation: Any, planted: set[str]) -> bool:
+    """One line on stdout: did the scan find exactly the planted faults (of the rules selected), and no ERROR?"""
+    from auditor.engine.findings import Status
+
+    selected = {rule.id for rule in evaluation.rules}
+    expected = planted & selected
+    failed = {f.rule_id for f in evaluation.findings if f.status is Status.FAIL}
+    errors = sorted({f.rule_id for f in evaluation.findings if f.status is Status.ERROR})
+    missed, unexpected = sorted(expected - failed), sorted(failed - expected)
+    if not (missed or unexpected or errors):
+        sys.stdout.write(f"self-test: passed: the scan found exactly the {len(expected)} rules the planted faults "
+                         "fail, and no error (exit 0)\n")
+        return True
+    parts = [f"{label}: {', '.join(ids)}" for label, ids in
+             (("missed", missed), ("unexpected FAIL", unexpected), ("ERROR", errors)) if ids]
+    sys.stdout.write("self-test: FAILED: " + "; ".join(parts) + " (exit 1)\n")
+    return False

@@ -1,0 +1,146 @@
+"""Output conventions through the real entry point (`auditor.cli.main`, and `python -m auditor` on a
+pseudo-terminal for colour): stdout, stderr and the exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from auditor.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+BAD_CLUSTER = str(ROOT / "examples" / "parallelcluster" / "cluster-bad.yaml")
+STATUS_RANK = {"FAIL": 0, "ERROR": 1, "WAIVED": 2, "SKIPPED": 3, "PASS": 4}
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def finding_lines(out: str) -> list[tuple[str, str]]:
+    rows = []
+    for line in out.splitlines():
+        parts = line.split()
+        if parts and parts[0] in STATUS_RANK:
+            rows.append((parts[0], parts[1]))
+    return rows
+
+
+def test_text_is_ordered_by_status_then_severity_and_collapses_pass_and_skipped(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["iac", BAD_CLUSTER], capsys)
+    assert code == 1 and err == ""
+    rows = finding_lines(out)
+    assert rows and rows[0][0] == "FAIL"
+    keys = [(STATUS_RANK[s], SEVERITY_RANK[v]) for s, v in rows]
+    assert keys == sorted(keys)
+    assert {s for s, _ in rows} <= {"FAIL", "ERROR", "WAIVED"}
+    report = json.loads(run(["iac", BAD_CLUSTER, "-f", "json"], capsys)[1])
+    statuses = [f["status"] for f in report["findings"]]
+    passed, skipped = statuses.count("PASS"), statuses.count("SKIPPED")
+    assert passed and skipped
+    assert f"not listed: {passed} pass, {skipped} skipped (--show pass,skipped lists them)" in out
+    assert out.rstrip().splitlines()[-1].startswith("summary: ")
+
+
+def test_show_lists_what_is_asked_and_quiet_prints_the_summary_only(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(["iac", BAD_CLUSTER, "--show", "pass,skipped"], capsys)
+    rows = finding_lines(out)
+    assert {"PASS", "SKIPPED", "FAIL"} <= {s for s, _ in rows}
+    assert "not listed" not in out
+    keys = [(STATUS_RANK[s], SEVERITY_RANK[v]) for s, v in rows]
+    assert keys == sorted(keys)
+    _, only_skipped, _ = run(["iac", BAD_CLUSTER, "--show", "skipped"], capsys)
+    assert "PASS" not in {s for s, _ in finding_lines(only_skipped)} and "not listed: 2 pass (" in only_skipped
+    code, quiet, err = run(["iac", BAD_CLUSTER, "--quiet"], capsys)
+    assert code == 1 and err == ""
+    assert quiet.count("\n") == 1 and quiet.startswith("summary: ")
+    code, _, err = run(["iac", BAD_CLUSTER, "--show", "passed"], capsys)
+    assert code == 2 and "--show: unknown status 'passed'" in err
+
+
+def test_output_dir_prints_the_summary_and_each_file_on_stderr(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["iac", BAD_CLUSTER, "-f", "json,sarif", "--output-dir", str(tmp_path)], capsys)
+    assert code == 1 and out == ""
+    lines = err.splitlines()
+    assert lines[0].startswith("summary: ") and "fail" in lines[0]
+    assert lines[1:] == [f"wrote {tmp_path / 'report.json'}", f"wrote {tmp_path / 'report.sarif'}"]
+    code, out, err = run(["iac", BAD_CLUSTER, "-f", "json", "-o", str(tmp_path / "r.json"), "-q"], capsys)
+    assert code == 1 and out == "" and err.startswith("summary: ") and err.count("\n") == 1
+
+
+def _on_a_terminal(*argv: str, **env: str) -> str:
+    """Run `python -m auditor` with stdout on a pseudo-terminal; what it printed there."""
+    base = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TERM")}
+    base.update(PYTHONPATH=str(ROOT), TERM="xterm", **env)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "auditor", *argv], stdout=follower, stderr=subprocess.PIPE,
+                            env=base, cwd=ROOT)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(leader)
+    return b"".join(chunks).decode()
+
+
+def test_colour_follows_no_color_and_the_flag() -> None:
+    assert "\x1b[31m" in _on_a_terminal("iac", BAD_CLUSTER)
+    assert "\x1b[" not in _on_a_terminal("iac", BAD_CLUSTER, NO_COLOR="1")
+    assert "\x1b[" not in _on_a_terminal("iac", BAD_CLUSTER, "--color", "never")
+
+
+def test_color_always_colours_a_pipe(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(["iac", BAD_CLUSTER, "--color", "always"], capsys)
+    assert "\x1b[31mFAIL" in out
+    _, out, _ = run(["iac", BAD_CLUSTER], capsys)
+    assert "\x1b[" not in out
+
+
+@pytest.mark.parametrize("command", [["iac", BAD_CLUSTER], ["demo", "--output-dir", "unused"],
+                                     ["evaluate", "unused.json"], ["scan"]])
+def test_an_unknown_region_is_bad_input_with_the_closest_name(command: list[str], tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run([*command, "--region", "eu-wst-1"], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("ccme-audit: error: --region: unknown region 'eu-wst-1' (fix: did you mean eu-west-1?")
+    assert not (tmp_path / "unused").exists()
+
+
+def test_opt_in_and_other_partition_regions_are_known(capsys: pytest.CaptureFixture[str]) -> None:
+    for region in ("ap-southeast-5", "me-central-1", "cn-north-1", "us-gov-west-1"):
+        code, _, err = run(["iac", BAD_CLUSTER, "--region", region, "-q"], capsys)
+        assert code == 1 and err == "", (region, err)
+
+
+def test_a_configured_region_typo_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "ccme-audit.yaml"
+    config.write_text("regions: [eu-west-1, us-est-1]\n")
+    code, out, err = run(["iac", BAD_CLUSTER, "--config", str(config)], capsys)
+    assert code == 2 and out == ""
+    assert f"{config}: /regions/1: unknown region 'us-est-1' (fix: did you mean us-east-1?" in err
+
+
+def test_help_shows_no_bool_type_on_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in (["iac"], ["scan"], ["evaluate"], ["demo"]):
+        code, out, _ = run([*command, "--help"], capsys)
+        assert code == 0
+        assert "<bool>" not in out and "<list[" not in out
+        assert "--quiet" in out or command == ["demo"]
