@@ -57,7 +57,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Render a saved JSON report again, in any format (text, json, html, junit, sarif, markdown, asff,
         ocsf, csv)."""
-        from auditor.report import parse_formats, write_reports
+        from auditor.cli.output import emit
+        from auditor.report import parse_formats
         from auditor.report.common import evaluation_from_report
 
         kind, data = _load_input(report_file)
@@ -68,8 +69,8 @@ def register(app: typer.Typer) -> None:
                 fix="evaluate it: ccme-audit evaluate SNAPSHOT --format ...",
             )
         evaluation = evaluation_from_report(data, file=str(report_file))
-        write_reports(evaluation, parse_formats(fmt or ["text"]), output=output, output_dir=output_dir,
-                      history=load_history(history, evaluation))
+        emit(evaluation, parse_formats(fmt or ["text"]), output=output, output_dir=output_dir,
+             history=load_history(history, evaluation))
         exit_for(evaluation.findings, fail_on)
 
     @app.command("remediate")
