@@ -144,3 +144,25 @@ def test_help_shows_no_bool_type_on_flags(capsys: pytest.CaptureFixture[str]) ->
         assert code == 0
         assert "<bool>" not in out and "<list[" not in out
         assert "--quiet" in out or command == ["demo"]
+
+
+def test_the_demo_self_test_passes_only_on_exactly_the_planted_faults(capsys: pytest.CaptureFixture[str]) -> None:
+    import dataclasses
+
+    from auditor.demo.run import self_test
+    from auditor.engine.findings import Status
+    from auditor.report.common import load_report
+
+    evaluation = load_report(ROOT / "tests" / "golden" / "expected" / "report.json")
+    failed = {f.rule_id for f in evaluation.findings if f.status is Status.FAIL}
+    assert not self_test(evaluation, failed)  # the golden report also has ERRORs
+    assert "self-test: FAILED: ERROR: CCME-KMS-KEY-LAMBDA" in capsys.readouterr().out
+    no_errors = dataclasses.replace(
+        evaluation, findings=tuple(f for f in evaluation.findings if f.status is not Status.ERROR))
+    assert self_test(no_errors, failed | {"NOT-SELECTED-RULE"})
+    assert capsys.readouterr().out.startswith("self-test: passed:")
+    one = sorted(failed)[0]
+    passing = sorted({r.id for r in evaluation.rules} - failed)[0]
+    assert not self_test(no_errors, failed - {one} | {passing})
+    out = capsys.readouterr().out
+    assert f"unexpected FAIL: {one}" in out and f"missed: {passing}" in out
