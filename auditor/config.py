@@ -173,7 +173,26 @@ def _validate(data: Any, source: str) -> None:
     if error is not None:
         pointer = "/" + "/".join(str(p) for p in error.absolute_path)
         raise InputError(error.message, file=source, place=pointer,
-                         fix="follow schemas/config.json (see README, 'Configuration')")
+                         fix=_typo_fix(error) or "follow schemas/config.json (see README, 'Configuration')")
+
+
+def _typo_fix(error: Any) -> str | None:
+    """For keys the schema does not allow: 'did you mean' the closest allowed keys ('bukets' -> 'buckets')."""
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return None
+    from auditor.suggest import closest
+
+    known = set((error.schema or {}).get("properties") or {})
+    hints = []
+    for key in error.instance:
+        if key in known:
+            continue
+        near = closest(str(key), known, n=1)
+        if near:
+            hints.append(f"{near[0]} for {key}")
+    if not hints:
+        return None
+    return "did you mean " + ", ".join(hints) + "? see schemas/config.json"
 
 
 def load_config(

@@ -21,9 +21,10 @@ def distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
-    """Up to `n` candidates close to `name` (at most a third of its letters changed), closest first."""
-    limit = max(1, len(name) // 3)
+def closest(name: str, candidates: Iterable[str], n: int = 3, *, anyway: bool = False) -> list[str]:
+    """Up to `n` candidates close to `name` (at most a third of its letters changed; with `anyway`, the
+    closest whatever their distance), closest first."""
+    limit = max(1, len(name) // 3) if not anyway else len(name) + max((len(c) for c in candidates), default=0)
     scored = []
     for candidate in set(candidates):
         d = distance(name.lower(), candidate.lower())

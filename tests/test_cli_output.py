@@ -166,3 +166,43 @@ def test_the_demo_self_test_passes_only_on_exactly_the_planted_faults(capsys: py
     assert not self_test(no_errors, failed - {one} | {passing})
     out = capsys.readouterr().out
     assert f"unexpected FAIL: {one}" in out and f"missed: {passing}" in out
+
+
+def _config(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "ccme-audit.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+WAIVER = '  - {{rule: "{}", resource: "*", reason: "accepted until the key is replaced", expires: "2099-01-01"}}\n'
+
+
+@pytest.mark.parametrize(("rule", "hint"), [
+    ("CCME-KMS-ROTATON-*", "did you mean CCME-KMS-ROTATION-* (CCME-KMS-ROTATION-CLOUDWATCH"),
+    ("BBP-SG-NO-WORLD-INGRES", "did you mean BBP-SG-NO-WORLD-INGRESS"),  # a pack not selected still counts
+    ("CCME-DOES-NOT-EXIST", "did you mean CCME-"),
+])
+def test_a_waiver_naming_no_rule_is_bad_input(rule: str, hint: str, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    config = _config(tmp_path, "waivers:\n" + WAIVER.format("CCME-KMS-ROTATION-*") + WAIVER.format(rule))
+    for argv in (["iac", BAD_CLUSTER], ["evaluate", str(ROOT / "tests/fixtures/snapshots/ccme-broken.json")]):
+        code, out, err = run([*argv, "--config", config], capsys)
+        assert code == 2 and out == "", err
+        assert err.startswith(f"ccme-audit: error: {config}: /waivers/1/rule: waiver rule '{rule}' matches no rule "
+                              "of any pack (fix: " + hint), err
+
+
+def test_a_waiver_of_another_pack_is_accepted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _config(tmp_path, "waivers:\n" + WAIVER.format("BBP-SG-NO-WORLD-INGRESS"))
+    code, _, err = run(["iac", BAD_CLUSTER, "--config", config, "-q"], capsys)
+    assert code == 1 and err == ""
+
+
+def test_a_configuration_typo_says_did_you_mean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _config(tmp_path, "bukets:\n  logging: x\nkms_prefx: ab\n")
+    code, out, err = run(["iac", BAD_CLUSTER, "--config", config], capsys)
+    assert code == 2 and out == ""
+    assert "did you mean buckets for bukets, kms_prefix for kms_prefx?" in err
+    config = _config(tmp_path, "buckets:\n  loging: x\n")
+    code, _, err = run(["iac", BAD_CLUSTER, "--config", config], capsys)
+    assert code == 2 and f"{config}: /buckets: " in err and "did you mean logging for loging?" in err

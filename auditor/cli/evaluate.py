@@ -25,6 +25,7 @@ from auditor.cli.common import (
 )
 from auditor.cli.output import Color, ColorOpt, QuietOpt, ShowOpt, emit, view
 from auditor.engine.findings import Severity
+from auditor.engine.waivers import check_waivers
 
 
 def evaluate(
@@ -56,6 +57,7 @@ def evaluate(
     look = view(color, show, quiet)
     cfg = build_config(config, set_, region, kms_prefix, pack)
     rules = load_rules(rules_dir, cfg.packs)
+    check_waivers(cfg, rules)  # a waiver naming no rule is a typo: exit 2
     snap = read_snapshot(snapshot)
     result = run(snap, rules, cfg)
     emit(result, formats, output=output, output_dir=output_dir, look=look)

@@ -27,6 +27,7 @@ from auditor.cli.common import (
 )
 from auditor.cli.output import Color, ColorOpt, QuietOpt, ShowOpt, emit, view
 from auditor.engine.findings import Finding, Severity
+from auditor.engine.waivers import check_waivers
 from auditor.errors import InputError
 
 DEFAULT_IAC_PACKS = ("ccme", "parallelcluster")
@@ -113,6 +114,7 @@ def register(app: typer.Typer) -> None:
             cfg = replace(cfg, data={**cfg.data, "iac": {**(cfg.data.get("iac") or {}), "complete": True}})
         packs = list(pack) if pack else sorted(set(cfg.packs) | set(DEFAULT_IAC_PACKS))
         rules = load_rules(rules_dir, packs if not rules_dir else (list(pack) if pack else None))
+        check_waivers(cfg, rules)  # a waiver naming no rule is a typo: exit 2
         params = parse_params(param or [])
         extra: list[Finding] = []
         if checkov or checkov_path is not None:

@@ -29,6 +29,7 @@ from auditor.cli.common import (
 )
 from auditor.cli.output import Color, ColorOpt, QuietOpt, ShowOpt, emit, view
 from auditor.engine.findings import Severity
+from auditor.engine.waivers import check_waivers
 
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS profile (default: the standard chain).")]
 ReadSecretsOpt = Annotated[
@@ -130,6 +131,7 @@ def _collect(
 
     cfg = build_config(config, set_, region, kms_prefix, pack, extra=_options(read_secret_values, probe_cost_explorer))
     rules = load_rules(rules_dir, cfg.packs)
+    check_waivers(cfg, rules)  # a waiver naming no rule is a typo: exit 2
     result = collect(cfg, rules, profile=profile, progress=progress)
     if stats:
         sys.stderr.write("\n".join(result.stats.lines()) + "\n")
