@@ -206,3 +206,17 @@ def test_a_configuration_typo_says_did_you_mean(tmp_path: Path, capsys: pytest.C
     config = _config(tmp_path, "buckets:\n  loging: x\n")
     code, _, err = run(["iac", BAD_CLUSTER, "--config", config], capsys)
     assert code == 2 and f"{config}: /buckets: " in err and "did you mean logging for loging?" in err
+
+
+def test_rules_validate_reports_every_problem_in_file_order(capsys: pytest.CaptureFixture[str]) -> None:
+    folder = ROOT / "tests" / "fixtures" / "rules_many_errors"
+    code, out, err = run(["rules", "validate", str(folder)], capsys)
+    assert code == 2 and out == ""
+    lines = err.splitlines()
+    file = str(folder / "pk" / "a.yaml")
+    assert all(line.startswith(f"ccme-audit: error: {file}: rule ") for line in lines[:-1])
+    rules = [line.split(": rule ", 1)[1].split(",")[0].split(":")[0] for line in lines[:-1]]
+    assert rules == ["T-TWO", "T-TWO", "t-three", "T-FOUR", "T-ONE"]  # the order they are written in
+    assert "'sourc' was unexpected" in lines[0] and "'source' is a required property" in lines[1]
+    assert "unknown resource type 's3.buckt'" in lines[3] and "duplicate rule id T-ONE" in lines[4]
+    assert lines[-1] == "ccme-audit: 5 problems in 1 rule file(s)"
