@@ -69,9 +69,9 @@ def _file_problems(path: Path, seen: dict[str, str]) -> list[InputError]:
                     seen[rule_id] = file
     found.sort(key=lambda item: item[0])
     unique: list[InputError] = []
-    for _, error in found:
-        if all(error.line() != kept.line() for kept in unique):
-            unique.append(error)
+    for _, reported in found:
+        if all(reported.line() != kept.line() for kept in unique):
+            unique.append(reported)
     return unique
 
 
