@@ -220,3 +220,27 @@ def test_rules_validate_reports_every_problem_in_file_order(capsys: pytest.Captu
     assert "'sourc' was unexpected" in lines[0] and "'source' is a required property" in lines[1]
     assert "unknown resource type 's3.buckt'" in lines[3] and "duplicate rule id T-ONE" in lines[4]
     assert lines[-1] == "ccme-audit: 5 problems in 1 rule file(s)"
+
+
+def test_evaluate_uses_the_configuration_the_snapshot_recorded(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from auditor.app.pipeline import recorded_config
+    from auditor.config import load_config
+
+    data = json.loads((ROOT / "tests/fixtures/snapshots/ccme-broken.json").read_text())
+    recorded = recorded_config(load_config(Path(os.devnull), [("kms_prefix", "zz"), ("secret_name", "x/y")]))
+    data["source"].setdefault("options", {})["config"] = recorded
+    snapshot = tmp_path / "snapshot.json"
+    snapshot.write_text(json.dumps(data))
+
+    def params(*extra: str) -> tuple[dict[str, object], str]:
+        code, out, err = run(["evaluate", str(snapshot), "-f", "json", "--pack", "ccme", *extra], capsys)
+        assert code == 1
+        return json.loads(out)["findings"][0]["context"]["params"], err
+
+    used, err = params()
+    assert used["kms_prefix"] == "zz" and used["secret_name"] == "x/y"
+    assert err == f"evaluate: the configuration recorded in {snapshot} (--config FILE to use another)\n"
+    assert params("--set", "kms_prefix=yy")[0]["kms_prefix"] == "yy"  # a flag still wins
+    told, err = params("--config", os.devnull)  # told otherwise: the file named, not the recording
+    assert told["kms_prefix"] == "ccme" and err == ""

@@ -38,9 +38,10 @@ FailOnOpt = Annotated[
 
 def build_config(
     config: Path | None, sets: list[str] | None, regions: list[str] | None = None, kms_prefix: str | None = None,
-    packs: list[str] | None = None, extra: dict[str, Any] | None = None,
+    packs: list[str] | None = None, extra: dict[str, Any] | None = None, base: dict[str, Any] | None = None,
 ) -> AuditConfig:
-    overrides = [parse_override(s) for s in sets or []]
+    """`base`: values under the file and flags (e.g. the configuration a snapshot recorded)."""
+    overrides = [*(base or {}).items(), *(parse_override(s) for s in sets or [])]
     if regions:
         from auditor.regions import check_regions
 

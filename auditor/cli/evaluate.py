@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -47,18 +48,22 @@ def evaluate(
     show: ShowOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Evaluate the rule packs on a saved snapshot (offline, unless --security-hub)."""
+    """Evaluate the rule packs on a saved snapshot (offline, unless --security-hub), with the configuration
+    the snapshot was collected with unless --config names another (--set still applies)."""
     from auditor.app.pipeline import evaluate as run
-    from auditor.app.pipeline import read_snapshot
+    from auditor.app.pipeline import read_snapshot, snapshot_config
     from auditor.engine.rules import load_rules
     from auditor.report import parse_formats
 
     formats = parse_formats(fmt or ["text"])
     look = view(color, show, quiet)
-    cfg = build_config(config, set_, region, kms_prefix, pack)
+    snap = read_snapshot(snapshot)
+    recorded = snapshot_config(snap) if config is None else None
+    if recorded is not None and not quiet:
+        sys.stderr.write(f"evaluate: the configuration recorded in {snapshot} (--config FILE to use another)\n")
+    cfg = build_config(config, set_, region, kms_prefix, pack, base=recorded)
     rules = load_rules(rules_dir, cfg.packs)
     check_waivers(cfg, rules)  # a waiver naming no rule is a typo: exit 2
-    snap = read_snapshot(snapshot)
     result = run(snap, rules, cfg)
     emit(result, formats, output=output, output_dir=output_dir, look=look)
     if security_hub:
