@@ -150,3 +150,24 @@ def tidy_help(command: Any) -> None:
         setattr(command, "get_help_option", lambda ctx: _quiet_flag(get_help_option(ctx)))  # noqa: B010
     for sub in getattr(command, "commands", {}).values():
         tidy_help(sub)
+
+
+EndpointOpt = Annotated[
+    str | None,
+    typer.Option("--endpoint-url", metavar="<url>",
+                 help="Send every AWS call to this endpoint (an emulator such as moto_server, a proxy); same as "
+                 "AWS_ENDPOINT_URL."),
+]
+
+
+def use_endpoint(url: str | None) -> None:
+    """--endpoint-url: every client this process creates goes there (botocore's AWS_ENDPOINT_URL)."""
+    if url is None:
+        return
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"'{url}' is not an http(s) URL", place="--endpoint-url",
+                         fix="write e.g. http://127.0.0.1:5000")
+    os.environ["AWS_ENDPOINT_URL"] = url

@@ -27,7 +27,7 @@ from auditor.cli.common import (
     exit_for,
     security_hub_import,
 )
-from auditor.cli.output import Color, ColorOpt, QuietOpt, ShowOpt, emit, view
+from auditor.cli.output import Color, ColorOpt, EndpointOpt, QuietOpt, ShowOpt, emit, use_endpoint, view
 from auditor.engine.findings import Severity
 from auditor.engine.waivers import check_waivers
 
@@ -166,6 +166,7 @@ def scan(
     color: ColorOpt = Color.AUTO,
     show: ShowOpt = None,
     quiet: QuietOpt = False,
+    endpoint_url: EndpointOpt = None,
 ) -> None:
     """Collect what the selected rules need from the live account, evaluate, report."""
     from auditor.app.pipeline import evaluate as run
@@ -174,6 +175,7 @@ def scan(
 
     formats = parse_formats(fmt or ["text"])
     look = view(color, show, quiet)
+    use_endpoint(endpoint_url)
     if attribute_changes and previous is None:
         raise InputError("--attribute-changes compares with a previous report", place="--attribute-changes",
                          fix="add --previous REPORT.json (a JSON report of an earlier scan)")
@@ -256,8 +258,10 @@ def collect(
     read_secret_values: ReadSecretsOpt = False,
     probe_cost_explorer: CostExplorerOpt = False,
     stats: StatsOpt = False,
+    endpoint_url: EndpointOpt = None,
 ) -> None:
     """Collect what the selected rules need into a snapshot file (evaluate it later, offline)."""
+    use_endpoint(endpoint_url)
     _, _, result = _collect(
         config,
         pack,

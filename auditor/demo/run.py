@@ -150,3 +150,53 @@ def self_test(evaluation: Any, planted: set[str]) -> bool:
              (("missed", missed), ("unexpected FAIL", unexpected), ("ERROR", errors)) if ids]
     sys.stdout.write("self-test: FAILED: " + "; ".join(parts) + " (exit 1)\n")
     return False
+
+
+def seed_endpoint(url: str, region: str, output_dir: Path) -> Path:
+    """Seed the demo's CCME environment (planted faults included) into the emulator at `url` (moto_server), and
+    write the configuration a scan of it needs to output_dir/ccme-audit.yaml. Fake credentials unless some are
+    set. Returns the configuration file."""
+    import boto3
+    import yaml
+
+    from auditor.demo.account import seed_ccme_account
+    from auditor.fileio import write_text_atomic
+
+    os.environ["AWS_ENDPOINT_URL"] = url
+    for key, value in FAKE_CREDENTIALS.items():
+        if key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            os.environ.setdefault(key, value)
+    from auditor.collect.runner import local_s3control
+
+    session = boto3.Session(region_name=region)
+    clients: dict[str, Any] = {}
+
+    def client(service: str) -> Any:
+        if service not in clients:
+            clients[service] = local_s3control(session.client(service, region_name=region))
+        return clients[service]
+
+    sys.stderr.write(f"demo: seeding a CCME environment into {url} ({region})...\n")
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        seeded = seed_ccme_account(client, region, faults=True)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise InputError(f"the emulator refused {exc.operation_name}: {error.get('Code')}: {error.get('Message')}",
+                         place="--seed-into", fix="seed a fresh emulator (restart moto_server)") from None
+    except BotoCoreError as exc:
+        raise InputError(f"cannot seed {url}: {exc}", place="--seed-into",
+                         fix="start the emulator first: moto_server -p PORT") from None
+    data: dict[str, Any] = {}
+    for dotted, value in seeded.config_overrides():
+        *parents, leaf = dotted.split(".")
+        node = data
+        for name in parents:
+            node = node.setdefault(name, {})
+        node[leaf] = value
+    data["account"] = seeded.account
+    path = Path(output_dir) / "ccme-audit.yaml"
+    write_text_atomic(path, "# The configuration of the demo environment seeded into " + url + "\n"
+                      + yaml.safe_dump(data, sort_keys=False))
+    return path
