@@ -171,3 +171,10 @@ def use_endpoint(url: str | None) -> None:
         raise InputError(f"'{url}' is not an http(s) URL", place="--endpoint-url",
                          fix="write e.g. http://127.0.0.1:5000")
     os.environ["AWS_ENDPOINT_URL"] = url
+
+
+def template_note(findings: Sequence[Any]) -> str:
+    """stderr: FAIL findings on templates are not in a live-account bundle; where the fix goes."""
+    files = sorted({str((f.location or {}).get("file") or f.resource_id.split("#", 1)[0]) for f in findings})
+    return (f"remediate: {len(findings)} FAIL finding(s) on templates ({', '.join(files)}) are not in this bundle: "
+            "`--format patch` writes their fix to the templates as a unified diff (git apply)\n")
