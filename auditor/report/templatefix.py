@@ -78,8 +78,11 @@ def plan(findings: Sequence[Finding]) -> Plan:
         file = str((finding.location or {}).get("file") or finding.resource_id.split("#", 1)[0])
         logical = finding.resource_id.split("#", 1)[1] if "#" in finding.resource_id else None
         paths = [e.get("path") for e in finding.evidence if e.get("path") in FIXES]
-        if logical is None:
+        if logical is None and not finding.location:
             manual.append((finding, "no template declares it: add the resource to the templates"))
+            continue
+        if logical is None:
+            manual.append((finding, "needs a person: no single property fixes this rule"))
             continue
         if not paths:
             manual.append((finding, "needs a person: no single property fixes this rule"))
