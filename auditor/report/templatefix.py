@@ -26,7 +26,7 @@ class PropertyFix:
     HCL value)."""
 
     cfn: tuple[str, str, str]
-    tf: tuple[str, str, str]
+    tf: tuple[str, str, str] | None = None  # None: Terraform sets it in a resource of its own (a person's edit)
 
 
 # The finding's evidence path -> the property that sets it, and the value that passes the rule.
@@ -38,7 +38,22 @@ FIXES = {
                                         ("aws_vpc", "enable_dns_hostnames", "true")),
     "enable_dns_support": PropertyFix(("AWS::EC2::VPC", "EnableDnsSupport", "true"),
                                       ("aws_vpc", "enable_dns_support", "true")),
+    # A whole property (flow style), replacing what is written: the value is exactly what the rules ask.
+    "versioning": PropertyFix(("AWS::S3::Bucket", "VersioningConfiguration", "{Status: Enabled}")),
+    "public_access_block.": PropertyFix((
+        "AWS::S3::Bucket", "PublicAccessBlockConfiguration",
+        "{BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true}")),
+    "encryption.": PropertyFix((
+        "AWS::S3::Bucket", "BucketEncryption",
+        "{ServerSideEncryptionConfiguration: [{ServerSideEncryptionByDefault: {SSEAlgorithm: AES256}}]}")),
 }
+
+
+def fix_for(path: object) -> PropertyFix | None:
+    """The fix of an evidence path: by name, or by its prefix ending in '.'."""
+    if not isinstance(path, str):
+        return None
+    return FIXES.get(path) or next((f for k, f in FIXES.items() if k.endswith(".") and path.startswith(k)), None)
 
 
 def on_template(finding: Finding) -> bool:
@@ -58,11 +73,13 @@ def split_template_findings(findings: Iterable[Finding]) -> tuple[list[Finding],
 @dataclass(frozen=True)
 class Edit:
     file: str
-    logical: str
+    logical: str | None  # None: the resource that starts at `line` (CloudFormation names buckets by name)
     prop: str
     value: str
     flavour: str  # cloudformation | terraform
     rule_id: str
+    rtype: str = ""
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -77,33 +94,40 @@ def plan(findings: Sequence[Finding]) -> Plan:
     for finding in findings:
         file = str((finding.location or {}).get("file") or finding.resource_id.split("#", 1)[0])
         logical = finding.resource_id.split("#", 1)[1] if "#" in finding.resource_id else None
-        paths = [e.get("path") for e in finding.evidence if e.get("path") in FIXES]
+        line = (finding.location or {}).get("line")
         if logical is None and not finding.location:
             manual.append((finding, "no template declares it: add the resource to the templates"))
             continue
-        if logical is None:
-            manual.append((finding, "needs a person: no single property fixes this rule"))
-            continue
-        if not paths:
-            manual.append((finding, "needs a person: no single property fixes this rule"))
-            continue
         terraform = file.endswith((".tf", ".tf.json"))
-        for path in dict.fromkeys(paths):
-            fix = FIXES[str(path)]
-            _, prop, value = fix.tf if terraform else fix.cfn
+        fixes = [fix for fix in (fix_for(e.get("path")) for e in finding.evidence) if fix is not None]
+        chosen = [(fix.tf if terraform else fix.cfn) for fix in dict.fromkeys(fixes)]
+        if not chosen or any(c is None for c in chosen):
+            manual.append((finding, "needs a person: no single property of this resource fixes this rule"))
+            continue
+        for rtype, prop, value in (c for c in chosen if c is not None):
             edits.append(Edit(file, logical, prop, value, "terraform" if terraform else "cloudformation",
-                              finding.rule_id))
+                              finding.rule_id, rtype, line if isinstance(line, int) else None))
     return Plan(tuple(dict.fromkeys(edits)), tuple(manual))
 
 
-def _block_cfn(lines: list[str], logical: str) -> tuple[int, int] | None:
-    """(first line of Properties' body, end) of a CloudFormation YAML resource (block style)."""
-    head = next((i for i, line in enumerate(lines) if re.match(rf"^(\s+){re.escape(logical)}:\s*$", line)), None)
+def _block_cfn(lines: list[str], edit: Edit) -> tuple[int, int] | None:
+    """(first line of Properties' body, end) of a CloudFormation YAML resource in block style, of the type the
+    fix is for."""
+    if edit.logical is not None:
+        head = next((i for i, line in enumerate(lines)
+                     if re.match(rf"^(\s+){re.escape(edit.logical)}:\s*$", line)), None)
+    else:
+        head = edit.line - 1 if edit.line and 0 < edit.line <= len(lines) else None
+        if head is not None and not re.match(r"^\s+[A-Za-z0-9]+:\s*$", lines[head]):
+            head = None
     if head is None:
         return None
     indent = len(lines[head]) - len(lines[head].lstrip())
     end = next((j for j in range(head + 1, len(lines))
                 if lines[j].strip() and len(lines[j]) - len(lines[j].lstrip()) <= indent), len(lines))
+    typed = re.compile(rf"^\s+Type:\s*['\"]?{re.escape(edit.rtype)}['\"]?\s*$")
+    if not any(typed.match(lines[j]) for j in range(head + 1, end)):
+        return None
     props = next((j for j in range(head + 1, end) if re.match(r"^\s+Properties:\s*$", lines[j])), None)
     if props is None:
         return None
@@ -113,9 +137,11 @@ def _block_cfn(lines: list[str], logical: str) -> tuple[int, int] | None:
     return props + 1, body_end
 
 
-def _block_tf(lines: list[str], logical: str) -> tuple[int, int] | None:
-    """(first body line, closing brace line) of `resource "TYPE" "NAME" {`."""
-    rtype, _, name = logical.partition(".")
+def _block_tf(lines: list[str], edit: Edit) -> tuple[int, int] | None:
+    """(first body line, closing brace line) of `resource "TYPE" "NAME" {`, of the type the fix is for."""
+    rtype, _, name = (edit.logical or "").partition(".")
+    if rtype != edit.rtype:
+        return None
     head = next((i for i, line in enumerate(lines)
                  if re.match(rf'^resource\s+"{re.escape(rtype)}"\s+"{re.escape(name)}"\s*\{{\s*$', line)), None)
     if head is None:
@@ -125,24 +151,33 @@ def _block_tf(lines: list[str], logical: str) -> tuple[int, int] | None:
 
 
 def _apply(lines: list[str], edit: Edit) -> bool:
-    block = _block_tf(lines, edit.logical) if edit.flavour == "terraform" else _block_cfn(lines, edit.logical)
+    terraform = edit.flavour == "terraform"
+    block = _block_tf(lines, edit) if terraform else _block_cfn(lines, edit)
     if block is None:
         return False
     start, end = block
     body = [j for j in range(start, end) if lines[j].strip()]
-    terraform = edit.flavour == "terraform"
-    pattern = re.compile(rf"^(\s*){re.escape(edit.prop)}(\s*)" + ("=" if terraform else ":") + r"\s*\S.*$")
-    for j in body:
-        match = pattern.match(lines[j].rstrip("\n"))
-        if match:  # the property is set: change its value, keep its indentation (and Terraform's alignment)
-            sep = f"{match.group(2)}= " if terraform else ": "
-            lines[j] = f"{match.group(1)}{edit.prop}{sep}{edit.value}\n"
-            return True
     if not body:
         return False
     first = lines[body[0]]
     indent = first[: len(first) - len(first.lstrip())]
-    lines.insert(body[-1] + 1, f"{indent}{edit.prop}{' = ' if terraform else ': '}{edit.value}\n")
+    pattern = re.compile(rf"^({re.escape(indent)}){re.escape(edit.prop)}(\s*)" + ("=" if terraform else ":") + r"(.*)$")
+    for j in body:
+        match = pattern.match(lines[j].rstrip("\n"))
+        if not match:
+            continue
+        # The property is set: its value (and, in YAML, the nested lines under it) become the fixed value.
+        nested = j + 1
+        while not terraform and nested < end and (
+                not lines[nested].strip() or len(lines[nested]) - len(lines[nested].lstrip()) > len(indent)
+                or lines[nested].startswith(indent + "- ")):  # a block sequence may sit at the key's indentation
+            nested += 1
+        while nested > j + 1 and not lines[nested - 1].strip():
+            nested -= 1  # keep the blank lines that follow the property
+        sep = f"{match.group(2)}= " if terraform else ": "
+        lines[j:nested] = [f"{indent}{edit.prop}{sep}{edit.value}\n"]
+        return True
+    lines.insert(body[-1] + 1 if terraform else end, f"{indent}{edit.prop}{' = ' if terraform else ': '}{edit.value}\n")
     return True
 
 
@@ -163,7 +198,9 @@ def unified_diff(edits: Sequence[Edit], root: Path | None = None) -> tuple[str, 
             missed.extend(group)
             continue
         lines = list(original)
-        for edit in group:
+        # Edits that find their resource by line go first, from the bottom up, so no edit moves another's line;
+        # the others find theirs by name.
+        for edit in sorted(group, key=lambda e: (e.logical is not None, -(e.line or 0))):
             if not _apply(lines, edit):
                 missed.append(edit)
         if lines != original:
