@@ -57,6 +57,10 @@ def evaluate(
 
     formats = parse_formats(fmt or ["text"])
     look = view(color, show, quiet)
+    if region:
+        from auditor.regions import check_regions
+
+        check_regions(region)  # the flags first, then the file
     snap = read_snapshot(snapshot)
     recorded = snapshot_config(snap) if config is None else None
     if recorded is not None and not quiet:
