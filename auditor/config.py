@@ -187,7 +187,26 @@ def _validate(data: Any, source: str) -> None:
     if error is not None:
         pointer = "/" + "/".join(str(p) for p in error.absolute_path)
         raise InputError(error.message, file=source, place=pointer,
-                         fix="follow schemas/config.json (see README, 'Configuration')")
+                         fix=_typo_fix(error) or "follow schemas/config.json (see README, 'Configuration')")
+
+
+def _typo_fix(error: Any) -> str | None:
+    """For keys the schema does not allow: 'did you mean' the closest allowed keys ('bukets' -> 'buckets')."""
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return None
+    from auditor.suggest import closest
+
+    known = set((error.schema or {}).get("properties") or {})
+    hints = []
+    for key in error.instance:
+        if key in known:
+            continue
+        near = closest(str(key), known, n=1)
+        if near:
+            hints.append(f"{near[0]} for {key}")
+    if not hints:
+        return None
+    return "did you mean " + ", ".join(hints) + "? see schemas/config.json"
 
 
 def repository_root(start: Path) -> Path | None:
@@ -233,9 +252,10 @@ def load_config(
     overrides: Sequence[tuple[str, Any]] = (),
     *,
     today: dt.date | None = None,
+    base: Mapping[str, Any] | None = None,
 ) -> AuditConfig:
-    """Load defaults < file (`path`, else the one discover_config finds) < overrides (the environment's, then
-    the flags'), validate against schemas/config.json."""
+    """Load defaults < `base` (a snapshot's recorded configuration) < file (`path`, else the one discover_config
+    finds) < overrides (the environment's, then the flags'), validate against schemas/config.json."""
     source = "<defaults>"
     raw: Any = {}
     if path is None:
@@ -249,10 +269,16 @@ def load_config(
             raise InputError("the configuration must be a mapping", file=source, place="/",
                              fix="write key: value pairs (see README, 'Configuration')")
         _validate(raw, source)
-    data = _merge(DEFAULTS, raw)
+    if base:
+        _validate(dict(base), "the configuration recorded in the snapshot")
+    data = _merge(_merge(DEFAULTS, base or {}), raw)
     for dotted, value in overrides:
         _set_path(data, dotted, value)
     _validate(data, source if not overrides else f"{source} with flags")
+    from auditor.regions import check_regions
+
+    for index, region in enumerate(data["regions"]):
+        check_regions([region], file=source, place=f"/regions/{index}")
     waivers = []
     for index, item in enumerate(data["waivers"]):
         try:

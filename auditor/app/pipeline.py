@@ -15,7 +15,9 @@ Importing this module stays light (no boto3): the live stages import the collect
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,10 +36,25 @@ if TYPE_CHECKING:
 
 
 def collect(config: AuditConfig, rules: Sequence[Rule], **options: Any) -> ScanResult:
-    """load: collect what `rules` need from the live account (options: auditor.collect.runner.scan's)."""
+    """load: collect what `rules` need from the live account (options: auditor.collect.runner.scan's). The
+    snapshot records the configuration it was collected with (options.config), for `evaluate` to reuse."""
     from auditor.collect.runner import scan
 
-    return scan(config, rules, **options)
+    result = scan(config, rules, **options)
+    snapshot = result.snapshot
+    result.snapshot = replace(snapshot, options={**snapshot.options, "config": recorded_config(config)})
+    return result
+
+
+def recorded_config(config: AuditConfig) -> dict[str, Any]:
+    """The configuration as a snapshot records it (JSON values)."""
+    return dict(json.loads(json.dumps(dict(config.data), default=str)))
+
+
+def snapshot_config(snapshot: Snapshot) -> dict[str, Any] | None:
+    """The configuration a snapshot was collected with, when it recorded one."""
+    recorded = snapshot.options.get("config") if snapshot.options else None
+    return dict(recorded) if isinstance(recorded, Mapping) else None
 
 
 def read_snapshot(path: Path) -> Snapshot:
@@ -53,12 +70,14 @@ def evaluate(snapshot: Snapshot, rules: Sequence[Rule], config: AuditConfig, *, 
 
 
 def report(evaluation: Evaluation, formats: Sequence[Format], *, output: Path | None = None,
-           output_dir: Path | None = None, history: Any = None, name: str | None = None) -> list[Path]:
+           output_dir: Path | None = None, history: Any = None, name: str | None = None,
+           **options: Any) -> list[Path]:
     """report: each format to `output` (or stdout), several into `output_dir` (file names: `name`, a pattern of
-    auditor.report.names, else report.<ext>)."""
+    auditor.report.names, else report.<ext>; options: write_reports's `text_options` and `color`)."""
     from auditor.report import write_reports
 
-    return write_reports(evaluation, formats, output=output, output_dir=output_dir, history=history, name=name)
+    return write_reports(evaluation, formats, output=output, output_dir=output_dir, history=history, name=name,
+                         **options)
 
 
 def import_findings(evaluation: Evaluation, session: Any, *, product_account: str | None = None) -> ImportResult:

@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors with exit code 2 for bad input, never a traceback."""
     _register_optional()
     command = typer.main.get_command(app)
+    from auditor.cli.output import tidy_help
+
+    tidy_help(command)
     try:
         code = command.main(args=argv, prog_name="ccme-audit", standalone_mode=False)
     except InputError as exc:

@@ -43,13 +43,17 @@ FailOnOpt = Annotated[
 
 def build_config(
     config: Path | None, sets: list[str] | None, regions: list[str] | None = None, kms_prefix: str | None = None,
-    packs: list[str] | None = None, extra: dict[str, Any] | None = None,
+    packs: list[str] | None = None, extra: dict[str, Any] | None = None, base: dict[str, Any] | None = None,
 ) -> AuditConfig:
+    """`base`: values under the file and flags (the configuration a snapshot recorded)."""
     import os
 
-    # Precedence: --set and flags > CCME_AUDIT_* environment > --config or the discovered file > defaults.
+    # Precedence: --set and flags > CCME_AUDIT_* environment > --config or the discovered file > `base` > defaults.
     overrides = [*env_overrides(os.environ), *(parse_override(s) for s in sets or [])]
     if regions:
+        from auditor.regions import check_regions
+
+        check_regions(regions)
         overrides.append(("regions", list(regions)))
     if kms_prefix:
         overrides.append(("kms_prefix", kms_prefix))
@@ -58,7 +62,7 @@ def build_config(
     for key, value in (extra or {}).items():
         if value is not None:
             overrides.append((key, value))
-    return load_config(config, overrides)
+    return load_config(config, overrides, base=base)
 
 
 def exit_for(findings: Any, fail_on: Severity) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -36,7 +37,9 @@ from auditor.cli.gating import (
     output_name,
     show_config,
 )
+from auditor.cli.output import Color, ColorOpt, QuietOpt, ShowOpt, emit, view
 from auditor.engine.findings import Severity
+from auditor.engine.waivers import check_waivers
 
 
 def evaluate(
@@ -63,25 +66,39 @@ def evaluate(
     soft_fail: SoftFailOpt = False,
     show_config_: ShowConfigOpt = False,
     output_name_: OutputNameOpt = None,
+    color: ColorOpt = Color.AUTO,
+    show: ShowOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Evaluate the rule packs on a saved snapshot (offline, unless --security-hub)."""
+    """Evaluate the rule packs on a saved snapshot (offline, unless --security-hub), with the configuration
+    the snapshot was collected with unless --config names another (--set still applies)."""
     from auditor.app.pipeline import evaluate as run
-    from auditor.app.pipeline import read_snapshot, report
+    from auditor.app.pipeline import read_snapshot, snapshot_config
     from auditor.app.rulesets import load_rule_sets
     from auditor.report import parse_formats
 
     formats = parse_formats(fmt or ["text"])
+    look = view(color, show, quiet)
     name = output_name(output_name_)
-    cfg = build_config(config, set_, region, kms_prefix, pack)
+    if region:
+        from auditor.regions import check_regions
+
+        check_regions(region)  # the flags first, then the file
+    snap = read_snapshot(snapshot)
+    recorded = snapshot_config(snap) if config is None else None
+    if recorded is not None and not quiet:
+        sys.stderr.write(f"evaluate: the configuration recorded in {snapshot} (--config FILE to use another)\n")
+    cfg = build_config(config, set_, region, kms_prefix, pack, base=recorded)
     if show_config_:
         show_config(cfg)
     gate = GateOptions.build(check=check, skip_check=skip_check, severity=severity, fail_on=fail_on,
                              errors_fail_on=errors_fail_on, soft_fail=soft_fail, baseline=baseline,
                              create_baseline=create_baseline, config=cfg)
-    rules = gate.rules(load_rule_sets(rules_dir, cfg.packs))
-    snap = read_snapshot(snapshot)
+    loaded = load_rule_sets(rules_dir, cfg.packs)
+    check_waivers(cfg, loaded)  # a waiver naming no rule is a typo: exit 2
+    rules = gate.rules(loaded)
     result = gate.apply(run(snap, rules, cfg))
-    report(result, formats, output=output, output_dir=output_dir, name=name)
+    emit(result, formats, output=output, output_dir=output_dir, look=look, name=name)
     gate.flush()
     if security_hub:
         security_hub_import(result)

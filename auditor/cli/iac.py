@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from auditor.app.iac import audit_paths, bad_input
-from auditor.app.pipeline import report
 from auditor.cli.common import (
     ConfigOpt,
     FailOnOpt,
@@ -39,7 +38,9 @@ from auditor.cli.gating import (
     output_name,
     show_config,
 )
+from auditor.cli.output import Color, ColorOpt, QuietOpt, ShowOpt, emit, view
 from auditor.engine.findings import Finding, Severity
+from auditor.engine.waivers import check_waivers
 from auditor.errors import InputError
 
 DEFAULT_IAC_PACKS = ("ccme", "parallelcluster")
@@ -169,6 +170,9 @@ def register(app: typer.Typer) -> None:
                          "create-stack --parameters, deploy --parameter-overrides or a CodePipeline template "
                          "configuration (--param wins)."),
         ] = None,
+        color: ColorOpt = Color.AUTO,
+        show: ShowOpt = None,
+        quiet: QuietOpt = False,
     ) -> None:
         """Check infrastructure code (the CI gate): the same rules as a live scan, on templates."""
         from auditor.app.rulesets import load_rule_sets
@@ -177,6 +181,7 @@ def register(app: typer.Typer) -> None:
 
         formats = parse_formats(fmt or ["text"])
         name = output_name(output_name_)
+        look = view(color, show, quiet)
         cfg = build_config(config, set_, region, kms_prefix, pack)
         if complete:
             cfg = replace(cfg, data={**cfg.data, "iac": {**(cfg.data.get("iac") or {}), "complete": True}})
@@ -184,6 +189,7 @@ def register(app: typer.Typer) -> None:
             show_config(cfg)
         packs = list(pack) if pack else sorted(set(cfg.packs) | set(DEFAULT_IAC_PACKS))
         rules = load_rule_sets(rules_dir, packs)
+        check_waivers(cfg, rules)  # a waiver naming no rule is a typo: exit 2
         gate = GateOptions.build(check=check, skip_check=skip_check, severity=severity, fail_on=fail_on,
                                  errors_fail_on=errors_fail_on, soft_fail=soft_fail, baseline=baseline,
                                  create_baseline=create_baseline, config=cfg)
@@ -206,7 +212,7 @@ def register(app: typer.Typer) -> None:
         if error is not None:
             raise error  # a malformed template: one line, exit 2, no report written
         result = gate.apply(result, selected=False)  # checkov's ids can be selected too
-        report(result, formats, output=output, output_dir=output_dir, name=name)
+        emit(result, formats, output=output, output_dir=output_dir, look=look, name=name)
         # after the reports: a run that ends in bad input (exit 2) says one line, not these warnings before it
         for problem in problems:
             sys.stderr.write(f"ccme-audit: warning: {problem.text()}\n")

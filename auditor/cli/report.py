@@ -37,6 +37,7 @@ from auditor.cli.gating import (
 )
 from auditor.engine.findings import Severity
 from auditor.errors import InputError
+from auditor.snapshot import location_text
 
 
 def _load_input(path: Path) -> tuple[str, Any]:
@@ -54,6 +55,29 @@ def _load_input(path: Path) -> tuple[str, Any]:
         place="/",
         fix="pass a report from --format json or a snapshot from collect / scan --snapshot-out",
     )
+
+
+def _template_patch(findings: list[Any], output: Path | None) -> None:
+    """remediate --format patch: the templates' fixes as one unified diff; what needs a person on stderr."""
+    from auditor.fileio import write_text_atomic
+    from auditor.report.templatefix import plan, unified_diff
+
+    steps = plan(findings)
+    patch, missed = unified_diff(steps.edits)
+    for finding, why in steps.manual:
+        where = location_text(finding.location) if finding.location else finding.resource_id
+        sys.stderr.write(f"remediate: not patched: {finding.rule_id} {where}: {why} ({finding.message})\n")
+    for edit in missed:
+        sys.stderr.write(f"remediate: not patched: {edit.rule_id} {edit.file}#{edit.logical}: the resource or its "
+                         f"property block is not written as expected; set {edit.prop} to {edit.value} by hand\n")
+    if output is None:
+        sys.stdout.write(patch)
+    else:
+        write_text_atomic(output, patch)
+        sys.stderr.write(f"ccme-audit: wrote {output} (not applied: review it, then git apply it)\n")
+    done = len(steps.edits) - len(missed)
+    sys.stderr.write(f"remediate: {done} change(s) to templates in the patch, "
+                     f"{len(steps.manual) + len(missed)} finding(s) to fix by hand\n")
 
 
 def register(app: typer.Typer) -> None:
@@ -76,7 +100,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Render a saved JSON report again, in any format (text, json, html, junit, sarif, markdown, asff,
         ocsf, csv)."""
-        from auditor.report import parse_formats, write_reports
+        from auditor.cli.output import emit
+        from auditor.report import parse_formats
         from auditor.report.common import evaluation_from_report
 
         gate = GateOptions.build(check=check, skip_check=skip_check, severity=severity, fail_on=fail_on,
@@ -91,8 +116,8 @@ def register(app: typer.Typer) -> None:
                 fix="evaluate it: ccme-audit evaluate SNAPSHOT --format ...",
             )
         evaluation = gate.apply(evaluation_from_report(data, file=str(report_file)), selected=False)
-        write_reports(evaluation, parse_formats(fmt or ["text"]), output=output, output_dir=output_dir,
-                      history=load_history(history, evaluation), name=name)
+        emit(evaluation, parse_formats(fmt or ["text"]), output=output, output_dir=output_dir,
+             history=load_history(history, evaluation), name=name)
         gate.exit(evaluation)
 
     @app.command("remediate")
@@ -104,7 +129,11 @@ def register(app: typer.Typer) -> None:
                 help="A snapshot (evaluated with the configuration) or a JSON report.",
             ),
         ],
-        fmt: Annotated[str, typer.Option("--format", "-f", help="sh, cloudformation or terraform.")] = "sh",
+        fmt: Annotated[
+            str,
+            typer.Option("--format", "-f", help="sh, cloudformation or terraform (a live account), or patch: the "
+                         "fix of a template report's findings as a unified diff of the templates (git apply)."),
+        ] = "sh",
         output: OutputOpt = None,
         config: ConfigOpt = None,
         pack: PackOpt = None,
@@ -119,25 +148,44 @@ def register(app: typer.Typer) -> None:
         from auditor.report.common import evaluation_from_report
         from auditor.report.remediation import parse_kind, render_bundle
 
-        kind = parse_kind(fmt)
+        kind = parse_kind(fmt) if fmt != "patch" else None
         what, data = _load_input(source)
         if what == "report":
+            given = [name for name, value in (("--config", config), ("--pack", pack), ("--set", set_),
+                                              ("--region", region), ("--kms-prefix", kms_prefix),
+                                              ("--rules", rules_dir)) if value]
+            if given:  # a report is already judged: these would be accepted and silently ignored
+                raise InputError(f"{', '.join(given)} cannot change a report: it was evaluated when it was written",
+                                 file=str(source), place=given[0],
+                                 fix="pass the snapshot instead (scan --snapshot-out, collect), or scan again "
+                                 "with these options")
             evaluation = evaluation_from_report(data, file=str(source))
         else:
-            from auditor.app.pipeline import evaluate
+            from auditor.app.pipeline import evaluate, snapshot_config
             from auditor.app.rulesets import load_rule_sets
             from auditor.snapshot import snapshot_from_json
 
-            cfg = build_config(config, set_, region, kms_prefix, pack)
-            rules = load_rule_sets(rules_dir, cfg.packs)
-            evaluation = evaluate(snapshot_from_json(data, file=str(source)), rules, cfg)
+            snapshot = snapshot_from_json(data, file=str(source))
+            recorded = snapshot_config(snapshot) if config is None else None
+            cfg = build_config(config, set_, region, kms_prefix, pack, base=recorded)
+            evaluation = evaluate(snapshot, load_rule_sets(rules_dir, cfg.packs), cfg)
+        from auditor.report.templatefix import split_template_findings
+
+        live, on_templates = split_template_findings(evaluation.findings)
+        if kind is None:
+            _template_patch(on_templates, output)
+            return
+        if on_templates:
+            from auditor.cli.output import template_note
+
+            sys.stderr.write(template_note(on_templates))
         header = {
             "account": evaluation.account,
             "regions": list(evaluation.regions),
             "tool_version": __version__,
             "source": source.name,
         }
-        text = render_bundle(evaluation.findings, kind, header)
+        text = render_bundle(live, kind, header)
         if output is None:
             sys.stdout.write(text)
         else:

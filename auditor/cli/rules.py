@@ -104,9 +104,18 @@ def rules_validate(
         Path | None, typer.Argument(help="A rule file or directory (default: the shipped policies/).")
     ] = None,
 ) -> None:
-    """Validate rule files: schema, then semantics (operators, parameters, resource types, unique ids)."""
+    """Validate rule files: schema, then semantics (operators, parameters, resource types, unique ids). Every
+    problem is reported, in file order (exit 2 when there is one)."""
+    from auditor.engine.rulecheck import rule_problems
     from auditor.engine.rules import load_rules
 
+    problems, files = rule_problems(path)
+    if problems:
+        for problem in problems:
+            sys.stderr.write(f"ccme-audit: error: {problem.line()}\n")
+        if len(problems) > 1:
+            sys.stderr.write(f"ccme-audit: {len(problems)} problems in {files} rule file(s)\n")
+        raise typer.Exit(2)
     rules = load_rules(path)
     packs = sorted({r.pack for r in rules})
     sys.stdout.write(f"ok: {len(rules)} rules in {len(packs)} pack(s): {', '.join(packs)}\n")

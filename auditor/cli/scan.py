@@ -40,7 +40,9 @@ from auditor.cli.gating import (
     output_name,
     show_config,
 )
+from auditor.cli.output import Color, ColorOpt, EndpointOpt, QuietOpt, ShowOpt, emit, use_endpoint, view
 from auditor.engine.findings import Severity
+from auditor.engine.waivers import check_waivers
 
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS profile (default: the standard chain).")]
 ReadSecretsOpt = Annotated[
@@ -136,15 +138,17 @@ def _collect(
     probe_cost_explorer: bool,
     stats: bool,
     gate: GateOptions | None = None,
+    progress: bool | None = None,
 ) -> tuple[Any, Any, Any]:
     from auditor.app.pipeline import collect
     from auditor.app.rulesets import load_rule_sets
 
     cfg = build_config(config, set_, region, kms_prefix, pack, extra=_options(read_secret_values, probe_cost_explorer))
     rules = load_rule_sets(rules_dir, cfg.packs)
+    check_waivers(cfg, rules)  # a waiver naming no rule is a typo: exit 2
     if gate is not None:
         rules = gate.with_config(cfg).rules(rules)
-    result = collect(cfg, rules, profile=profile)
+    result = collect(cfg, rules, profile=profile, progress=progress)
     if stats:
         sys.stderr.write("\n".join(result.stats.lines()) + "\n")
     return cfg, rules, result
@@ -189,10 +193,13 @@ def scan(
         typer.Option("--only-new", help="With --previous: only findings that were not FAIL or ERROR in the previous "
                      "report fail (it is the baseline)."),
     ] = False,
+    color: ColorOpt = Color.AUTO,
+    show: ShowOpt = None,
+    quiet: QuietOpt = False,
+    endpoint_url: EndpointOpt = None,
 ) -> None:
     """Collect what the selected rules need from the live account, evaluate, report."""
     from auditor.app.pipeline import evaluate as run
-    from auditor.app.pipeline import report
     from auditor.errors import InputError
     from auditor.report import parse_formats
 
@@ -201,6 +208,8 @@ def scan(
     if show_config_:
         show_config(build_config(config, set_, region, kms_prefix, pack,
                                  extra=_options(read_secret_values, probe_cost_explorer, attribute_changes)))
+    look = view(color, show, quiet)
+    use_endpoint(endpoint_url)
     if attribute_changes and previous is None:
         raise InputError("--attribute-changes compares with a previous report", place="--attribute-changes",
                          fix="add --previous REPORT.json (a JSON report of an earlier scan)")
@@ -228,7 +237,7 @@ def scan(
         rule_history = None
         if past is not None and history is not None:
             rule_history = history_module.build(past, evaluation, history)
-        report(evaluation, formats, output=output, output_dir=output_dir, history=rule_history, name=name)
+        emit(evaluation, formats, output=output, output_dir=output_dir, history=rule_history, look=look, name=name)
         gate.flush()
         if security_hub:
             security_hub_import(evaluation, profile)
@@ -268,6 +277,7 @@ def scan(
         probe_cost_explorer,
         stats,
         gate,
+        progress=False if quiet else None,
     )
     gate = gate.with_config(cfg)
     if snapshot_out is not None:
@@ -295,8 +305,10 @@ def collect(
     read_secret_values: ReadSecretsOpt = False,
     probe_cost_explorer: CostExplorerOpt = False,
     stats: StatsOpt = False,
+    endpoint_url: EndpointOpt = None,
 ) -> None:
     """Collect what the selected rules need into a snapshot file (evaluate it later, offline)."""
+    use_endpoint(endpoint_url)
     _, _, result = _collect(
         config,
         pack,

@@ -42,6 +42,14 @@ FAULTS = {
     "dhcp-domain-name": "the DHCP domain-name is the other region family's (ec2.internal outside us-east-1)",
 }
 
+# The rules each planted fault fails (the demo is a self-test: it passes when exactly these fail).
+FAULT_RULES = {
+    "sns-key-multi-region": ("CCME-KMS-REGIONALITY-SNS",),
+    "internals-logging-prefix": ("CCME-S3-ACCESS-LOGGING-INTERNALS",),
+    "userdata-tls-objects-only": ("CCME-S3-POLICY-SECURETRANSPORT-USERDATA", "CCME-S3-POLICY-TLS12-USERDATA"),
+    "dhcp-domain-name": ("CCME-VPC-DHCP",),
+}
+
 
 @dataclass
 class SeededAccount:

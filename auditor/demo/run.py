@@ -88,16 +88,18 @@ def run_demo(
     formats: Sequence[str] | None,
     region: str,
     stats: bool = False,
-) -> None:
+) -> bool:
+    """Seed, scan, report; True when the scan found exactly the planted faults (the demo is a self-test)."""
     from auditor.app.pipeline import collect, evaluate, report
     from auditor.config import load_config
-    from auditor.demo.account import FAULTS, seed_ccme_account
+    from auditor.demo.account import FAULT_RULES, FAULTS, seed_ccme_account
     from auditor.engine.rules import load_rules
     from auditor.report import Format, parse_formats, render
 
     chosen = parse_formats(formats or [f.value for f in Format])  # every format
     hooks: list[Any] = [_stub_not_mocked, offline_guard]
     faults: dict[str, str] = FAULTS
+    planted = {rule for rules_of in FAULT_RULES.values() for rule in rules_of}
     with offline_account(region) as session:
         if list(packs or []) == ["bbp"]:  # the seed 003 provisioner account (auditor/demo/bbp.py)
             from auditor.demo.bbp import seed_bbp_account, stub_associations
@@ -107,6 +109,7 @@ def run_demo(
             overrides: list[tuple[str, Any]] = provisioner.config_overrides()
             hooks.insert(0, stub_associations(provisioner.associations))
             faults = provisioner.faults
+            planted = set(faults)
         else:
             sys.stderr.write(f"demo: seeding a CCME environment in an in-process moto account ({region})...\n")
             overrides = seed_ccme_account(session, region, faults=True).config_overrides()
@@ -120,10 +123,80 @@ def run_demo(
     evaluation = evaluate(result.snapshot, rules, config)
     result.snapshot.dump(Path(output_dir) / "snapshot.json")
     written = report(evaluation, chosen, output_dir=Path(output_dir))
-    sys.stdout.write(render(evaluation, Format.TEXT, color=sys.stdout.isatty()))
+    sys.stdout.write(render(evaluation, Format.TEXT, color=sys.stdout.isatty() and not os.environ.get("NO_COLOR")))
     sys.stdout.write("\nplanted faults:\n" + "".join(f"  - {text}\n" for text in faults.values()))
     stubbed = sorted(EMULATOR_GAPS.answered)
     if stubbed:
         gaps = ", ".join(stubbed)
         sys.stdout.write(f"(moto does not implement {gaps}: the demo answered them with an empty response)\n")
     sys.stdout.write("reports: " + ", ".join(str(p) for p in [Path(output_dir) / "snapshot.json", *written]) + "\n")
+    return self_test(evaluation, planted)
+
+
+def self_test(evaluation: Any, planted: set[str]) -> bool:
+    """One line on stdout: did the scan find exactly the planted faults (of the rules selected), and no ERROR?"""
+    from auditor.engine.findings import Status
+
+    selected = {rule.id for rule in evaluation.rules}
+    expected = planted & selected
+    failed = {f.rule_id for f in evaluation.findings if f.status is Status.FAIL}
+    errors = sorted({f.rule_id for f in evaluation.findings if f.status is Status.ERROR})
+    missed, unexpected = sorted(expected - failed), sorted(failed - expected)
+    if not (missed or unexpected or errors):
+        sys.stdout.write(f"self-test: passed: the scan found exactly the {len(expected)} rules the planted faults "
+                         "fail, and no error (exit 0)\n")
+        return True
+    parts = [f"{label}: {', '.join(ids)}" for label, ids in
+             (("missed", missed), ("unexpected FAIL", unexpected), ("ERROR", errors)) if ids]
+    sys.stdout.write("self-test: FAILED: " + "; ".join(parts) + " (exit 1)\n")
+    return False
+
+
+def seed_endpoint(url: str, region: str, output_dir: Path) -> Path:
+    """Seed the demo's CCME environment (planted faults included) into the emulator at `url` (moto_server), and
+    write the configuration a scan of it needs to output_dir/ccme-audit.yaml. Fake credentials unless some are
+    set. Returns the configuration file."""
+    import boto3
+    import yaml
+
+    from auditor.demo.account import seed_ccme_account
+    from auditor.fileio import write_text_atomic
+
+    os.environ["AWS_ENDPOINT_URL"] = url
+    for key, value in FAKE_CREDENTIALS.items():
+        if key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            os.environ.setdefault(key, value)
+    from auditor.collect.runner import local_s3control
+
+    session = boto3.Session(region_name=region)
+    clients: dict[str, Any] = {}
+
+    def client(service: str) -> Any:
+        if service not in clients:
+            clients[service] = local_s3control(session.client(service, region_name=region))
+        return clients[service]
+
+    sys.stderr.write(f"demo: seeding a CCME environment into {url} ({region})...\n")
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        seeded = seed_ccme_account(client, region, faults=True)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise InputError(f"the emulator refused {exc.operation_name}: {error.get('Code')}: {error.get('Message')}",
+                         place="--seed-into", fix="seed a fresh emulator (restart moto_server)") from None
+    except BotoCoreError as exc:
+        raise InputError(f"cannot seed {url}: {exc}", place="--seed-into",
+                         fix="start the emulator first: moto_server -p PORT") from None
+    data: dict[str, Any] = {}
+    for dotted, value in seeded.config_overrides():
+        *parents, leaf = dotted.split(".")
+        node = data
+        for name in parents:
+            node = node.setdefault(name, {})
+        node[leaf] = value
+    data["account"] = seeded.account
+    path = Path(output_dir) / "ccme-audit.yaml"
+    write_text_atomic(path, "# The configuration of the demo environment seeded into " + url + "\n"
+                      + yaml.safe_dump(data, sort_keys=False))
+    return path

@@ -6,8 +6,9 @@ version printed, for golden files); `EXTENSIONS` names the file each format is w
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -84,8 +85,9 @@ def parse_formats(names: Sequence[str]) -> list[Format]:
 
 
 def render(evaluation: Evaluation, fmt: Format, *, color: bool = False, tool_version: str | None = None,
-           history: Any = None) -> str:
-    """`history` (auditor.report.history.History) adds the rule history to the HTML report."""
+           history: Any = None, text_options: Mapping[str, Any] | None = None) -> str:
+    """`history` (auditor.report.history.History) adds the rule history to the HTML report; `text_options`
+    (auditor.report.text.render's `show`, `quiet`) shape the text report."""
     if fmt is Format.HTML and history is not None:
         from auditor.report import html
 
@@ -93,7 +95,7 @@ def render(evaluation: Evaluation, fmt: Format, *, color: bool = False, tool_ver
     if fmt is Format.TEXT:
         from auditor.report import text
 
-        return text.render(evaluation, color=color)
+        return text.render(evaluation, color=color, **(text_options or {}))
     return formatter(fmt)(evaluation, tool_version=tool_version)
 
 
@@ -105,9 +107,12 @@ def write_reports(
     output_dir: Path | None = None,
     history: Any = None,
     name: str | None = None,
+    text_options: Mapping[str, Any] | None = None,
+    color: bool | None = None,
 ) -> list[Path]:
     """Write each format: one format to --output (or stdout), several into --output-dir (as `report.<ext>`, or
-    `name` expanded by auditor.report.names: {account}, {date}, {time}, {regions})."""
+    `name` expanded by auditor.report.names: {account}, {date}, {time}, {regions}). `color`: colour the text on
+    stdout (None: when stdout is a terminal and NO_COLOR is unset)."""
     if output is not None and len(formats) > 1:
         raise InputError(
             "--output takes one format", place="--output", fix="use --output-dir with several --format values"
@@ -127,15 +132,17 @@ def write_reports(
 
             stem = file_stem(name, evaluation)
         texts = [(Path(output_dir) / (stem + EXTENSIONS[fmt].removeprefix("report")),
-                  render(evaluation, fmt, history=history)) for fmt in formats]
+                  render(evaluation, fmt, history=history, text_options=text_options)) for fmt in formats]
         for path, text in texts:
             write_text_atomic(path, text)
             written.append(path)
         return written
     fmt = formats[0] if formats else Format.TEXT
     if output is None:
-        sys.stdout.write(render(evaluation, fmt, color=sys.stdout.isatty(), history=history))
+        if color is None:
+            color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        sys.stdout.write(render(evaluation, fmt, color=color, history=history, text_options=text_options))
     else:
-        write_text_atomic(output, render(evaluation, fmt, history=history))
+        write_text_atomic(output, render(evaluation, fmt, history=history, text_options=text_options))
         written.append(output)
     return written

@@ -44,6 +44,7 @@ from auditor.report.common import (
     status_detail,
     version,
 )
+from auditor.report.evidence import policy_evidence
 
 SCHEMA_VERSION = "2018-10-08"
 PROVIDER = "ccme-audit"
@@ -154,7 +155,11 @@ def _description(finding: Finding) -> str:
 
 
 def _recommendation(finding: Finding) -> dict[str, Any]:
-    return {"Text": clip(recommendation(finding), RECOMMENDATION_MAX), "Url": help_uri(finding.source, finding.rule_id)}
+    out = {"Text": clip(recommendation(finding), RECOMMENDATION_MAX)}
+    url = help_uri(finding.source, finding.rule_id)
+    if url:
+        out["Url"] = url
+    return out
 
 
 def asff_finding(
@@ -184,6 +189,11 @@ def asff_finding(
     evidence = evidence_lines(finding)
     if evidence:
         fields["ccme-audit/Evidence"] = json.dumps(evidence)
+    for number, entry in enumerate(policy_evidence(finding)[:5], 1):
+        fields[f"ccme-audit/ViolatingRequest{number}"] = json.dumps(
+            {"violation": entry["violation"], **entry.get("request", {})}, sort_keys=True)
+        if entry.get("statements"):
+            fields[f"ccme-audit/DecidingStatements{number}"] = json.dumps(entry["statements"], sort_keys=True)
     doc: dict[str, Any] = {
         "SchemaVersion": SCHEMA_VERSION,
         "Id": finding_uid(finding, account, region),
@@ -208,8 +218,8 @@ def asff_finding(
         "Title": clip(finding.title, TITLE_MAX),
         "Description": _description(finding),
         "Remediation": {"Recommendation": _recommendation(finding)},
-        "SourceUrl": help_uri(source, finding.rule_id),
         "ProductFields": {k: clip(v, PRODUCT_FIELD_MAX) for k, v in fields.items()},
+        **({"SourceUrl": help_uri(source, finding.rule_id)} if help_uri(source, finding.rule_id) else {}),
         "Resources": [_resource(finding, account, region)],
         "Compliance": {
             "Status": COMPLIANCE[finding.status],

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,11 @@ from auditor.fileio import parse_json, read_text
 
 AREAS = ("kms", "s3", "network", "services", "os", "packages", "provisioner")
 STATUS_ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.WAIVED: 2, Status.SKIPPED: 3, Status.PASS: 4}
-DOCS_URL = "https://ccme-audit.dev/rules#{rule_id}"
+# There is no canonical public site for the rule documentation: links to it are made only when a base URL is
+# configured (CCME_AUDIT_DOCS_URL, e.g. https://git.example.org/ccme-audit/blob/main/docs/rules.md); otherwise
+# the formats that can name a file point at docs/rules.md relatively (RULES_DOC).
+DOCS_URL_ENV = "CCME_AUDIT_DOCS_URL"
+RULES_DOC = "docs/rules.md"
 
 
 _INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -48,15 +54,28 @@ def rules_by_id(evaluation: Evaluation) -> dict[str, Rule]:
     return {rule.id: rule for rule in evaluation.rules}
 
 
-def rule_doc_uri(rule_id: str) -> str:
-    """The rule's entry in docs/rules.md (anchor = the rule id), as published under DOCS_URL."""
-    return DOCS_URL.format(rule_id=rule_id)
+def docs_base() -> str | None:
+    """The configured documentation base URL (CCME_AUDIT_DOCS_URL), or None."""
+    base = os.environ.get(DOCS_URL_ENV, "").strip()
+    return base if base.startswith(("https://", "http://")) else None
 
 
-def help_uri(source: Source, rule_id: str) -> str:
+def rule_doc_uri(rule_id: str) -> str | None:
+    """The rule's entry in the documentation (anchor = the rule id), when a base URL is configured."""
+    base = docs_base()
+    return f"{base}#{rule_id}" if base else None
+
+
+def rule_doc_ref(rule_id: str) -> str:
+    """Where the rule is documented: its URL when configured, else docs/rules.md#ID (relative to the repo)."""
+    return rule_doc_uri(rule_id) or f"{RULES_DOC}#{rule_id}"
+
+
+def help_uri(source: Source, rule_id: str) -> str | None:
+    """A URL for the rule: its public source reference, else the configured documentation, else None."""
     if source.url and source.url.startswith("https://"):
         return source.url
-    return DOCS_URL.format(rule_id=rule_id)
+    return rule_doc_uri(rule_id)
 
 
 def source_text(source: Source) -> str:
@@ -72,10 +91,17 @@ def source_text(source: Source) -> str:
 
 
 def evidence_lines(finding: Finding) -> list[str]:
+    """The evidence as text lines: a policy requirement's violating request and the statements that decided it
+    (auditor.report.evidence), any other check's expected and observed values."""
+    from auditor.report import evidence
+
     lines = []
     for item in finding.evidence:
         check = item.get("check")
-        if check is not None:
+        if isinstance(item.get("violation"), str):
+            for entry in evidence.policy_evidence(replace(finding, evidence=(item,))):
+                lines.extend(evidence.lines(entry))
+        elif check is not None:
             lines.append(f"expected {check}, observed {json.dumps(item.get('observed'), default=str)}")
         else:
             lines.append(json.dumps(dict(item), default=str, sort_keys=True))

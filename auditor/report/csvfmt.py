@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Finding
-from auditor.report.common import evidence_lines, help_uri, ordered, source_text
+from auditor.report.common import evidence_lines, help_uri, ordered, rule_doc_ref, source_text
 
 COLUMNS = (
     "finding_id",
@@ -82,7 +82,7 @@ def row(finding: Finding) -> dict[str, str]:
         "source": source_text(finding.source),
         "remediation": " ".join(finding.remediation),
         "waiver": f"{waiver.get('reason')} (expires {waiver.get('expires')})" if waiver else "",
-        "help_url": help_uri(finding.source, finding.rule_id),
+        "help_url": help_uri(finding.source, finding.rule_id) or rule_doc_ref(finding.rule_id),
     }
     return {name: neutralise(value) for name, value in cells.items()}
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Finding, Status
-from auditor.report.common import evidence_lines, help_uri, resource_label, source_text, version
+from auditor.report.common import evidence_lines, help_uri, resource_label, rule_doc_ref, source_text, version
 from auditor.report.html import environment
 from auditor.snapshot import location_text
 
@@ -31,7 +31,7 @@ def _body(finding: Finding) -> str:
         lines.append("evidence:")
         lines.extend(f"  - {line}" for line in evidence)
     lines.append(f"requirement: {source_text(finding.source)}")
-    lines.append(f"documentation: {help_uri(finding.source, finding.rule_id)}")
+    lines.append(f"documentation: {help_uri(finding.source, finding.rule_id) or rule_doc_ref(finding.rule_id)}")
     if finding.remediation:
         lines.append(f"remediation: ccme-audit remediate (templates {', '.join(finding.remediation)})")
     return "\n".join(lines)

@@ -30,6 +30,7 @@ from auditor.report.common import (
     status_detail,
     version,
 )
+from auditor.report.evidence import policy_evidence
 
 OCSF_VERSION = "1.5.0"
 CLASS_UID = 2004  # Detection Finding
@@ -46,7 +47,7 @@ COMPLIANCE = {
     Status.WAIVED: "Fail (waived)",
 }
 ACCOUNT_TYPE_AWS = 10  # account.type_id: AWS Account
-PRODUCT = {"name": "ccme-audit", "vendor_name": "ccme-audit", "url_string": "https://ccme-audit.dev/"}
+PRODUCT = {"name": "ccme-audit", "vendor_name": "ccme-audit"}  # no url_string: the project has no public site
 
 
 def epoch_ms(stamp: str) -> int:
@@ -90,10 +91,11 @@ def event(finding: Finding, *, time_ms: int, tool_version: str, account: str | N
     }
     if waived:
         unmapped["waiver"] = dict(finding.waiver or {})
-    remediation: dict[str, Any] = {
-        "desc": recommendation(finding),
-        "references": [help_uri(source, finding.rule_id)],
-    }
+    remediation: dict[str, Any] = {"desc": recommendation(finding)}
+    url = help_uri(source, finding.rule_id)
+    if url:
+        remediation["references"] = [url]
+    evidences = [{"data": entry} for entry in policy_evidence(finding)]
     return {
         "class_uid": CLASS_UID,
         "class_name": "Detection Finding",
@@ -119,7 +121,7 @@ def event(finding: Finding, *, time_ms: int, tool_version: str, account: str | N
             "created_time": time_ms,
             "first_seen_time": time_ms,
             "last_seen_time": time_ms,
-            "src_url": help_uri(source, finding.rule_id),
+            **({"src_url": url} if url else {}),
             "product_uid": "ccme-audit",
         },
         "metadata": {
@@ -130,6 +132,7 @@ def event(finding: Finding, *, time_ms: int, tool_version: str, account: str | N
         },
         "cloud": cloud,
         "resources": [resource],
+        **({"evidences": evidences} if evidences else {}),
         "remediation": remediation,
         "unmapped": unmapped,
     }

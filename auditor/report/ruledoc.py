@@ -1,6 +1,7 @@
 """docs/rules.md: one entry per shipped rule (anchor = the rule id), generated from the rule files.
 
-SARIF's helpUri and the JUnit documentation line point at these anchors. Regenerate after editing a rule:
+SARIF's help (helpUri with CCME_AUDIT_DOCS_URL) and the JUnit documentation line point at these anchors.
+Regenerate after editing a rule:
 
     python -m auditor.report.ruledoc --write      (a test fails while docs/rules.md is out of date)
 """
@@ -49,7 +50,8 @@ def render(rules: Sequence[Rule]) -> str:
         "# Rules",
         "",
         "Generated from `policies/` by `python -m auditor.report.ruledoc --write`: do not edit by hand.",
-        f"{len(rules)} rules in {len(by_pack)} packs. Each entry's anchor is the rule id (SARIF helpUri).",
+        f"{len(rules)} rules in {len(by_pack)} packs. Each entry's anchor is the rule id "
+        "(SARIF help, and helpUri with CCME_AUDIT_DOCS_URL).",
         "",
     ]
     for pack, items in by_pack.items():

@@ -6,8 +6,10 @@ finding id; IaC findings (a file and line) carry physicalLocation, live ones a l
 
 GitHub code scanning wants artifact URIs relative to the repository root (uriBaseId %SRCROOT%), so a
 template path is made relative to `source_root` (default: the working directory, where CI runs the gate);
-a file outside it keeps only its logical location, never an absolute path. Each rule's helpUri is its
-anchor in docs/rules.md (generated from the rule files: python -m auditor.report.ruledoc --write).
+a file outside it keeps only its logical location, never an absolute path. Each rule's `help` names its
+anchor in docs/rules.md (generated from the rule files: python -m auditor.report.ruledoc --write); helpUri is
+set only when a documentation URL is configured (CCME_AUDIT_DOCS_URL). A policy finding's violating requests
+and the statements that decided them are relatedLocations.
 """
 
 from __future__ import annotations
@@ -21,10 +23,18 @@ from urllib.parse import quote
 
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Finding, Severity, Status, finding_id
-from auditor.report.common import evidence_lines, ordered, rule_doc_uri, rules_by_id, source_text, version
+from auditor.report.common import (
+    evidence_lines,
+    ordered,
+    rule_doc_ref,
+    rule_doc_uri,
+    rules_by_id,
+    source_text,
+    version,
+)
+from auditor.report.evidence import policy_evidence, statement_text
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-INFORMATION_URI = "https://ccme-audit.dev/"
 _LEVEL = {
     Severity.CRITICAL: "error",
     Severity.HIGH: "error",
@@ -66,8 +76,9 @@ def _descriptor(rule_id: str, finding: Finding, description: str | None) -> dict
         "name": rule_id.title().replace("-", ""),
         "shortDescription": {"text": finding.title},
         "fullDescription": {"text": (description or finding.title).strip()},
-        "help": {"text": "\n".join(help_text), "markdown": "\n\n".join(md)},
-        "helpUri": rule_doc_uri(rule_id),
+        "help": {"text": "\n".join([*help_text, f"Documentation: {rule_doc_ref(rule_id)}"]),
+                 "markdown": "\n\n".join([*md, f"Documentation: [{rule_id}]({rule_doc_ref(rule_id)})"])},
+        **({"helpUri": rule_doc_uri(rule_id)} if rule_doc_uri(rule_id) else {}),
         "defaultConfiguration": {"level": _LEVEL[finding.severity]},
         "properties": {
             "severity": finding.severity.value,
@@ -113,6 +124,23 @@ def _localizer(finding: Finding, root: Path) -> Callable[[str], str]:
     if rel == file:
         return lambda text: text
     return lambda text: text.replace(file, rel)
+
+
+def _related(finding: Finding, logical: dict[str, Any], local: Callable[[str], str]) -> list[dict[str, Any]]:
+    """A policy finding's violating requests, and the statements that decided each, as related locations
+    (logical: the resource, and the statement inside its policy)."""
+    out: list[dict[str, Any]] = []
+    for entry in policy_evidence(finding):
+        label = "violating request: " if "request" in entry else ""
+        out.append({"id": len(out) + 1, "message": {"text": local(f"{label}{entry['violation']}")},
+                    "logicalLocations": [logical]})
+        for statement in entry.get("statements", []):
+            where = {"name": f"statement {statement['number']}",
+                     "fullyQualifiedName": f"{logical['fullyQualifiedName']}/policy/Statement/{statement['number']}",
+                     "kind": "member"}
+            out.append({"id": len(out) + 1, "message": {"text": local(f"decided by {statement_text(statement)}")},
+                        "logicalLocations": [where]})
+    return out
 
 
 def _result(finding: Finding, index: int, root: Path) -> dict[str, Any]:
@@ -164,6 +192,11 @@ def _result(finding: Finding, index: int, root: Path) -> dict[str, Any]:
             physical["region"] = region
         location["physicalLocation"] = physical
     result["locations"] = [location]
+    related = _related(finding, logical, local)
+    if related:
+        result["relatedLocations"] = related
+        result["properties"]["policy_evidence"] = [
+            {**entry, "violation": local(entry["violation"])} for entry in policy_evidence(finding)]
     if finding.status is Status.WAIVED:
         waiver = finding.waiver or {}
         result["suppressions"] = [
@@ -198,7 +231,6 @@ def document(
                     "driver": {
                         "name": "ccme-audit",
                         "version": version(tool_version),
-                        "informationUri": INFORMATION_URI,
                         "rules": descriptors,
                     }
                 },

@@ -1,12 +1,15 @@
-"""Terminal summary (colour only on a TTY)."""
+"""Terminal report: the most urgent first (FAIL, ERROR, then by severity, critical to info), PASS and SKIPPED
+collapsed into counts unless asked for (`show`), the summary line last (`quiet`: the summary line only).
+Colour only when asked (the CLI decides: --color, NO_COLOR, a terminal)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Status
+from auditor.report.common import ordered
 from auditor.snapshot import location_text
 
 _COLORS = {
@@ -16,6 +19,8 @@ _COLORS = {
     Status.SKIPPED: "90",
     Status.WAIVED: "36",
 }
+# Listed one by one unless the caller says otherwise; the others are counted on one line.
+DEFAULT_SHOW = frozenset({Status.FAIL, Status.ERROR, Status.WAIVED})
 
 
 def _clean(text: str) -> str:
@@ -23,14 +28,33 @@ def _clean(text: str) -> str:
     return "".join(ch if ch.isprintable() else "?" for ch in str(text))
 
 
-def render(evaluation: Evaluation, *, color: bool = False, show_passed: bool = False) -> str:
+def summary_line(evaluation: Evaluation) -> str:
+    """The one-line summary: counts by status, findings and rules."""
+    summary = evaluation.summary["by_status"]
+    return (
+        "summary: "
+        + ", ".join(f"{count} {status.lower()}" for status, count in summary.items())
+        + f" ({len(evaluation.findings)} findings, {len(evaluation.rules)} rules)"
+    )
+
+
+def render(evaluation: Evaluation, *, color: bool = False, show: Collection[Status] | None = None,
+           quiet: bool = False, show_passed: bool = False) -> str:
+    shown = set(DEFAULT_SHOW if show is None else show)
+    if show_passed:
+        shown.add(Status.PASS)
+
     def paint(status: Status) -> str:
         label = f"{status.value:<7}"
         return f"\x1b[{_COLORS[status]}m{label}\x1b[0m" if color else label
 
+    if quiet:
+        return summary_line(evaluation) + "\n"
     lines = [f"ccme-audit: account {evaluation.account or 'unknown'}, regions {', '.join(evaluation.regions)}"]
-    for finding in evaluation.findings:
-        if finding.status is Status.PASS and not show_passed:
+    hidden: dict[Status, int] = {}
+    for finding in ordered(evaluation.findings):
+        if finding.status not in shown:
+            hidden[finding.status] = hidden.get(finding.status, 0) + 1
             continue
         where = f" [{location_text(finding.location)}]" if finding.location else ""
         lines.append(
@@ -40,12 +64,12 @@ def render(evaluation: Evaluation, *, color: bool = False, show_passed: bool = F
         lines.append(f"        {_clean(finding.message)}")
         if finding.attribution:
             lines.append(f"        {_clean(finding.attribution.get('text', ''))}")
-    summary = evaluation.summary["by_status"]
-    lines.append(
-        "summary: "
-        + ", ".join(f"{count} {status.lower()}" for status, count in summary.items())
-        + f" ({len(evaluation.findings)} findings, {len(evaluation.rules)} rules)"
-    )
+    if hidden:
+        rows = sorted(hidden.items(), key=lambda item: list(Status).index(item[0]))
+        counts = ", ".join(f"{count} {status.value.lower()}" for status, count in rows)
+        names = ",".join(status.value.lower() for status, _ in rows)
+        lines.append(f"not listed: {counts} (--show {names} lists them)")
+    lines.append(summary_line(evaluation))
     if evaluation.retries is not None:
         lines.append(_clean(waited(evaluation.retries)))
     return "\n".join(lines) + "\n"

@@ -265,6 +265,9 @@ def test_demo_reports_the_planted_faults(tmp_path: Path) -> None:
     snapshot = json.loads((out / "snapshot.json").read_text())
     fails = {(f["rule_id"], f["resource_id"]) for f in report["findings"] if f["status"] == "FAIL"}
     resources = snapshot["resources"]
+    # The snapshot records the configuration it was collected with (evaluate reuses it).
+    assert snapshot["source"]["options"]["config"]["secret_name"] == "ccme/directory-reader"
+    assert "self-test: passed" in proc.stdout
     sns_key = next(
         r["id"] for r in resources if r["type"] == "kms.key" and "alias/ccme/sns" in r["attributes"]["aliases"]
     )

@@ -99,12 +99,18 @@ def test_sarif_levels_fingerprints_and_locations(evaluation_of, sarif_validator)
     assert results["bucket-a"]["partialFingerprints"] == {"ccmeFindingId/v1": finding.id}
     rules = run["tool"]["driver"]["rules"]
     assert rules[results["bucket-a"]["ruleIndex"]]["id"] == "CCME-TEST-RULE"
-    assert all(r["helpUri"].startswith("https://") and r["help"]["text"] for r in rules)
+    assert all("helpUri" not in r and r["help"]["text"] for r in rules)
 
 
-def test_sarif_help_uri_is_the_rule_doc_anchor_and_help_cites_the_source_url(broken) -> None:
+def test_sarif_help_uri_is_the_rule_doc_anchor_and_help_cites_the_source_url(broken, monkeypatch) -> None:
+    unset = {r["id"]: r for r in json.loads(sarif.render(broken))["runs"][0]["tool"]["driver"]["rules"]}
+    assert "helpUri" not in unset["CCME-KMS-ROTATION-SECRETS"]  # no public site unless one is configured
+    help_text = unset["CCME-KMS-ROTATION-SECRETS"]["help"]["text"]
+    assert "Documentation: docs/rules.md#CCME-KMS-ROTATION-SECRETS" in help_text
+    monkeypatch.setenv("CCME_AUDIT_DOCS_URL", "https://git.example.org/ccme-audit/blob/main/docs/rules.md")
     rules = {r["id"]: r for r in json.loads(sarif.render(broken))["runs"][0]["tool"]["driver"]["rules"]}
-    assert rules["CCME-KMS-ROTATION-SECRETS"]["helpUri"].endswith("#CCME-KMS-ROTATION-SECRETS")
+    assert rules["CCME-KMS-ROTATION-SECRETS"]["helpUri"] == (
+        "https://git.example.org/ccme-audit/blob/main/docs/rules.md#CCME-KMS-ROTATION-SECRETS")
     assert (
         "https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html"
         in rules["CCME-KMS-ROTATION-SECRETS"]["help"]["markdown"]
