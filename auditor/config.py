@@ -271,6 +271,8 @@ def load_config(
         _validate(raw, source)
     if base:
         _validate(dict(base), "the configuration recorded in the snapshot")
+        if path is None:
+            source = "the configuration recorded in the snapshot (--config FILE to use another)"
     data = _merge(_merge(DEFAULTS, base or {}), raw)
     for dotted, value in overrides:
         _set_path(data, dotted, value)

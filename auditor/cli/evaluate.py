@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -85,9 +84,7 @@ def evaluate(
 
         check_regions(region)  # the flags first, then the file
     snap = read_snapshot(snapshot)
-    recorded = snapshot_config(snap) if config is None else None
-    if recorded is not None and not quiet:
-        sys.stderr.write(f"evaluate: the configuration recorded in {snapshot} (--config FILE to use another)\n")
+    recorded = snapshot_config(snap) if config is None else None  # told on stderr as the configuration read
     cfg = build_config(config, set_, region, kms_prefix, pack, base=recorded)
     if show_config_:
         show_config(cfg)

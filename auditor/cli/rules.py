@@ -17,12 +17,12 @@ app = typer.Typer(no_args_is_help=True, help="List, show and validate rule packs
 
 def _catalogue_entry(rule: Any) -> dict[str, Any]:
     """A rule as data: what `rules list --format json` and `rules show --format json` print."""
-    from auditor.report.common import rule_doc_uri
+    from auditor.report.common import rule_doc_ref
 
     return {
         "id": rule.id, "title": rule.title, "pack": rule.pack, "area": rule.area, "severity": rule.severity.value,
         "resource_type": rule.resource_type, "source": rule.source.to_json(), "remediation": list(rule.remediation),
-        "documentation": rule_doc_uri(rule.id), "live": rule.live, "iac": rule.iac, "file": rule.file,
+        "documentation": rule_doc_ref(rule.id), "live": rule.live, "iac": rule.iac, "file": rule.file,
     }
 
 

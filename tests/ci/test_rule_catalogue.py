@@ -28,7 +28,7 @@ def test_rules_list_json_is_the_catalogue(capsys: pytest.CaptureFixture[str]) ->
     assert code == 0 and len(rules) > 50
     for rule in rules:
         assert {"id", "title", "pack", "severity", "source", "remediation", "documentation"} <= set(rule)
-        assert rule["source"]["document"] and rule["documentation"].endswith(f"rules#{rule['id']}")
+        assert rule["source"]["document"] and rule["documentation"].endswith(f"rules.md#{rule['id']}")
     [versioning] = [r for r in rules if r["id"] == "CCME-S3-VERSIONING-LOGGING"]
     assert versioning["remediation"] and versioning["severity"] in ("critical", "high", "medium", "low", "info")
     code, _, err = run(["rules", "list", "--format", "yaml"], capsys)
