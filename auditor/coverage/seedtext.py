@@ -31,8 +31,14 @@ def fold(text: str) -> str:
 
 
 def seed_of(document: str) -> str | None:
-    """'000' or '003' when a citation's document names a seed, else None."""
+    """'000' or '003' when a citation's document is a seed (it starts with 'seed 000' or 'seed 003'), else None."""
     match = re.match(r"seed (000|003)\b", document.strip())
+    return match.group(1) if match else None
+
+
+def quoted_seed(document: str) -> str | None:
+    """The seed a citation's quote comes from: the first seed its document names anywhere (None: none)."""
+    match = re.search(r"\bseed (000|003)\b", document)
     return match.group(1) if match else None
 
 
