@@ -21,6 +21,7 @@ from auditor.collect import (
     logs,
     netfw,
     probes,
+    probes_pcluster,
     rds,
     s3,
     secrets,
@@ -29,6 +30,8 @@ from auditor.collect import (
 from auditor.collect.base import STS_CALLS, Call
 
 COLLECTORS: tuple[ModuleType, ...] = (kms, s3, ec2, secrets, acm, elbv2, iam, probes)
+# The services AWS ParallelCluster v3 uses, and AWS Billing (seed 000, "AWS Services").
+COLLECTORS += (probes_pcluster,)
 # Seed 003 provisioner (pack bbp).
 COLLECTORS += (ec2net, efs, fsx, rds, logs, ssm, lambdafn, apigateway)
 # Egress filters (Network Firewall, DNS Firewall) for the static allowlist checks.

@@ -155,6 +155,8 @@ def render(requirements: Sequence[Requirement], rules: Sequence[Rule]) -> str:
         for req in items:
             names, places = _rules_cell(req, rules)
             status = EXTENTS[req.extent] + (f": {req.note}" if req.note else "")
+            if req.extent == "none" and req.note:
+                status = req.note  # it says itself: "not checkable, because ..." / "not checked yet: ..."
             out.append(f"| <a id=\"{req.id}\"></a>{req.id} | {_cell(req.section)} | \"{_cell(req.quote)}\" | "
                        f"{names} | {places} | {_cell(status)} |")
         out.append("")
