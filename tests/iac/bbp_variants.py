@@ -90,6 +90,29 @@ DEBUG_TF = """resource "aws_security_group" "debug" {
 
 resource "aws_vpc_endpoint" "s3" {
 """
+OUTSIDE_CFN = """  OutsideSsh:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupName: bbp-outside-ssh
+      GroupDescription: partner access
+      VpcId: !Ref ClusterVpc
+      SecurityGroupIngress: [{IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: 10.0.0.0/1}]
+  S3Endpoint:
+"""
+OUTSIDE_TF = """resource "aws_security_group" "outside" {
+  name        = "bbp-outside-ssh"
+  description = "partner access"
+  vpc_id      = aws_vpc.cluster.id
+  ingress {
+    protocol    = "tcp"
+    from_port   = 22
+    to_port     = 22
+    cidr_blocks = ["10.0.0.0/1"]
+  }
+}
+
+resource "aws_vpc_endpoint" "s3" {
+"""
 CFN_POLICY = """      Policy:
         Version: "2012-10-17"
         Statement:
@@ -185,6 +208,15 @@ VARIANTS: list[Variant] = [
     V("BBP-SG-NO-WORLD-INGRESS", "FAIL", 1, "a debug security group admits SSH from anywhere",
       (("  S3Endpoint:\n", DEBUG_CFN),), (('resource "aws_vpc_endpoint" "s3" {\n', DEBUG_TF),),
       "DebugSsh", "aws_security_group.debug"),
+    # 10.0.0.0/1 is not 0.0.0.0/0 (BBP-SG-NO-WORLD-INGRESS passes it) but lies outside the cluster VPC and
+    # its peer, and admits SSH from outside the main VPC.
+    V("BBP-SG-INGRESS-OUTSIDE-NETWORK", "FAIL", 2, "a security group admits SSH from 10.0.0.0/1",
+      (("  S3Endpoint:\n", OUTSIDE_CFN),), (('resource "aws_vpc_endpoint" "s3" {\n', OUTSIDE_TF),),
+      "OutsideSsh", "aws_security_group.outside"),
+    V("BBP-SG-SSH-WORKFLOW-ONLY", "FAIL", 2, "(same edit as BBP-SG-INGRESS-OUTSIDE-NETWORK)", (), (),
+      "OutsideSsh", "aws_security_group.outside"),
+    V("BBP-SG-NO-WORLD-INGRESS", "PASS", 2, "(same edit: 10.0.0.0/1 is not the whole Internet)", (), (),
+      "OutsideSsh", "aws_security_group.outside"),
     # --- storage ------------------------------------------------------------------------------------
     V("BBP-EFS-ENCRYPTED", "FAIL", 1, "EFS unencrypted",
       (("      Encrypted: true\n      KmsKeyId: !GetAtt FileSystemsKey.Arn\n", ""),),
