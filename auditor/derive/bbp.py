@@ -13,7 +13,9 @@ Pure functions over a snapshot whose subnets already carry `roles` and `classifi
   outside the cluster VPC and the VPCs actively peered with it (a CIDR not inside their CIDRs, a group of
   another VPC); `ssh_outside_sources`, the rules admitting TCP 22 from outside the cluster VPC and the main
   VPC (bbp.main_vpc_id, where seed 003's Workflow Service reaches the clusters from). A prefix-list source,
-  or a referenced group the snapshot does not describe, makes them unknown.
+  or a referenced group the snapshot does not describe, makes them unknown;
+- fsx.file_system: `dra_buckets`, the distinct S3 buckets its data repository associations target (seed 003:
+  "two S3-DRA mount points targetting two separate S3 buckets"); unknown when a repository path is.
 
 The cluster subnets are network.cluster_subnets (role 'cluster'); when none is configured, the isolated
 subnets of the cluster VPC. An ingress source covers a cluster subnet when its IPv4 CIDR contains the
@@ -314,6 +316,26 @@ def _group_facts(view: _View, group: Resource, cluster_vpc: str, main_vpc: str |
     return facts
 
 
+def dra_buckets(fs: Resource) -> Any:
+    """The distinct S3 buckets of a file system's data repository associations (unknown when a path is)."""
+    try:
+        associations = _known(fs.attributes.get("data_repository_associations"),
+                              f"the data repository associations of {fs.id}") or []
+        buckets = set()
+        for association in associations:
+            path = _known(association.get("data_repository_path") if isinstance(association, Mapping) else None,
+                          f"a data repository path of {fs.id}")
+            if path is None:
+                continue
+            if not isinstance(path, str):
+                raise Unknown(f"a data repository path of {fs.id} is not resolved: {path!r}")
+            if path.startswith("s3://"):
+                buckets.add(path[len("s3://"):].split("/", 1)[0])
+        return sorted(buckets)
+    except Unknown as exc:
+        return unknown(str(exc))
+
+
 def _with(resource: Resource, extra: Mapping[str, Any]) -> Resource:
     return replace(resource, attributes={**resource.attributes, **extra})
 
@@ -334,6 +356,8 @@ def derive(snapshot: Snapshot, config: AuditConfig | None) -> Snapshot:
             resource = _with(resource, _endpoint_facts(view, resource, cluster_vpc))
         elif resource.type == "ec2.security_group" and cluster_vpc and resource.attributes.get("vpc_id") == cluster_vpc:
             resource = _with(resource, _group_facts(view, resource, cluster_vpc, main_vpc))
+        elif resource.type == "fsx.file_system":
+            resource = _with(resource, {"dra_buckets": dra_buckets(resource)})
         elif resource.type == "rds.db_instance":
             resource = _with(resource, _rds_facts(view, resource, cluster_vpc))
         elif resource.type == "ec2.vpc_peering_connection":
