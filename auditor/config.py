@@ -50,6 +50,8 @@ DEFAULTS: dict[str, Any] = {
         "slurm_db_secret": "",
         "key_pair_pattern": ".+",
     },
+    # The CCME Management Host: an EC2 instance id, or its Name tag (seed 000, management_host_os).
+    "management_host": None,
     "secret_name": None,
     "certificate_domain": None,
     "certificate_min_days": 30,

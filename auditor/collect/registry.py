@@ -19,6 +19,7 @@ from auditor.collect import (
     kms,
     lambdafn,
     logs,
+    mgmt_host,
     netfw,
     probes,
     probes_pcluster,
@@ -32,6 +33,8 @@ from auditor.collect.base import STS_CALLS, Call
 COLLECTORS: tuple[ModuleType, ...] = (kms, s3, ec2, secrets, acm, elbv2, iam, probes)
 # The services AWS ParallelCluster v3 uses, and AWS Billing (seed 000, "AWS Services").
 COLLECTORS += (probes_pcluster,)
+# The CCME Management Host's operating system (seed 000, "Supported Operating Systems").
+COLLECTORS += (mgmt_host,)
 # Seed 003 provisioner (pack bbp).
 COLLECTORS += (ec2net, efs, fsx, rds, logs, ssm, lambdafn, apigateway)
 # Egress filters (Network Firewall, DNS Firewall) for the static allowlist checks.
