@@ -52,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
     },
     # The CCME Management Host: an EC2 instance id, or its Name tag (seed 000, management_host_os).
     "management_host": None,
+    # After deployment: the CloudFormation stacks of the CCME deployment whose resources must use their key.
+    "deployment": {"stacks": []},
     "secret_name": None,
     "certificate_domain": None,
     "certificate_min_days": 30,

@@ -10,6 +10,7 @@ from auditor.collect import (
     acm,
     apigateway,
     cloudtrail,
+    deployed,
     ec2,
     ec2net,
     efs,
@@ -35,6 +36,8 @@ COLLECTORS: tuple[ModuleType, ...] = (kms, s3, ec2, secrets, acm, elbv2, iam, pr
 COLLECTORS += (probes_pcluster,)
 # The CCME Management Host's operating system (seed 000, "Supported Operating Systems").
 COLLECTORS += (mgmt_host,)
+# After deployment: the resources of the CCME stacks and the keys they use.
+COLLECTORS += (deployed,)
 # Seed 003 provisioner (pack bbp).
 COLLECTORS += (ec2net, efs, fsx, rds, logs, ssm, lambdafn, apigateway)
 # Egress filters (Network Firewall, DNS Firewall) for the static allowlist checks.
