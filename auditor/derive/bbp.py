@@ -277,6 +277,8 @@ def _outside(view: _View, group: Resource, allowed: Mapping[str, Sequence[str]],
     cidrs = [c for blocks in allowed.values() for c in blocks]
     found = []
     for _, rule in _ingress(view, [group.id]):
+        for key in ("protocol", "from_port", "to_port"):
+            _known(rule.get(key), f"the {key} of an ingress rule of {group.id}")
         if port is not None and not port_admits(rule, port):
             continue
         if rule.get("prefix_list_id"):
@@ -291,8 +293,9 @@ def _outside(view: _View, group: Resource, allowed: Mapping[str, Sequence[str]],
             referenced = view.by_type.get("ec2.security_group", {}).get(str(ref))
             if referenced is None:
                 raise Unknown(f"{group.id} admits the security group {ref}, which the snapshot does not describe")
-            if referenced.attributes.get("vpc_id") not in allowed:
-                source = f"{ref} (in {referenced.attributes.get('vpc_id')})"
+            ref_vpc = _known(referenced.attributes.get("vpc_id"), f"the VPC of the security group {ref}")
+            if ref_vpc not in allowed:
+                source = f"{ref} (in {ref_vpc})"
         if source:
             found.append({"source": source, **{k: rule.get(k) for k in ("protocol", "from_port", "to_port")}})
     return found
