@@ -60,6 +60,11 @@ def collect(ctx: CollectContext) -> None:
         for instance in reservation.get("Instances") or []:
             if (instance.get("State") or {}).get("Name") in ("terminated", "shutting-down"):
                 continue
+            if not instance.get("InstanceId"):
+                ctx.type_error("ec2.management_host", Failed(
+                    "MalformedAnswer", "InstanceId missing from the ec2:DescribeInstances answer",
+                    "ec2:DescribeInstances"))
+                continue
             _host(ctx, instance)
 
 

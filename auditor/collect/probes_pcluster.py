@@ -6,7 +6,8 @@ ParallelCluster User Guide (v3): https://docs.aws.amazon.com/parallelcluster/lat
 The probed set is the one a Slurm cluster uses: CloudFormation (its stacks), EC2 (its instances), DynamoDB (the
 compute fleet status table), Route 53 (its private hosted zone), IAM (its roles), Lambda (its clean-up
 functions), FSx for Lustre and EFS (shared storage), CloudWatch and CloudWatch Logs (dashboard, alarms, logs),
-S3 (the configuration bucket) and STS. Seed 000 "Additional optional AWS services" names AWS Billing: probed
+S3 (the configuration bucket); STS is not probed here: every scan starts with sts:GetCallerIdentity and stops
+if it is refused. Seed 000 "Additional optional AWS services" names AWS Billing: probed
 through the Billing API (ListBillingViews).
 
 One cheap read-only call per service, judged as in auditor/collect/probes.py (usable, blocked-by-organization,
@@ -35,7 +36,6 @@ PROBES: tuple[Probe, ...] = (
     _p("cloudwatch", "Amazon CloudWatch", "ListDashboards", "cloudwatch:ListDashboards", True),
     _p("logs", "Amazon CloudWatch Logs", "DescribeLogGroups", "logs:DescribeLogGroups", True, limit=1),
     _p("s3", "Amazon S3", "ListBuckets", "s3:ListAllMyBuckets", True, "us-east-1", MaxBuckets=1),
-    _p("sts", "AWS STS", "GetCallerIdentity", "sts:GetCallerIdentity", True),
     # Optional (seed 000): "AWS Billing: service that can be used to retrieve detailed billing information".
     _p("billing", "AWS Billing", "ListBillingViews", "billing:ListBillingViews", False, "us-east-1", maxResults=1),
 )

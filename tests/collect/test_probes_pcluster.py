@@ -46,7 +46,7 @@ def test_every_service_probed_once_and_usable_on_moto() -> None:
     assert found[("iam", None)]["status"] == "usable"  # global: probed once, valid in every region
     assert found[("billing", None)]["mandatory"] is False
     verdicts = _verdicts(result)
-    assert len(verdicts) == 13 and set(verdicts.values()) == {"PASS"}, verdicts
+    assert len(verdicts) == 12 and set(verdicts.values()) == {"PASS"}, verdicts
 
 
 def test_a_service_control_policy_blocking_one_is_seen() -> None:
