@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
         "userdata": "ucit-ccme-userdata-{region}",
     },
     "network": {
+        # Seed 000 makes a pre-created VPC optional ("it is possible to create in advance"): a missing
+        # CCME VPC fails only when this is true or network.vpc_id names one.
+        "require_vpc": False,
         "vpc_id": None,
         "vpc_name": "VPC-CCME",
         "frontend_subnets": [],
@@ -61,9 +64,16 @@ DEFAULTS: dict[str, Any] = {
         "slurm_db_secret": "",
         "key_pair_pattern": ".+",
     },
+    # The CCME Management Host: an EC2 instance id, or its Name tag (seed 000, management_host_os).
+    "management_host": None,
+    # After deployment: the CloudFormation stacks of the CCME deployment whose resources must use their key.
+    "deployment": {"stacks": []},
     "secret_name": None,
     "certificate_domain": None,
     "certificate_min_days": 30,
+    # Server access log prefix of the CCME buckets; {bucket} is the bucket's name. Seed 000 gives
+    # "EXAMPLE_OF_CCME_CLUSTER_S3_BUCKET_NAME/" "as example": its form is the default.
+    "access_log_prefix": "{bucket}/",
     "packs": ["ccme"],
     "options": {"read_secret_values": False, "probe_cost_explorer": False, "attribute_changes": False},
     # The CI gate: true when the templates of a run describe the whole CCME prerequisite set, so that a
@@ -128,6 +138,13 @@ class AuditConfig:
         buckets = self.data.get("buckets", {})
         flat["buckets.all"] = [flat[f"buckets.{k}"] for k in ("logging", "internals", "userdata") if buckets.get(k)]
         flat["buckets.logged"] = [flat[f"buckets.{k}"] for k in ("internals", "userdata") if buckets.get(k)]
+        if isinstance(flat.get("access_log_prefix"), str):
+            flat["access_log_prefix"] = flat["access_log_prefix"].replace("{bucket}", "{resource.name}")
+        egress = self.data.get("egress")
+        extra = egress.get("extra_endpoints") if isinstance(egress, Mapping) else None
+        # The EF Portal hosts the configuration adds (seed 000 names the family without a host).
+        flat["egress.ef_portal_hosts"] = [e.get("host") for e in extra or [] if isinstance(e, Mapping)
+                                          and e.get("family") == "ef-portal"]
         flat["dhcp_domain_name"] = "ec2.internal" if region == "us-east-1" else f"{region}.compute.internal"
         return flat
 

@@ -48,6 +48,13 @@ DERIVED_INPUTS: dict[str, dict[str, tuple[str, ...]]] = {
         "cluster_port_uncovered": (*_NETWORK_INPUTS, "ec2.security_group"),
     },
     "ec2.vpc_peering_connection": {"route_gaps": _NETWORK_INPUTS},
+    # auditor/derive/deployed.py: the key a deployed resource uses, resolved through aliases and keys.
+    "deployed.resource": {"*": ("kms.alias", "kms.key")},
+    # auditor/derive/bbp.py: sources outside the cluster VPC and its peers; SSH from outside it and the main VPC.
+    "ec2.security_group": {
+        "foreign_ingress": (*_NETWORK_INPUTS, "ec2.vpc_peering_connection", "ec2.security_group"),
+        "ssh_outside_sources": (*_NETWORK_INPUTS, "ec2.security_group"),
+    },
     # auditor/derive/egress.py: the VPC's firewalls, DNS Firewall rules and endpoints.
     "egress.vpc_allowlist": {
         "*": (

@@ -1,4 +1,4 @@
-"""Service probes (rule catalogue, section E): one cheap read-only call per service -> service.probe.
+"""Service probes (seed 000, "AWS Services"): one cheap read-only call per service -> service.probe.
 
 Status: usable (the call answered), blocked-by-organization (AccessDenied whose message names a
 service control policy), access-denied (any other AccessDenied), unavailable (the service does

@@ -10,6 +10,7 @@ from auditor.collect import (
     acm,
     apigateway,
     cloudtrail,
+    deployed,
     ec2,
     ec2net,
     efs,
@@ -19,8 +20,10 @@ from auditor.collect import (
     kms,
     lambdafn,
     logs,
+    mgmt_host,
     netfw,
     probes,
+    probes_pcluster,
     rds,
     s3,
     secrets,
@@ -29,6 +32,12 @@ from auditor.collect import (
 from auditor.collect.base import STS_CALLS, Call
 
 COLLECTORS: tuple[ModuleType, ...] = (kms, s3, ec2, secrets, acm, elbv2, iam, probes)
+# The services AWS ParallelCluster v3 uses, and AWS Billing (seed 000, "AWS Services").
+COLLECTORS += (probes_pcluster,)
+# The CCME Management Host's operating system (seed 000, "Supported Operating Systems").
+COLLECTORS += (mgmt_host,)
+# After deployment: the resources of the CCME stacks and the keys they use.
+COLLECTORS += (deployed,)
 # Seed 003 provisioner (pack bbp).
 COLLECTORS += (ec2net, efs, fsx, rds, logs, ssm, lambdafn, apigateway)
 # Egress filters (Network Firewall, DNS Firewall) for the static allowlist checks.

@@ -263,7 +263,7 @@ def _tasks(collectors: Sequence[ModuleType], regions: Sequence[str]) -> list[tup
     for collector in collectors:
         if collector.REGIONAL:
             tasks.extend((collector, region) for region in regions)
-        if not collector.REGIONAL or collector is registry.probes:
+        if not collector.REGIONAL or collector is registry.probes or getattr(collector, "ALSO_GLOBAL", False):
             tasks.append((collector, None))
     return tasks
 

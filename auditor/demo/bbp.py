@@ -40,6 +40,12 @@ FAULTS = {
     "BBP-LAMBDA-IMAGE-TAG": "the provisioner Lambda image is tagged :latest",
     "BBP-PEERING-ROUTES": "the main VPC routes only 10.1.1.0/24 of the cluster VPC 10.1.0.0/16 through the peering",
 }
+# Rules the planted faults make fail too (rule id -> the planted fault's rule): SSH from 0.0.0.0/0 is also a
+# source outside the cluster network, and SSH from outside the main VPC.
+IMPLIED = {
+    "BBP-SG-INGRESS-OUTSIDE-NETWORK": "BBP-SG-NO-WORLD-INGRESS",
+    "BBP-SG-SSH-WORKFLOW-ONLY": "BBP-SG-NO-WORLD-INGRESS",
+}
 
 
 @dataclass

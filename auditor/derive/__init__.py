@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from auditor.derive import bbp, topology
+from auditor.derive import bbp, deployed, topology
 
 if TYPE_CHECKING:
     from auditor.config import AuditConfig
@@ -19,6 +19,7 @@ def derive(snapshot: Snapshot, config: AuditConfig | None = None, *, today: dt.d
     """The topology facts (auditor.derive.topology), then, with a configuration, one egress.vpc_allowlist per
     VPC (auditor.derive.egress)."""
     derived = topology.derive(snapshot, config, today=today)
+    derived = deployed.derive(derived)  # the key ARN each deployed CCME resource uses
     if config is None:
         return derived
     derived = bbp.derive(derived, config)  # cluster reachability facts (pack bbp), after the subnet roles

@@ -8,7 +8,14 @@ Pure functions over a snapshot whose subnets already carry `roles` and `classifi
 - rds.db_instance: `cluster_port_uncovered`, the cluster subnets its security groups do not admit on its
   port (3306 when unknown); `world_port_ingress`, the rules admitting that port from 0.0.0.0/0 or ::/0;
 - ec2.vpc_peering_connection: `route_gaps`, each side (requester, accepter) without an active route through
-  the peering whose destination covers the other side's CIDR.
+  the peering whose destination covers the other side's CIDR;
+- ec2.security_group (in network.cluster_vpc_id): `foreign_ingress`, the ingress rules admitting a source
+  outside the cluster VPC and the VPCs actively peered with it (a CIDR not inside their CIDRs, a group of
+  another VPC); `ssh_outside_sources`, the rules admitting TCP 22 from outside the cluster VPC and the main
+  VPC (bbp.main_vpc_id, where seed 003's Workflow Service reaches the clusters from). A prefix-list source,
+  or a referenced group the snapshot does not describe, makes them unknown;
+- fsx.file_system: `dra_buckets`, the distinct S3 buckets its data repository associations target (seed 003:
+  "two S3-DRA mount points targetting two separate S3 buckets"); unknown when a repository path is.
 
 The cluster subnets are network.cluster_subnets (role 'cluster'); when none is configured, the isolated
 subnets of the cluster VPC. An ingress source covers a cluster subnet when its IPv4 CIDR contains the
@@ -34,6 +41,7 @@ __all__ = ["covers", "derive", "port_admits"]
 WORLD = ("0.0.0.0/0", "::/0")
 MYSQL_PORT = 3306
 HTTPS_PORT = 443
+SSH_PORT = 22
 
 
 class Unknown(Exception):
@@ -247,6 +255,90 @@ def _route_gaps(view: _View, pcx: Resource) -> list[str]:
     return gaps
 
 
+def _peered_vpcs(view: _View, vpc_id: str) -> dict[str, list[str]]:
+    """The VPCs actively peered with vpc_id, with their CIDR blocks."""
+    out: dict[str, list[str]] = {}
+    for pcx in view.all("ec2.vpc_peering_connection"):
+        a = pcx.attributes
+        if _known(a.get("status"), f"the status of {pcx.id}") != "active":
+            continue
+        for side, other in (("requester", "accepter"), ("accepter", "requester")):
+            if a.get(f"{side}_vpc_id") == vpc_id:
+                peer = _known(a.get(f"{other}_vpc_id"), f"the {other} VPC of {pcx.id}")
+                cidrs = _known(a.get(f"{other}_cidr_blocks"), f"the {other} CIDR blocks of {pcx.id}") or \
+                    _vpc_cidrs(view, str(peer))
+                out.setdefault(str(peer), []).extend(str(c) for c in cidrs)
+    return out
+
+
+def _outside(view: _View, group: Resource, allowed: Mapping[str, Sequence[str]], port: int | None) -> list[dict]:
+    """The ingress rules of `group` (admitting TCP `port`, or any traffic when None) whose source is outside the
+    `allowed` VPCs (VPC id -> CIDR blocks)."""
+    cidrs = [c for blocks in allowed.values() for c in blocks]
+    found = []
+    for _, rule in _ingress(view, [group.id]):
+        for key in ("protocol", "from_port", "to_port"):
+            _known(rule.get(key), f"the {key} of an ingress rule of {group.id}")
+        if port is not None and not port_admits(rule, port):
+            continue
+        if rule.get("prefix_list_id"):
+            raise Unknown(f"{group.id} admits the prefix list {rule['prefix_list_id']}, whose CIDRs are not collected")
+        source: str | None = None
+        for key in ("cidr_ipv4", "cidr_ipv6"):
+            cidr = _known(rule.get(key), f"an ingress source of {group.id}")
+            if cidr and not any(covers(c, str(cidr)) for c in cidrs):
+                source = str(cidr)
+        ref = _known(rule.get("referenced_group_id"), f"an ingress source of {group.id}")
+        if ref:
+            referenced = view.by_type.get("ec2.security_group", {}).get(str(ref))
+            if referenced is None:
+                raise Unknown(f"{group.id} admits the security group {ref}, which the snapshot does not describe")
+            ref_vpc = _known(referenced.attributes.get("vpc_id"), f"the VPC of the security group {ref}")
+            if ref_vpc not in allowed:
+                source = f"{ref} (in {ref_vpc})"
+        if source:
+            found.append({"source": source, **{k: rule.get(k) for k in ("protocol", "from_port", "to_port")}})
+    return found
+
+
+def _group_facts(view: _View, group: Resource, cluster_vpc: str, main_vpc: str | None) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    try:
+        allowed = {cluster_vpc: _vpc_cidrs(view, cluster_vpc), **_peered_vpcs(view, cluster_vpc)}
+        facts["foreign_ingress"] = _outside(view, group, allowed, None)
+    except Unknown as exc:
+        facts["foreign_ingress"] = unknown(str(exc))
+    try:
+        if not main_vpc:
+            raise Unknown("bbp.main_vpc_id is not set: where the Workflow Service reaches the clusters from "
+                          "is not known")
+        ssh_allowed = {cluster_vpc: _vpc_cidrs(view, cluster_vpc), main_vpc: _vpc_cidrs(view, main_vpc)}
+        facts["ssh_outside_sources"] = _outside(view, group, ssh_allowed, SSH_PORT)
+    except Unknown as exc:
+        facts["ssh_outside_sources"] = unknown(str(exc))
+    return facts
+
+
+def dra_buckets(fs: Resource) -> Any:
+    """The distinct S3 buckets of a file system's data repository associations (unknown when a path is)."""
+    try:
+        associations = _known(fs.attributes.get("data_repository_associations"),
+                              f"the data repository associations of {fs.id}") or []
+        buckets = set()
+        for association in associations:
+            path = _known(association.get("data_repository_path") if isinstance(association, Mapping) else None,
+                          f"a data repository path of {fs.id}")
+            if path is None:
+                continue
+            if not isinstance(path, str):
+                raise Unknown(f"a data repository path of {fs.id} is not resolved: {path!r}")
+            if path.startswith("s3://"):
+                buckets.add(path[len("s3://"):].split("/", 1)[0])
+        return sorted(buckets)
+    except Unknown as exc:
+        return unknown(str(exc))
+
+
 def _with(resource: Resource, extra: Mapping[str, Any]) -> Resource:
     return replace(resource, attributes={**resource.attributes, **extra})
 
@@ -257,12 +349,18 @@ def derive(snapshot: Snapshot, config: AuditConfig | None) -> Snapshot:
         return snapshot
     network = config.data.get("network") or {}
     cluster_vpc = network.get("cluster_vpc_id") if isinstance(network, Mapping) else None
+    bbp = config.data.get("bbp") or {}
+    main_vpc = bbp.get("main_vpc_id") if isinstance(bbp, Mapping) else None
     view = _View(snapshot)
     out: list[Resource] = []
     for resource in snapshot.resources:
         if (resource.type == "ec2.vpc_endpoint" and cluster_vpc and resource.attributes.get("vpc_id") == cluster_vpc
                 and resource.attributes.get("vpc_endpoint_type") == "Interface"):
             resource = _with(resource, _endpoint_facts(view, resource, cluster_vpc))
+        elif resource.type == "ec2.security_group" and cluster_vpc and resource.attributes.get("vpc_id") == cluster_vpc:
+            resource = _with(resource, _group_facts(view, resource, cluster_vpc, main_vpc))
+        elif resource.type == "fsx.file_system":
+            resource = _with(resource, {"dra_buckets": dra_buckets(resource)})
         elif resource.type == "rds.db_instance":
             resource = _with(resource, _rds_facts(view, resource, cluster_vpc))
         elif resource.type == "ec2.vpc_peering_connection":

@@ -319,6 +319,13 @@ class _RuleRun:
             near = self._near_misses(where) if rule.scope.near_miss and not self.complete else []
             if near:
                 findings.extend(near)
+            elif rule.scope.required_when and not any(self.params.get(p) for p in rule.scope.required_when):
+                names = " or ".join(rule.scope.required_when)
+                findings.append(self.finding(
+                    missing_id or WILDCARD_RESOURCE, Status.SKIPPED,
+                    f"not judged: no {rule.resource_type} matches the rule's scope "
+                    f"({_describe_where(where)}), and the configuration does not say one must exist "
+                    f"({rule.scope.not_required_hint or f'set {names} to require it'})"))
             elif self.complete:
                 findings.append(self.finding(
                     missing_id or WILDCARD_RESOURCE, Status.FAIL,
@@ -422,10 +429,13 @@ class _RuleRun:
                 f"expected {e['check']}, observed {_short(e.get('observed'))}" for e in outcome.evidence[:3]
             )
         if self.rule.message:
+            values = {**self.params, **{
+                "resource.id": ctx.resource.id, "resource.name": ctx.resource.name or ctx.resource.id,
+                "resource.region": ctx.resource.region, "resource.account": ctx.resource.account}}
             try:
-                head = render(self.rule.message, {**self.params, **{
-                    "resource.id": ctx.resource.id, "resource.name": ctx.resource.name or ctx.resource.id,
-                    "resource.region": ctx.resource.region, "resource.account": ctx.resource.account}})
+                head = render(self.rule.message, values)
+                if isinstance(head, str) and "{resource." in head:  # a parameter holding {resource.*}
+                    head = render(head, values)
             except MissingParameter:
                 head = self.rule.message
             return f"{head} ({details})" if details else str(head)

@@ -34,6 +34,10 @@ class Scope:
     # at_least_one with `where: {equals: {path, value}}`: while nothing matches, a resource whose value is a small
     # edit away from the required one (a typo) FAILs in every mode, naming what it resembles.
     near_miss: bool = False
+    # expect: at_least_one only when one of these configuration parameters is set (truthy); otherwise a
+    # missing resource is SKIPPED, naming them (a requirement the seed makes optional).
+    required_when: tuple[str, ...] = ()
+    not_required_hint: str | None = None  # how to require it, for the SKIPPED message
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,9 @@ def rule_schema() -> dict[str, Any]:
                     "missing_id": {"type": "string"},
                     "near_miss": {"type": "boolean"},
                     "options": {"type": "array", "items": {"enum": ["read_secret_values", "probe_cost_explorer"]}},
+                    "required_when": {"type": "array", "minItems": 1,
+                                      "items": {"type": "string", "pattern": "^[a-z_][a-z0-9_.]*$"}},
+                    "not_required_hint": {"type": "string", "minLength": 5},
                 },
             },
             "assert": operators.ASSERTION_REF,
@@ -216,6 +223,13 @@ def _semantic_problems(raw: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     if scope.get("expect") == "at_least_one" and not scope.get("missing_id"):
         problems.append(("/scope", "expect: at_least_one needs missing_id (the id reported when nothing matches)",
                          "add scope.missing_id"))
+    for name in scope.get("required_when", ()):
+        if name not in known_parameters():
+            problems.append(("/scope/required_when", f"'{name}' is not a configuration parameter",
+                             "name a key of ccme-audit.yaml in dotted form, e.g. network.vpc_id"))
+    if scope.get("required_when") and scope.get("expect") != "at_least_one":
+        problems.append(("/scope/required_when", "required_when only applies to expect: at_least_one",
+                         "add expect: at_least_one or remove required_when"))
     return problems
 
 
@@ -252,7 +266,9 @@ def load_rule_file(path: Path, pack: str) -> list[Rule]:
                 assertion=raw["assert"],
                 scope=Scope(where=scope_raw.get("where"), expect=scope_raw.get("expect", "each"),
                             missing_id=scope_raw.get("missing_id"), options=tuple(scope_raw.get("options", ())),
-                            near_miss=bool(scope_raw.get("near_miss", False))),
+                            near_miss=bool(scope_raw.get("near_miss", False)),
+                            required_when=tuple(scope_raw.get("required_when", ())),
+                            not_required_hint=scope_raw.get("not_required_hint")),
                 description=raw.get("description"), message=raw.get("message"),
                 remediation=tuple(raw.get("remediation", ())),
                 live="live" in applies, iac="iac" in applies,

@@ -37,8 +37,9 @@ GPU_FAMILIES: dict[str, str] = {
     "gr6": "nvidia",
     "g6f": "nvidia",
     "gr6f": "nvidia",
+    "p6e-gb200": "nvidia",  # NVIDIA GB200: Grace (arm64) CPUs with Blackwell GPUs
 }
-ARM64_SPECIAL = frozenset({"a1"})
+ARM64_SPECIAL = frozenset({"a1", "p6e-gb200"})  # arm64 families the naming pattern does not mark with a 'g'
 _FAMILY = re.compile(r"^(?P<family>[a-z]+(?P<gen>\d+)(?P<suffix>[a-z-]*?)(?:-[a-z0-9]+)?)\.[a-z0-9-]+$")
 
 
@@ -66,7 +67,7 @@ def instance_facts(instance_type: Any, role: str) -> dict[str, Any]:
     family = instance_type.split(".")[0]
     base = re.sub(r"-.*$", "", family)
     suffix = re.sub(r"^[a-z]+\d+", "", base)
-    arm64 = base in ARM64_SPECIAL or "g" in suffix
+    arm64 = base in ARM64_SPECIAL or family in ARM64_SPECIAL or "g" in suffix
     vendor = GPU_FAMILIES.get(family) or GPU_FAMILIES.get(base)
     return {
         "instance_type": instance_type,

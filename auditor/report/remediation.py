@@ -413,7 +413,7 @@ def bucket_plan(ctx: FixContext) -> dict[str, Any]:
         "exists": ctx.attributes is not None,
         "actual_region": ctx.attr("region"),
         "logging_bucket": logging_bucket,
-        "log_prefix": f"{name}/",
+        "log_prefix": str(ctx.params.get("access_log_prefix") or "{resource.name}/").replace("{resource.name}", name),
         "logs": bool(logging_bucket) and role != "logging",
         "existing_policy": existing_policy,
         "tf_name": slug(name, "b"),

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from auditor.collect import iam, kms, probes, s3, secrets
+from auditor.collect import iam, kms, probes, probes_pcluster, s3, secrets
 from auditor.collect.plan import build_plan
 from auditor.demo.account import seed_ccme_account, self_signed_certificate
 from auditor.engine.rules import load_rules
@@ -51,7 +51,8 @@ def test_detail_calls_only_for_selected_resources() -> None:
     assert calls["kms:DescribeKey"] == 9 + 2  # the nine CCME keys and the two near misses
     assert calls["kms:GetKeyPolicy"] == calls["kms:GetKeyRotationStatus"] == 11
     assert calls["s3:GetBucketVersioning"] == calls["s3:GetBucketPolicy"] == 3
-    assert calls["kms:ListAliases"] == calls["s3:ListBuckets"] == 1
+    assert calls["kms:ListAliases"] == 1
+    assert calls["s3:ListBuckets"] == 2  # the bucket collector, and the S3 service probe (probes_pcluster)
     assert calls["kms:ListKeys"] == 2  # the collector's, and the KMS service probe (Limit=1)
     unrelated = by(result.snapshot, "s3.bucket")["unrelated-3"].attributes
     assert is_unknown(unrelated["versioning"]) and "not collected" in unrelated["versioning"]["$unknown"]
@@ -141,7 +142,8 @@ def test_service_probes() -> None:
     # Throttled to the end: no answer, so a collection error on that probe (its rules become ERROR).
     (error,) = [e for e in snap.errors if e.resource_id == "sqs"]
     assert error.code == "ThrottlingException" and error.operation == "sqs:ListQueues"
-    assert {r.id for r in snap.resources} == {p.service for p in probes.PROBES}
+    # service.probe is also collected by probes_pcluster (the services ParallelCluster v3 uses, and Billing).
+    assert {r.id for r in snap.resources} == {p.service for p in probes.PROBES + probes_pcluster.PROBES}
 
 
 def test_cost_explorer_probed_only_on_opt_in() -> None:

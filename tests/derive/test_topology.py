@@ -650,15 +650,17 @@ def test_unknown_evidence_never_crashes_derive(data: dict[str, Any]) -> None:
             assert value in TOPOLOGIES or is_unknown(value)
 
 
-def test_missing_ccme_vpc_is_one_failure_on_ccme_vpc() -> None:
+@pytest.mark.parametrize("required", [False, True])
+def test_missing_ccme_vpc_is_one_finding_on_ccme_vpc(required: bool) -> None:
+    # Seed 000 makes a pre-created VPC optional: a failure only when the configuration requires one.
     from auditor.app.pipeline import evaluate
     from auditor.engine.rules import load_rules
 
     rules = [r for r in load_rules(packs=["ccme"]) if r.file.endswith("network.yaml")]
-    cfg = load_config(None, [("network", {"vpc_name": "VPC-CCME-PROD"})])
+    cfg = load_config(None, [("network", {"vpc_name": "VPC-CCME-PROD", "require_vpc": required})])
     result = evaluate(snap(fx.topology1()), rules, cfg, today=TODAY)
     assert [(f.rule_id, f.resource_id, f.status.value) for f in result.findings] == [
-        ("CCME-VPC-EXISTS", "ccme-vpc", "FAIL")
+        ("CCME-VPC-EXISTS", "ccme-vpc", "FAIL" if required else "SKIPPED")
     ]
 
 

@@ -54,7 +54,9 @@ def test_probe_reports_every_format(tmp_path: Path) -> None:
         assert code == 1  # the closed port fails EGRESS-REACH-AWS
         report = json.loads((out / EXTENSIONS[Format.JSON]).read_text())
         by_id = {(f["rule_id"], f["resource_id"]): f["status"] for f in report["findings"]}
-        assert by_id == {("EGRESS-REACH-TOOLS", "local-ok"): "PASS", ("EGRESS-REACH-AWS", "local-closed"): "FAIL"}
+        # No EF Portal host is configured (the seed names none): that rule says so instead of vanishing.
+        assert by_id == {("EGRESS-REACH-TOOLS", "local-ok"): "PASS", ("EGRESS-REACH-AWS", "local-closed"): "FAIL",
+                         ("EGRESS-REACH-EF-PORTAL", "ef-portal"): "SKIPPED"}
         for fmt in EVERY_FORMAT:
             assert (out / EXTENSIONS[fmt]).stat().st_size > 0
         # ASFF names an AWS account, and a probe from a host has none: one line, exit 2, nothing written.

@@ -90,6 +90,29 @@ DEBUG_TF = """resource "aws_security_group" "debug" {
 
 resource "aws_vpc_endpoint" "s3" {
 """
+OUTSIDE_CFN = """  OutsideSsh:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupName: bbp-outside-ssh
+      GroupDescription: partner access
+      VpcId: !Ref ClusterVpc
+      SecurityGroupIngress: [{IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: 10.0.0.0/1}]
+  S3Endpoint:
+"""
+OUTSIDE_TF = """resource "aws_security_group" "outside" {
+  name        = "bbp-outside-ssh"
+  description = "partner access"
+  vpc_id      = aws_vpc.cluster.id
+  ingress {
+    protocol    = "tcp"
+    from_port   = 22
+    to_port     = 22
+    cidr_blocks = ["10.0.0.0/1"]
+  }
+}
+
+resource "aws_vpc_endpoint" "s3" {
+"""
 CFN_POLICY = """      Policy:
         Version: "2012-10-17"
         Statement:
@@ -185,6 +208,15 @@ VARIANTS: list[Variant] = [
     V("BBP-SG-NO-WORLD-INGRESS", "FAIL", 1, "a debug security group admits SSH from anywhere",
       (("  S3Endpoint:\n", DEBUG_CFN),), (('resource "aws_vpc_endpoint" "s3" {\n', DEBUG_TF),),
       "DebugSsh", "aws_security_group.debug"),
+    # 10.0.0.0/1 is not 0.0.0.0/0 (BBP-SG-NO-WORLD-INGRESS passes it) but lies outside the cluster VPC and
+    # its peer, and admits SSH from outside the main VPC.
+    V("BBP-SG-INGRESS-OUTSIDE-NETWORK", "FAIL", 2, "a security group admits SSH from 10.0.0.0/1",
+      (("  S3Endpoint:\n", OUTSIDE_CFN),), (('resource "aws_vpc_endpoint" "s3" {\n', OUTSIDE_TF),),
+      "OutsideSsh", "aws_security_group.outside"),
+    V("BBP-SG-SSH-WORKFLOW-ONLY", "FAIL", 2, "(same edit as BBP-SG-INGRESS-OUTSIDE-NETWORK)", (), (),
+      "OutsideSsh", "aws_security_group.outside"),
+    V("BBP-SG-NO-WORLD-INGRESS", "PASS", 2, "(same edit: 10.0.0.0/1 is not the whole Internet)", (), (),
+      "OutsideSsh", "aws_security_group.outside"),
     # --- storage ------------------------------------------------------------------------------------
     V("BBP-EFS-ENCRYPTED", "FAIL", 1, "EFS unencrypted",
       (("      Encrypted: true\n      KmsKeyId: !GetAtt FileSystemsKey.Arn\n", ""),),
@@ -204,6 +236,12 @@ VARIANTS: list[Variant] = [
     V("BBP-FSX-DRA-PUBLIC-PRIVATE", "FAIL", 1, "no /project/private association",
       (("FileSystemPath: /project/private", "FileSystemPath: /scratch/private"),),
       (('file_system_path     = "/project/private"', 'file_system_path     = "/scratch/private"'),),
+      "ScratchFileSystem", "aws_fsx_lustre_file_system.scratch"),
+    V("BBP-FSX-DRA-SEPARATE-BUCKETS", "FAIL", 7, "both associations on the public bucket (two prefixes)",
+      (("DataRepositoryPath: s3://bbp-project-private/proj1/", "DataRepositoryPath: s3://bbp-public-data/proj1/"),),
+      (('data_repository_path = "s3://bbp-project-private/proj1/"', 'data_repository_path = "s3://bbp-public-data/proj1/"'),),
+      "ScratchFileSystem", "aws_fsx_lustre_file_system.scratch"),
+    V("BBP-FSX-DRA", "PASS", 7, "(same edit: still S3 associations)", (), (),
       "ScratchFileSystem", "aws_fsx_lustre_file_system.scratch"),
     # --- Slurm accounting database --------------------------------------------------------------------
     V("BBP-RDS-MYSQL-PROTOCOL", "FAIL", 1, "PostgreSQL", (("Engine: mariadb", "Engine: postgres"),),
@@ -339,6 +377,8 @@ VARIANTS: list[Variant] = [
     V("BBP-EFS-CCME-KEY", "ERROR", 3, "(same edit as BBP-EFS-ENCRYPTED) whether encrypted is unknown", (), (),
       "HomeFileSystem", "aws_efs_file_system.home"),
     V("BBP-FSX-DRA-PUBLIC-PRIVATE", "ERROR", 3, "(same edit as BBP-FSX-DRA)", (), (),
+      "ScratchFileSystem", "aws_fsx_lustre_file_system.scratch"),
+    V("BBP-FSX-DRA-SEPARATE-BUCKETS", "ERROR", 3, "(same edit as BBP-FSX-DRA)", (), (),
       "ScratchFileSystem", "aws_fsx_lustre_file_system.scratch"),
     V("BBP-RDS-MARIADB", "ERROR", 3, "(same edit as BBP-RDS-MYSQL-PROTOCOL)", (), (), "SlurmDb", "aws_db_instance.slurmdb"),
     V("BBP-RDS-IN-CLUSTER-VPC", "ERROR", 3, "(same edit as BBP-RDS-2AZ)", (), (), "SlurmDb", "aws_db_instance.slurmdb"),

@@ -95,7 +95,8 @@ def test_generated_and_unrelated_names_are_out_of_scope_unknown_names_are_not(
 
 def test_existence_is_skipped_with_the_way_to_ask_for_it(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], cfn: Path) -> None:
-    _, findings = run(tmp_path, capsys, cfn, "--param", "DataBucketName=team-data")
+    # network.require_vpc: the CCME VPC is optional in seed 000, so without it a missing VPC is "not required".
+    _, findings = run(tmp_path, capsys, cfn, "--param", "DataBucketName=team-data", "--set", "network.require_vpc=true")
     existence = [f for f in findings if f["rule_id"].startswith(EXISTENCE)]
     # S3 and VPC rules: their types are in the template; KMS aliases, secret, certificate: absent types.
     assert {f["rule_id"] for f in existence} >= {"CCME-S3-EXISTS-LOGGING", "CCME-VPC-EXISTS",
@@ -111,7 +112,8 @@ def test_a_complete_run_fails_what_is_missing(tmp_path: Path, capsys: pytest.Cap
     config = tmp_path / "ccme-audit.yaml"
     config.write_text("iac:\n  complete: true\n", encoding="utf-8")
     extra = {"flag": ["--complete"], "config": ["--config", str(config)], "set": ["--set", "iac.complete=true"]}
-    code, findings = run(tmp_path, capsys, cfn, "--param", "DataBucketName=team-data", *extra[how])
+    code, findings = run(tmp_path, capsys, cfn, "--param", "DataBucketName=team-data", *extra[how],
+                         "--set", "network.require_vpc=true")
     failed = {f["rule_id"]: f for f in findings if f["status"] == "FAIL"}
     assert code == 1
     # Missing whether or not the run has a resource of the type (buckets and a VPC are there, aliases not).
@@ -120,6 +122,14 @@ def test_a_complete_run_fails_what_is_missing(tmp_path: Path, capsys: pytest.Cap
         assert failed[rule]["message"].startswith("not found"), rule
     # Still nothing on the resources that are there and cannot be CCME's.
     assert not [f for f in findings if f["status"] in ("FAIL", "ERROR") and f.get("location")]
+
+
+def test_an_optional_vpc_is_not_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str], cfn: Path) -> None:
+    # Seed 000: "it is possible to create in advance" a VPC: without network.require_vpc (or network.vpc_id)
+    # a complete run that has no CCME VPC does not fail for it.
+    _, findings = run(tmp_path, capsys, cfn, "--param", "DataBucketName=team-data", "--complete")
+    vpc = [f for f in findings if f["rule_id"] == "CCME-VPC-EXISTS"]
+    assert [f["status"] for f in vpc] == ["SKIPPED"] and "network.require_vpc" in vpc[0]["message"]
 
 
 def test_complete_compliant_example_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

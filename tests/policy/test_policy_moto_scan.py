@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from auditor.app.pipeline import evaluate
 from auditor.demo.account import seed_ccme_account
-from auditor.engine.evaluate import evaluate
 from auditor.engine.rules import load_rules
 from tests.collect.helpers import REGION, config, moto_account, run_scan
 

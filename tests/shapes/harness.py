@@ -74,6 +74,8 @@ CONFIG_SETS: list[tuple[str, Any]] = [
     ("bbp.slurm_log_group", "/bbp/slurm"),
     ("bbp.slurm_db_instance", "bbp-slurm-db"),
     ("bbp.slurm_db_secret", "bbp/slurm/db"),
+    ("management_host", "ccme-management-host"),
+    ("deployment.stacks", ["ccme-management"]),
     ("options.read_secret_values", True),
     ("options.probe_cost_explorer", True),
 ]

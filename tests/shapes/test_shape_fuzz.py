@@ -22,7 +22,7 @@ from botocore.validate import ParamValidator
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from auditor.collect import probes, registry
+from auditor.collect import probes, probes_pcluster, registry
 from auditor.collect.base import Failed
 from auditor.snapshot import is_unknown, unknown_reason
 from tests.shapes.harness import (
@@ -55,7 +55,7 @@ NOT_CONFIGURED: dict[tuple[str, str], tuple[str, str, Any]] = {
     ("secretsmanager:GetSecretValue", "ResourceNotFoundException"): ("secretsmanager.secret", "value_format", "empty"),
     ("iam:GetRole", "NoSuchEntity"): ("iam.role", "", None),  # the service-linked role does not exist
 }
-PROBES = {p.call.key: p for p in probes.PROBES}
+PROBES = {p.call.key: p for p in (*probes.PROBES, *probes_pcluster.PROBES)}  # both probe collectors
 # Operations a probe calls once (no pagination: one page answers "is the service usable").
 SINGLE_CALL = set(PROBES)
 
@@ -269,5 +269,6 @@ DETAIL = {
                             "GetPublicAccessBlock")),
     "secretsmanager:GetSecretValue", "ec2:DescribeVpcAttribute", "elbv2:DescribeListeners",
     "acm:DescribeCertificate", "apigateway:GetResources", "route53resolver:ListFirewallRules",
+    "ec2:DescribeImages", "sns:GetTopicAttributes", "lambda:GetFunctionConfiguration", "secretsmanager:DescribeSecret",
     "route53resolver:ListFirewallDomains", "route53resolver:ListFirewallDomainLists",
 }

@@ -1,0 +1,5 @@
+import sys
+
+from auditor.coverage.doc import main
+
+sys.exit(main())
