@@ -7,8 +7,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from auditor.iac.cli import audit_paths
 
+from auditor.app.iac import audit_paths
 from auditor.app.pipeline import evaluate
 from auditor.config import load_config
 from auditor.demo.account import seed_ccme_account

@@ -102,14 +102,14 @@ def run_demo(
     planted = {rule for rules_of in FAULT_RULES.values() for rule in rules_of}
     with offline_account(region) as session:
         if list(packs or []) == ["bbp"]:  # the seed 003 provisioner account (auditor/demo/bbp.py)
-            from auditor.demo.bbp import seed_bbp_account, stub_associations
+            from auditor.demo.bbp import IMPLIED, seed_bbp_account, stub_associations
 
             sys.stderr.write(f"demo: seeding a ParallelCluster provisioner account in moto ({region})...\n")
             provisioner = seed_bbp_account(session, region, faults=True)
             overrides: list[tuple[str, Any]] = provisioner.config_overrides()
             hooks.insert(0, stub_associations(provisioner.associations))
             faults = provisioner.faults
-            planted = set(faults)
+            planted = set(faults) | set(IMPLIED)  # and the rules the planted faults make fail too
         else:
             sys.stderr.write(f"demo: seeding a CCME environment in an in-process moto account ({region})...\n")
             overrides = seed_ccme_account(session, region, faults=True).config_overrides()

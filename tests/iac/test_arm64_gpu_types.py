@@ -7,8 +7,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from auditor.iac.cli import audit_paths
 
+from auditor.app.iac import audit_paths
 from auditor.config import load_config
 from auditor.engine.rules import load_rules
 from auditor.iac.parallelcluster import instance_facts
