@@ -184,7 +184,7 @@ class CollectContext:
         lacking = missing_members(answer, contract(call.key).requires)
         if lacking:
             return incomplete(call, lacking)
-        return answer  # type: ignore[no-any-return]
+        return answer
 
     def paginate(
         self, service: str, operation: str, key: str, *, region: str | None = None, **params: Any
