@@ -1,0 +1,81 @@
+"""Run generated shell remediation with a stub `aws` that records its argv and answers the policy reads.
+
+The stub never reaches AWS: `get-bucket-policy` / `get-key-policy` answer the document given for that
+bucket or key (None: the bucket has no policy, NoSuchBucketPolicy; DENIED: AccessDenied), every other
+command prints a fake id. Each call's argv is recorded as one JSON line, so a test can compare each
+argument with the value it was given.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DENIED = "<denied>"
+STUB = """
+import json, os, sys
+args = sys.argv[1:]
+with open(os.environ["CCME_STUB_LOG"], "a") as log:
+    log.write(json.dumps(args) + "\\n")
+if "get-bucket-policy" in args or "get-key-policy" in args:
+    name = args[args.index("--bucket") + 1] if "--bucket" in args else args[args.index("--key-id") + 1]
+    with open(os.environ["CCME_STUB_POLICIES"]) as f:
+        policies = json.load(f)
+    value = policies.get(name)
+    if value == "<denied>":
+        sys.stderr.write("An error occurred (AccessDenied) when calling the GetPolicy operation: denied\\n")
+        sys.exit(254)
+    if value is None:
+        sys.stderr.write("An error occurred (NoSuchBucketPolicy) when calling the GetBucketPolicy operation\\n")
+        sys.exit(254)
+    print(value if isinstance(value, str) else json.dumps(value))
+else:
+    print("fake-key-id")
+"""
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stderr: str
+    calls: list[list[str]]
+
+    def put_policy(self) -> dict[str, Any] | None:
+        """The --policy document of the last put-bucket-policy / put-key-policy call, if one was made."""
+        puts = [c for c in self.calls if "put-bucket-policy" in c or "put-key-policy" in c]
+        return json.loads(puts[-1][puts[-1].index("--policy") + 1]) if puts else None
+
+
+def run_shell(script: str, tmp_path: Path, policies: dict[str, Any] | None = None, *,
+              python3: bool = True) -> Ran:
+    """Run `script` with bash -euo pipefail and the stub `aws` first on PATH."""
+    bin_dir = tmp_path / "stub-bin"
+    bin_dir.mkdir(exist_ok=True)
+    aws = bin_dir / "aws"
+    aws.write_text(f"#!{sys.executable}\n{STUB}")
+    aws.chmod(0o755)
+    path = [str(bin_dir)]
+    if python3:
+        (bin_dir / "python3").unlink(missing_ok=True)
+        (bin_dir / "python3").symlink_to(sys.executable)
+        path.append("/usr/bin:/bin")
+    else:
+        for tool in ("bash", "cat", "printf", "echo"):
+            found = next((Path(d) / tool for d in ("/usr/bin", "/bin") if (Path(d) / tool).exists()), None)
+            if found is not None:
+                (bin_dir / tool).unlink(missing_ok=True)
+                (bin_dir / tool).symlink_to(found)
+    log = tmp_path / "aws-argv.jsonl"
+    log.unlink(missing_ok=True)
+    (tmp_path / "policies.json").write_text(json.dumps(policies or {}))
+    env = {"PATH": ":".join(path), "CCME_STUB_LOG": str(log), "CCME_STUB_POLICIES": str(tmp_path / "policies.json"),
+           "HOME": str(tmp_path), "LANG": os.environ.get("LANG", "C.UTF-8")}
+    done = subprocess.run(["bash", "-c", "set -euo pipefail\n" + script], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return Ran(done.returncode, done.stderr, calls)
