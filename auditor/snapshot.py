@@ -269,14 +269,20 @@ def snapshot_from_json(data: Any, *, file: str) -> Snapshot:
         raise InputError(error.message, file=file, place=_pointer(error.absolute_path),
                          fix="follow schemas/snapshot.json")
     resources = []
-    seen: set[tuple[str, str, str | None, str | None]] = set()
+    # Per (type, id), the (region, account) of each entry: two entries one of which only lacks a field the
+    # other has (the same bucket with and without its account) are one resource recorded twice.
+    seen: dict[tuple[str, str], list[tuple[str | None, str | None]]] = {}
     for index, item in enumerate(data["resources"]):
         validate_resource(item, file=file, index=index)
-        key = (item["type"], item["id"], item.get("region"), item.get("account"))
-        if key in seen:
-            raise InputError(f"duplicate resource {item['type']} {item['id']}", file=file,
-                             place=f"/resources/{index}", fix="keep one entry per resource")
-        seen.add(key)
+        here = (item.get("region"), item.get("account"))
+        for other in seen.setdefault((item["type"], item["id"]), []):
+            if all(a == b or a is None or b is None for a, b in zip(here, other, strict=True)):
+                what = "" if here == other else (
+                    f" (once with region {other[0]!r} and account {other[1]!r}, here with region {here[0]!r} "
+                    f"and account {here[1]!r}: the same resource under two identities)")
+                raise InputError(f"duplicate resource {item['type']} {item['id']}{what}", file=file,
+                                 place=f"/resources/{index}", fix="keep one entry per resource")
+        seen[(item["type"], item["id"])].append(here)
         resources.append(Resource(
             type=item["type"], id=item["id"], name=item.get("name"), region=item.get("region"),
             account=item.get("account"), attributes=item["attributes"],
