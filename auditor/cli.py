@@ -136,12 +136,16 @@ def evaluate(
     from auditor.engine.evaluate import evaluate as run
     from auditor.engine.rules import load_rules
     from auditor.report import parse_formats, write_reports
-    from auditor.snapshot import load_snapshot
+    from auditor.snapshot import evaluation_regions, load_snapshot
 
     formats = parse_formats(fmt or ["text"])
-    cfg = build_config(config, set_, region, kms_prefix, pack)
-    rules = load_rules(rules_dir, cfg.packs)
     snap = load_snapshot(snapshot)
+    # The snapshot's regions, unless the configuration names them (--config, --set regions=...);
+    # --region may only narrow them.
+    chosen = region if config is not None or any(s.startswith("regions=") for s in set_ or []) else (
+        evaluation_regions(snap, region))
+    cfg = build_config(config, set_, chosen, kms_prefix, pack)
+    rules = load_rules(rules_dir, cfg.packs)
     result = run(snap, rules, cfg)
     write_reports(result, formats, output=output, output_dir=output_dir)
     if security_hub:

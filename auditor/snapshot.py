@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -308,3 +308,21 @@ def snapshot_from_json(data: Any, *, file: str) -> Snapshot:
 def load_snapshot(path: Path) -> Snapshot:
     text = read_text(Path(path), limit=512 * 1024 * 1024)
     return snapshot_from_json(parse_json(text, file=str(path)), file=str(path))
+
+
+def evaluation_regions(snapshot: Snapshot, requested: Sequence[str] | None) -> list[str] | None:
+    """The regions to evaluate a snapshot in: those it was collected in, or a subset named with --region.
+
+    A region the snapshot does not hold would come out all "not found": refused (exit 2). None when
+    the snapshot records no regions (templates): the configuration decides.
+    """
+    held = list(snapshot.regions)
+    if not held:
+        return list(requested) if requested else None
+    if not requested:
+        return held
+    outside = [r for r in requested if r not in held]
+    if outside:
+        raise InputError(f"the snapshot holds no evidence for region {', '.join(outside)}", place="--region",
+                         fix=f"name regions the snapshot was collected in ({', '.join(held)}), or collect again")
+    return list(requested)

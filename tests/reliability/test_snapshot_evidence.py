@@ -57,3 +57,39 @@ def test_evaluate_exits_2_on_a_resource_recorded_twice(tmp_path: Path) -> None:
                           timeout=120)
     assert done.returncode == 2, done.stderr
     assert "duplicate resource" in done.stderr and "Traceback" not in done.stderr
+
+
+def _evaluate(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "auditor", "evaluate", str(path), "--format", "json", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_evaluate_takes_the_regions_from_the_snapshot(tmp_path: Path) -> None:
+    """A snapshot collected in another region than the configuration's default is judged where it was
+    collected, not reported all "not found"; --region may only narrow to regions it holds."""
+    doc = _doc()
+    assert doc["source"]["regions"] == ["eu-west-1"]
+    for resource in doc["resources"]:
+        if resource.get("region") == "eu-west-1":
+            resource["region"] = "eu-central-1"
+    for error in doc["errors"]:
+        if error.get("region") == "eu-west-1":
+            error["region"] = "eu-central-1"
+    doc["source"]["regions"] = ["eu-central-1"]
+    moved = tmp_path / "moved.json"
+    moved.write_text(json.dumps(doc))
+    original = tmp_path / "original.json"
+    original.write_text(FIXTURE.read_text(encoding="utf-8"))
+
+    def statuses(path: Path, region: str) -> list[tuple[str, str, str]]:
+        done = _evaluate(path)
+        assert done.returncode in (0, 1), done.stderr
+        report = json.loads(done.stdout)
+        assert {f["region"] for f in report["findings"]} == {region}
+        # The KMS rules name no region (the bucket names of the default configuration do).
+        return sorted((f["rule_id"], f["resource_id"].replace("eu-west-1", "R").replace(region, "R"), f["status"])
+                      for f in report["findings"] if f["rule_id"].startswith("CCME-KMS"))
+
+    assert statuses(moved, "eu-central-1") == statuses(original, "eu-west-1")
+    refused = _evaluate(moved, "--region", "eu-west-1")
+    assert refused.returncode == 2 and "eu-central-1" in refused.stderr and "Traceback" not in refused.stderr
