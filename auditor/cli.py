@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -146,7 +147,8 @@ def evaluate(
         evaluation_regions(snap, region))
     cfg = build_config(config, set_, chosen, kms_prefix, pack)
     rules = load_rules(rules_dir, cfg.packs)
-    result = run(snap, rules, cfg)
+    # The snapshot's retries were the collection's, not this evaluation's: not reported again as its own.
+    result = dataclasses.replace(run(snap, rules, cfg), retries=None)
     write_reports(result, formats, output=output, output_dir=output_dir)
     if security_hub:
         security_hub_import(result)

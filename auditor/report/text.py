@@ -46,15 +46,21 @@ def render(evaluation: Evaluation, *, color: bool = False, show_passed: bool = F
         + ", ".join(f"{count} {status.lower()}" for status, count in summary.items())
         + f" ({len(evaluation.findings)} findings, {len(evaluation.rules)} rules)"
     )
-    if evaluation.retries is not None:
+    if evaluation.retries is not None and retried(evaluation.retries):
         lines.append(_clean(waited(evaluation.retries)))
     return "\n".join(lines) + "\n"
 
 
+def retried(retries: Mapping[str, Any]) -> bool:
+    """Whether the scan retried anything (or gave up on a call): only then is there a retries line."""
+    return any(r["retries"] or r["gave_up"] for r in retries["operations"])
+
+
 def waited(retries: Mapping[str, Any], top: int = 5) -> str:
-    """One line: the scan's time in retry back-off (summed over concurrent calls), and where."""
-    rows = [r for r in retries["operations"] if r["seconds"] > 0 or r["gave_up"]]
-    head = f"retries: waited {retries['wait_seconds']:.1f} s in back-off"
+    """One line: how many retries the scan made, its time in back-off (summed over concurrent calls), and where."""
+    rows = [r for r in retries["operations"] if r["retries"] or r["gave_up"]]
+    count = sum(int(r["retries"]) for r in retries["operations"])
+    head = f"retries: {count} retries, waited {retries['wait_seconds']:.1f} s in back-off"
     if not rows:
         return head + " (no retry)"
     parts = [

@@ -93,3 +93,16 @@ def test_evaluate_takes_the_regions_from_the_snapshot(tmp_path: Path) -> None:
     assert statuses(moved, "eu-central-1") == statuses(original, "eu-west-1")
     refused = _evaluate(moved, "--region", "eu-west-1")
     assert refused.returncode == 2 and "eu-central-1" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_evaluate_does_not_report_the_collections_retries_as_its_own(tmp_path: Path) -> None:
+    doc = _doc()
+    doc["source"].setdefault("options", {})["retries"] = {"wait_seconds": 3.0, "operations": [
+        {"operation": "kms:GetKeyPolicy", "region": "eu-west-1", "retries": 4, "throttled": 0, "seconds": 3.0,
+         "gave_up": 1}]}
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(doc))
+    done = subprocess.run([sys.executable, "-m", "auditor", "evaluate", str(path), "--format", "text"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode in (0, 1), done.stderr
+    assert done.stdout.splitlines()[-1].startswith("summary: ") and "retries:" not in done.stdout
