@@ -299,7 +299,7 @@ def snapshot_from_json(data: Any, *, file: str) -> Snapshot:
     )
     source = data["source"]
     return Snapshot(
-        kind=source["kind"], resources=tuple(resources), errors=errors, account=source.get("account"),
+        kind=source["kind"], resources=tuple(alias_targets(resources)), errors=errors, account=source.get("account"),
         regions=tuple(source.get("regions") or ()), collected_at=source.get("collected_at"),
         paths=tuple(source.get("paths") or ()), options=source.get("options") or {},
     )
@@ -326,3 +326,29 @@ def evaluation_regions(snapshot: Snapshot, requested: Sequence[str] | None) -> l
         raise InputError(f"the snapshot holds no evidence for region {', '.join(outside)}", place="--region",
                          fix=f"name regions the snapshot was collected in ({', '.join(held)}), or collect again")
     return list(requested)
+
+
+def alias_targets(resources: Sequence[Resource]) -> list[Resource]:
+    """Each KMS key's aliases include every alias that targets it, not only those its own list names.
+
+    The key rules find a key through its aliases: a snapshot whose key lists no alias while an alias
+    targets it (edited, or merged from two sources) would otherwise make those rules skip the key.
+    """
+    targets: dict[tuple[str | None, str | None, str], set[str]] = {}
+    for r in resources:
+        target, name = r.attributes.get("target_key_id"), r.attributes.get("name")
+        if r.type == "kms.alias" and isinstance(target, str) and target and isinstance(name, str):
+            targets.setdefault((r.region, r.account, target.rsplit("/", 1)[-1]), set()).add(name)
+    if not targets:
+        return list(resources)
+    out = []
+    for r in resources:
+        listed = r.attributes.get("aliases")
+        key_id = r.attributes.get("key_id") if isinstance(r.attributes.get("key_id"), str) else r.id.rsplit("/", 1)[-1]
+        extra = targets.get((r.region, r.account, str(key_id)), set())
+        if r.type == "kms.key" and isinstance(listed, list) and extra - set(listed):
+            attributes = {**r.attributes, "aliases": sorted(set(listed) | extra)}
+            r = Resource(type=r.type, id=r.id, attributes=attributes, name=r.name or min(extra), region=r.region,
+                         account=r.account, location=r.location)
+        out.append(r)
+    return out

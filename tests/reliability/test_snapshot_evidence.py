@@ -106,3 +106,26 @@ def test_evaluate_does_not_report_the_collections_retries_as_its_own(tmp_path: P
                           capture_output=True, text=True, timeout=120)
     assert done.returncode in (0, 1), done.stderr
     assert done.stdout.splitlines()[-1].startswith("summary: ") and "retries:" not in done.stdout
+
+
+def test_a_key_is_found_through_the_aliases_that_target_it(tmp_path: Path) -> None:
+    """An alias whose key lists no aliases: the key's rules still judge it (they did vanish)."""
+    from auditor.config import load_config
+    from auditor.engine.evaluate import evaluate
+    from auditor.engine.rules import load_rules
+
+    doc = _doc()
+    targeted = {r["attributes"].get("target_key_id") for r in doc["resources"] if r["type"] == "kms.alias"}
+    key = next(r for r in doc["resources"] if r["type"] == "kms.key" and r["attributes"].get("aliases")
+               and r["attributes"].get("key_id") in targeted)
+    cfg = load_config(Path("/dev/null"), [])
+    rules = load_rules(None, ["ccme"])
+
+    def findings_on_key(document: dict) -> list[tuple[str, str]]:
+        evaluation = evaluate(snapshot_from_json(document, file="snap.json"), rules, cfg)
+        return sorted((f.rule_id, f.status.value) for f in evaluation.findings if f.resource_id == key["id"])
+
+    before = findings_on_key(doc)
+    assert before
+    key["attributes"]["aliases"] = []
+    assert findings_on_key(doc) == before
