@@ -19,6 +19,7 @@ from auditor.resources import resource_types
 from auditor.schemacheck import Check, Unsupported, compile_schema
 
 SCHEMA_VERSION = 1
+TEMPLATE_KINDS = frozenset({"cloudformation", "terraform", "parallelcluster"})
 UNKNOWN_KEY = "$unknown"
 
 
@@ -298,6 +299,11 @@ def snapshot_from_json(data: Any, *, file: str) -> Snapshot:
         for e in data["errors"]
     )
     source = data["source"]
+    if source["kind"] in TEMPLATE_KINDS and resources and not any(r.location for r in resources):
+        # Evaluated as templates, an account's snapshot loses every live-only rule without a word.
+        raise InputError(f"source.kind says {source['kind']!r}, but no resource names a template location: "
+                         "this is an account's snapshot", file=file, place="/source/kind",
+                         fix="keep the kind it was written with (live, fixture), or load the templates again")
     return Snapshot(
         kind=source["kind"], resources=tuple(alias_targets(resources)), errors=errors, account=source.get("account"),
         regions=tuple(source.get("regions") or ()), collected_at=source.get("collected_at"),

@@ -129,3 +129,12 @@ def test_a_key_is_found_through_the_aliases_that_target_it(tmp_path: Path) -> No
     assert before
     key["attributes"]["aliases"] = []
     assert findings_on_key(doc) == before
+
+
+def test_a_relabelled_account_snapshot_is_refused() -> None:
+    """source.kind relabelled to a template kind would drop every live-only rule without a word."""
+    doc = _doc()
+    doc["source"]["kind"] = "cloudformation"
+    with pytest.raises(InputError) as caught:
+        snapshot_from_json(doc, file="snap.json")
+    assert "/source/kind" in str(caught.value) and "template location" in str(caught.value)
