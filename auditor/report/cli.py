@@ -99,7 +99,10 @@ def register(app: typer.Typer) -> None:
         kind = parse_kind(fmt)
         what, data = _load_input(source)
         if what == "report":
+            from auditor.report.remediation import validate_report_attributes
+
             evaluation = evaluation_from_report(data, file=str(source))
+            validate_report_attributes(evaluation.findings, file=str(source))
         else:
             from auditor.engine.evaluate import evaluate
             from auditor.engine.rules import load_rules

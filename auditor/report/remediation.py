@@ -928,6 +928,28 @@ def render_bundle(
             return bundle_terraform(fixes, header)
 
 
+def validate_report_attributes(findings: Iterable[Finding | Mapping[str, Any]], *, file: str) -> None:
+    """A report's findings carry the attributes a fix is rendered from: each must follow its resource
+    type's schema (as a snapshot's do) before anything is rendered, or the input is refused (exit 2)."""
+    from auditor.snapshot import validate_resource
+
+    for index, finding in enumerate(findings):
+        data = _finding_dict(finding)
+        context = data.get("context") or {}
+        attributes = context.get("attributes") if isinstance(context, Mapping) else None
+        rtype = data.get("resource_type")
+        if attributes is None or not isinstance(rtype, str):
+            continue
+        if not isinstance(attributes, Mapping):
+            raise InputError("the finding's attributes are not an object", file=file,
+                             place=f"/findings/{index}/context/attributes", fix="follow schemas/report.json")
+        try:
+            validate_resource({"type": rtype, "attributes": dict(attributes)}, file=file, index=index)
+        except InputError as exc:
+            raise InputError(f"finding {data.get('rule_id')} on {data.get('resource_id')}: {exc.what}",
+                             file=file, place=f"/findings/{index}/context/attributes", fix=exc.fix) from None
+
+
 def parse_kind(name: str) -> RemediationKind:
     aliases = {"shell": "sh", "bash": "sh", "cfn": "cloudformation", "tf": "terraform"}
     try:

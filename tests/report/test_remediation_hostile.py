@@ -89,3 +89,27 @@ def test_hostile_values_stay_data_in_every_bundle(tmp_path_factory: Any, case: A
                 assert any(value in arg for value in used), (arg, call)
     yaml.safe_load(render_bundle(findings, RemediationKind.CLOUDFORMATION, header))
     hcl2.loads(render_bundle(findings, RemediationKind.TERRAFORM, header))
+
+
+GOLDEN_REPORT = Path(__file__).resolve().parents[1] / "golden" / "expected" / "report.json"
+
+
+def test_remediate_checks_a_reports_attributes_against_the_schema(tmp_path: Path) -> None:
+    import json
+    import sys
+
+    good = tmp_path / "report.json"
+    good.write_text(GOLDEN_REPORT.read_text(encoding="utf-8"))
+    done = subprocess.run([sys.executable, "-m", "auditor", "remediate", str(good), "--format", "sh"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(GOLDEN_REPORT.read_text(encoding="utf-8"))
+    index, finding = next((i, f) for i, f in enumerate(doc["findings"])
+                          if f["resource_type"] == "s3.bucket" and (f.get("context") or {}).get("attributes"))
+    finding["context"]["attributes"]["name"] = ["$(touch PWNED)"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    done = subprocess.run([sys.executable, "-m", "auditor", "remediate", str(bad), "--format", "sh"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 2 and f"/findings/{index}/context/attributes" in done.stderr, done.stderr
+    assert not done.stdout and not list(tmp_path.glob("PWNED*"))
