@@ -308,6 +308,9 @@ doc.setdefault("Version", "2012-10-17")
 print(json.dumps(doc, separators=(",", ":")))
 """
 TLS_MODE = "drop-tls-version-denies"
+# The shell function a bundle defines once (bundle_sh) for its policy fixes: a fix shown alone in a report
+# stops at it (command not found) before changing anything; `ccme-audit remediate` writes the whole bundle.
+MERGE_FUNCTION = "ccme_merge_policy"
 
 
 def with_sids(statements: Sequence[Mapping[str, Any]], label: str) -> list[dict[str, Any]]:
@@ -325,7 +328,7 @@ def bucket_policy_merge(ctx: FixContext, plan: Mapping[str, Any]) -> dict[str, A
     required = bucket_policy_statements(plan["name"], logging_target=plan["role"] == "logging", account=ctx.account,
                                         partition=partition_of(ctx.region).name)
     mode = TLS_MODE if "TLS-OVERSTRICT" in str(ctx.finding.get("rule_id")) else "add"
-    return {"required": with_sids(required, "s3"), "mode": mode, "program": MERGE_PROGRAM}
+    return {"required": with_sids(required, "s3"), "mode": mode, "merge": MERGE_FUNCTION}
 
 
 def key_policy_merge(ctx: FixContext) -> dict[str, Any]:
@@ -333,7 +336,7 @@ def key_policy_merge(ctx: FixContext) -> dict[str, Any]:
     plan = kms_plan(ctx)
     key = kms_existing_key(ctx)
     return {**key, "alias": plan["alias"], "required": with_sids(plan["policy"]["Statement"], "kms"), "mode": "add",
-            "program": MERGE_PROGRAM}
+            "merge": MERGE_FUNCTION}
 
 
 kms_root_statement = seed.root_statement
@@ -755,11 +758,13 @@ def bundle_sh(fixes: Sequence[Fix], header: Mapping[str, Any]) -> str:
         f"{_clean_line(header.get('source'))} ({len([f for f in fixes if f.text])} fixes).",
         "",
     ]
-    if any(fix.text and "python3 -c" in fix.text for fix in fixes):
+    if any(fix.text and MERGE_FUNCTION in fix.text for fix in fixes):
         lines += [
             "# The policy merges below run python3 when they are applied: checked before anything changes.",
             "command -v python3 >/dev/null 2>&1 || { echo 'ccme-audit: python3 is needed to merge policies; "
             "nothing changed' >&2; exit 1; }",
+            f"# {MERGE_FUNCTION} CCME_STATEMENTS MODE: policy on stdin, merged policy on stdout, or exit 3.",
+            f"{MERGE_FUNCTION}() {{ python3 -c {sh(MERGE_PROGRAM)} \"$@\"; }}",
             "",
         ]
     for fix in fixes:

@@ -66,8 +66,14 @@ class Ran:
 
 
 def run_shell(script: str, tmp_path: Path, policies: dict[str, Any] | None = None, *,
-              python3: bool = True, fast: bool = False, env: dict[str, str] | None = None) -> Ran:
-    """Run `script` with bash -euo pipefail and the stub `aws` first on PATH."""
+              python3: bool = True, fast: bool = False, env: dict[str, str] | None = None,
+              merge_function: bool = True) -> Ran:
+    """Run `script` with bash -euo pipefail and the stub `aws` first on PATH. A single fix (not a bundle)
+    gets the policy merge function a bundle defines, unless `merge_function` is false."""
+    from auditor.report.remediation import MERGE_FUNCTION, MERGE_PROGRAM, sh
+
+    if merge_function and f"{MERGE_FUNCTION}()" not in script:
+        script = f'{MERGE_FUNCTION}() {{ python3 -c {sh(MERGE_PROGRAM)} "$@"; }}\n' + script
     bin_dir = tmp_path / "stub-bin"
     bin_dir.mkdir(exist_ok=True)
     aws = bin_dir / "aws"

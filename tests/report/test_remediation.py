@@ -364,6 +364,13 @@ def test_bucket_policy_merge_keeps_existing_statements(tmp_path: Path) -> None:
     assert again.put_policy() == policy  # idempotent
 
 
+def test_a_policy_fix_copied_alone_from_a_report_changes_nothing(tmp_path: Path) -> None:
+    text = render_fix("s3/put-bucket-policy", RemediationKind.SH,
+                      finding("R", "s3.bucket", "b", [], {"name": "b", "policy": None}))
+    done = run_shell(text, tmp_path, {"b": None}, merge_function=False)
+    assert done.returncode != 0 and done.put_policy() is None
+
+
 def test_a_customer_statement_under_a_ccme_sid_makes_the_fix_refuse(tmp_path: Path) -> None:
     existing = {"Version": "2012-10-17", "Statement": [
         {"Sid": "enforce-tls-requests-only", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",

@@ -8,6 +8,70 @@ set -euo pipefail
 
 # The policy merges below run python3 when they are applied: checked before anything changes.
 command -v python3 >/dev/null 2>&1 || { echo 'ccme-audit: python3 is needed to merge policies; nothing changed' >&2; exit 1; }
+# ccme_merge_policy CCME_STATEMENTS MODE: policy on stdin, merged policy on stdout, or exit 3.
+ccme_merge_policy() { python3 -c '
+import json, sys
+def fail(why):
+    sys.stderr.write("ccme-audit: refusing to change the policy: " + why + "\n")
+    sys.exit(3)
+def as_list(v):
+    return v if isinstance(v, list) else [v]
+def canon(v):
+    if isinstance(v, dict):
+        return sorted([str(k), canon(x)] for k, x in v.items())
+    if isinstance(v, list):
+        return sorted(json.dumps(canon(x), sort_keys=True) for x in v)
+    return v
+def meaning(s):
+    out = {}
+    for k, v in s.items():
+        if k == "Sid":
+            continue
+        if k in ("Action", "NotAction", "Resource", "NotResource"):
+            v = sorted(str(x) for x in as_list(v))
+        elif k in ("Principal", "NotPrincipal") and isinstance(v, dict):
+            v = dict((a, sorted(str(x) for x in as_list(b))) for a, b in v.items())
+        elif k == "Condition" and isinstance(v, dict):
+            v = dict((op, dict((a, sorted(str(x) for x in as_list(b))) for a, b in (c or {}).items()))
+                     for op, c in v.items())
+        out[k] = v
+    return json.dumps(canon(out), sort_keys=True)
+def tls_version_deny(s):
+    c = s.get("Condition") or {}
+    return s.get("Effect") == "Deny" and isinstance(c, dict) and any(
+        isinstance(x, dict) and any(str(k).lower() == "s3:tlsversion" for k in x) for x in c.values())
+required, mode = json.loads(sys.argv[1]), sys.argv[2]
+text = sys.stdin.read().strip()
+if text:
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        fail("the current policy is not JSON")
+    if not isinstance(doc, dict):
+        fail("the current policy is not a JSON object")
+else:
+    doc = {"Version": "2012-10-17", "Statement": []}
+statements = doc.get("Statement", [])
+statements = [statements] if isinstance(statements, dict) else statements
+if not isinstance(statements, list) or not all(isinstance(s, dict) for s in statements):
+    fail("the current policy'"'"'s Statement is not a list of statements")
+if mode == "drop-tls-version-denies":
+    statements = [s for s in statements if not tls_version_deny(s)]
+present = set(meaning(s) for s in statements)
+by_sid = dict((s.get("Sid"), s) for s in statements if s.get("Sid"))
+for new in required:
+    if new["Sid"] in by_sid:
+        if meaning(by_sid[new["Sid"]]) != meaning(new):
+            fail("its statement " + json.dumps(new["Sid"]) + " has other content than the CCME statement "
+                 "of that Sid; rename or remove it, then run this again")
+        continue
+    if meaning(new) not in present:
+        statements.append(new)
+        present.add(meaning(new))
+doc["Statement"] = statements
+doc.setdefault("Version", "2012-10-17")
+print(json.dumps(doc, separators=(",", ":")))
+' "$@"; }
 
 # --- CCME-KMS-ALIAS-CLOUDWATCH on alias/ccme/cloudWatch [kms/create-key]
 # Seed 000: the CloudWatch key is symmetric, encrypt/decrypt, KMS key material, Single-Region.
@@ -284,69 +348,7 @@ echo 'manual step for CCME-S3-EXISTS-USERDATA: the bucket ucit-ccme-userdata-eu-
 # or no python3 stops the script before anything is changed.
 command -v python3 >/dev/null 2>&1 || { echo 'ccme-audit: python3 is needed to merge the bucket policy; nothing changed' >&2; exit 1; }
 ccme_current=$(aws s3api get-bucket-policy --region eu-west-1 --bucket ucit-ccme-internals-eu-west-1 --query Policy --output text 2>&1) || case "$ccme_current" in *NoSuchBucketPolicy*) ccme_current='' ;; *) echo 'ccme-audit: cannot read the policy of bucket ucit-ccme-internals-eu-west-1, so it cannot be merged; nothing changed' >&2; exit 1 ;; esac
-ccme_policy=$(printf '%s' "$ccme_current" | python3 -c '
-import json, sys
-def fail(why):
-    sys.stderr.write("ccme-audit: refusing to change the policy: " + why + "\n")
-    sys.exit(3)
-def as_list(v):
-    return v if isinstance(v, list) else [v]
-def canon(v):
-    if isinstance(v, dict):
-        return sorted([str(k), canon(x)] for k, x in v.items())
-    if isinstance(v, list):
-        return sorted(json.dumps(canon(x), sort_keys=True) for x in v)
-    return v
-def meaning(s):
-    out = {}
-    for k, v in s.items():
-        if k == "Sid":
-            continue
-        if k in ("Action", "NotAction", "Resource", "NotResource"):
-            v = sorted(str(x) for x in as_list(v))
-        elif k in ("Principal", "NotPrincipal") and isinstance(v, dict):
-            v = dict((a, sorted(str(x) for x in as_list(b))) for a, b in v.items())
-        elif k == "Condition" and isinstance(v, dict):
-            v = dict((op, dict((a, sorted(str(x) for x in as_list(b))) for a, b in (c or {}).items()))
-                     for op, c in v.items())
-        out[k] = v
-    return json.dumps(canon(out), sort_keys=True)
-def tls_version_deny(s):
-    c = s.get("Condition") or {}
-    return s.get("Effect") == "Deny" and isinstance(c, dict) and any(
-        isinstance(x, dict) and any(str(k).lower() == "s3:tlsversion" for k in x) for x in c.values())
-required, mode = json.loads(sys.argv[1]), sys.argv[2]
-text = sys.stdin.read().strip()
-if text:
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        fail("the current policy is not JSON")
-    if not isinstance(doc, dict):
-        fail("the current policy is not a JSON object")
-else:
-    doc = {"Version": "2012-10-17", "Statement": []}
-statements = doc.get("Statement", [])
-statements = [statements] if isinstance(statements, dict) else statements
-if not isinstance(statements, list) or not all(isinstance(s, dict) for s in statements):
-    fail("the current policy'"'"'s Statement is not a list of statements")
-if mode == "drop-tls-version-denies":
-    statements = [s for s in statements if not tls_version_deny(s)]
-present = set(meaning(s) for s in statements)
-by_sid = dict((s.get("Sid"), s) for s in statements if s.get("Sid"))
-for new in required:
-    if new["Sid"] in by_sid:
-        if meaning(by_sid[new["Sid"]]) != meaning(new):
-            fail("its statement " + json.dumps(new["Sid"]) + " has other content than the CCME statement "
-                 "of that Sid; rename or remove it, then run this again")
-        continue
-    if meaning(new) not in present:
-        statements.append(new)
-        present.add(meaning(new))
-doc["Statement"] = statements
-doc.setdefault("Version", "2012-10-17")
-print(json.dumps(doc, separators=(",", ":")))
-' '[{"Sid":"enforce-tls-12-requests-only","Effect":"Deny","Principal":{"AWS":"*"},"Action":"*","Resource":["arn:aws:s3:::ucit-ccme-internals-eu-west-1/*","arn:aws:s3:::ucit-ccme-internals-eu-west-1"],"Condition":{"NumericLessThan":{"s3:TlsVersion":"1.2"}}},{"Sid":"enforce-tls-requests-only","Effect":"Deny","Principal":{"AWS":"*"},"Action":"*","Resource":["arn:aws:s3:::ucit-ccme-internals-eu-west-1/*","arn:aws:s3:::ucit-ccme-internals-eu-west-1"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]' add)
+ccme_policy=$(printf '%s' "$ccme_current" | ccme_merge_policy '[{"Sid":"enforce-tls-12-requests-only","Effect":"Deny","Principal":{"AWS":"*"},"Action":"*","Resource":["arn:aws:s3:::ucit-ccme-internals-eu-west-1/*","arn:aws:s3:::ucit-ccme-internals-eu-west-1"],"Condition":{"NumericLessThan":{"s3:TlsVersion":"1.2"}}},{"Sid":"enforce-tls-requests-only","Effect":"Deny","Principal":{"AWS":"*"},"Action":"*","Resource":["arn:aws:s3:::ucit-ccme-internals-eu-west-1/*","arn:aws:s3:::ucit-ccme-internals-eu-west-1"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]' add)
 aws s3api put-bucket-policy --region eu-west-1 --bucket ucit-ccme-internals-eu-west-1 --policy "$ccme_policy"
 
 # --- CCME-S3-SSE-AES256-LOGGING on ucit-ccme-logging-eu-west-1 [s3/put-bucket-encryption]
@@ -367,69 +369,7 @@ aws s3control put-public-access-block --region eu-west-1 --account-id 1111222233
 # cannot be read, or no python3 stops the script before anything is changed.
 command -v python3 >/dev/null 2>&1 || { echo 'ccme-audit: python3 is needed to merge the key policy; nothing changed' >&2; exit 1; }
 ccme_current=$(aws kms get-key-policy --region eu-west-1 --key-id 3def675b-8348-0ee6-f26e-0a542fe9c08d --policy-name default --query Policy --output text) || { echo 'ccme-audit: cannot read the policy of key 3def675b-8348-0ee6-f26e-0a542fe9c08d, so it cannot be merged; nothing changed' >&2; exit 1; }
-ccme_policy=$(printf '%s' "$ccme_current" | python3 -c '
-import json, sys
-def fail(why):
-    sys.stderr.write("ccme-audit: refusing to change the policy: " + why + "\n")
-    sys.exit(3)
-def as_list(v):
-    return v if isinstance(v, list) else [v]
-def canon(v):
-    if isinstance(v, dict):
-        return sorted([str(k), canon(x)] for k, x in v.items())
-    if isinstance(v, list):
-        return sorted(json.dumps(canon(x), sort_keys=True) for x in v)
-    return v
-def meaning(s):
-    out = {}
-    for k, v in s.items():
-        if k == "Sid":
-            continue
-        if k in ("Action", "NotAction", "Resource", "NotResource"):
-            v = sorted(str(x) for x in as_list(v))
-        elif k in ("Principal", "NotPrincipal") and isinstance(v, dict):
-            v = dict((a, sorted(str(x) for x in as_list(b))) for a, b in v.items())
-        elif k == "Condition" and isinstance(v, dict):
-            v = dict((op, dict((a, sorted(str(x) for x in as_list(b))) for a, b in (c or {}).items()))
-                     for op, c in v.items())
-        out[k] = v
-    return json.dumps(canon(out), sort_keys=True)
-def tls_version_deny(s):
-    c = s.get("Condition") or {}
-    return s.get("Effect") == "Deny" and isinstance(c, dict) and any(
-        isinstance(x, dict) and any(str(k).lower() == "s3:tlsversion" for k in x) for x in c.values())
-required, mode = json.loads(sys.argv[1]), sys.argv[2]
-text = sys.stdin.read().strip()
-if text:
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        fail("the current policy is not JSON")
-    if not isinstance(doc, dict):
-        fail("the current policy is not a JSON object")
-else:
-    doc = {"Version": "2012-10-17", "Statement": []}
-statements = doc.get("Statement", [])
-statements = [statements] if isinstance(statements, dict) else statements
-if not isinstance(statements, list) or not all(isinstance(s, dict) for s in statements):
-    fail("the current policy'"'"'s Statement is not a list of statements")
-if mode == "drop-tls-version-denies":
-    statements = [s for s in statements if not tls_version_deny(s)]
-present = set(meaning(s) for s in statements)
-by_sid = dict((s.get("Sid"), s) for s in statements if s.get("Sid"))
-for new in required:
-    if new["Sid"] in by_sid:
-        if meaning(by_sid[new["Sid"]]) != meaning(new):
-            fail("its statement " + json.dumps(new["Sid"]) + " has other content than the CCME statement "
-                 "of that Sid; rename or remove it, then run this again")
-        continue
-    if meaning(new) not in present:
-        statements.append(new)
-        present.add(meaning(new))
-doc["Statement"] = statements
-doc.setdefault("Version", "2012-10-17")
-print(json.dumps(doc, separators=(",", ":")))
-' '[{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},{"Sid":"Allow use of the key","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"},"Action":["kms:Encrypt","kms:Decrypt","kms:ReEncrypt*","kms:GenerateDataKey*","kms:DescribeKey"],"Resource":"*"},{"Sid":"Allow attachment of persistent resources","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"},"Action":["kms:CreateGrant","kms:ListGrants","kms:RevokeGrant"],"Resource":"*","Condition":{"Bool":{"kms:GrantIsForAWSResource":"true"}}}]' add)
+ccme_policy=$(printf '%s' "$ccme_current" | ccme_merge_policy '[{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},{"Sid":"Allow use of the key","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"},"Action":["kms:Encrypt","kms:Decrypt","kms:ReEncrypt*","kms:GenerateDataKey*","kms:DescribeKey"],"Resource":"*"},{"Sid":"Allow attachment of persistent resources","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"},"Action":["kms:CreateGrant","kms:ListGrants","kms:RevokeGrant"],"Resource":"*","Condition":{"Bool":{"kms:GrantIsForAWSResource":"true"}}}]' add)
 aws kms put-key-policy --region eu-west-1 --key-id 3def675b-8348-0ee6-f26e-0a542fe9c08d --policy-name default --policy "$ccme_policy"
 
 # --- CCME-S3-VERSIONING-INTERNALS on ucit-ccme-internals-eu-west-1 [s3/put-bucket-versioning]
