@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -20,6 +20,7 @@ from auditor.resources import resource_types
 from auditor.schemacheck import Check, Unsupported, compile_schema
 
 SCHEMA_VERSION = 1
+TEMPLATE_KINDS = frozenset({"cloudformation", "terraform", "parallelcluster"})
 UNKNOWN_KEY = "$unknown"
 
 
@@ -330,14 +331,20 @@ def snapshot_from_json(data: Any, *, file: str) -> Snapshot:
         raise InputError(error.message, file=file, place=_pointer(error.absolute_path),
                          fix="follow schemas/snapshot.json")
     resources = []
-    seen: set[tuple[str, str, str | None, str | None]] = set()
+    # Per (type, id), the (region, account) of each entry: two entries one of which only lacks a field the
+    # other has (the same bucket with and without its account) are one resource recorded twice.
+    seen: dict[tuple[str, str], list[tuple[str | None, str | None]]] = {}
     for index, item in enumerate(data["resources"]):
         validate_resource(item, file=file, index=index)
-        key = (item["type"], item["id"], item.get("region"), item.get("account"))
-        if key in seen:
-            raise InputError(f"duplicate resource {item['type']} {item['id']}", file=file,
-                             place=f"/resources/{index}", fix="keep one entry per resource")
-        seen.add(key)
+        here = (item.get("region"), item.get("account"))
+        for other in seen.setdefault((item["type"], item["id"]), []):
+            if all(a == b or a is None or b is None for a, b in zip(here, other, strict=True)):
+                what = "" if here == other else (
+                    f" (once with region {other[0]!r} and account {other[1]!r}, here with region {here[0]!r} "
+                    f"and account {here[1]!r}: the same resource under two identities)")
+                raise InputError(f"duplicate resource {item['type']} {item['id']}{what}", file=file,
+                                 place=f"/resources/{index}", fix="keep one entry per resource")
+        seen[(item["type"], item["id"])].append(here)
         resources.append(Resource(
             type=item["type"], id=item["id"], name=item.get("name"), region=item.get("region"),
             account=item.get("account"), attributes=item["attributes"],
@@ -353,8 +360,13 @@ def snapshot_from_json(data: Any, *, file: str) -> Snapshot:
         for e in data["errors"]
     )
     source = data["source"]
+    if source["kind"] in TEMPLATE_KINDS and resources and not any(r.location for r in resources):
+        # Evaluated as templates, an account's snapshot loses every live-only rule without a word.
+        raise InputError(f"source.kind says {source['kind']!r}, but no resource names a template location: "
+                         "this is an account's snapshot", file=file, place="/source/kind",
+                         fix="keep the kind it was written with (live, fixture), or load the templates again")
     return Snapshot(
-        kind=source["kind"], resources=tuple(resources), errors=errors, account=source.get("account"),
+        kind=source["kind"], resources=tuple(alias_targets(resources)), errors=errors, account=source.get("account"),
         regions=tuple(source.get("regions") or ()), collected_at=source.get("collected_at"),
         paths=tuple(source.get("paths") or ()), options=source.get("options") or {},
     )
@@ -363,3 +375,47 @@ def snapshot_from_json(data: Any, *, file: str) -> Snapshot:
 def load_snapshot(path: Path) -> Snapshot:
     text = read_text(Path(path), limit=512 * 1024 * 1024)
     return snapshot_from_json(parse_json(text, file=str(path)), file=str(path))
+
+
+def evaluation_regions(snapshot: Snapshot, requested: Sequence[str] | None) -> list[str] | None:
+    """The regions to evaluate a snapshot in: those it was collected in, or a subset named with --region.
+
+    A region the snapshot does not hold would come out all "not found": refused (exit 2). None when
+    the snapshot records no regions (templates): the configuration decides.
+    """
+    held = list(snapshot.regions)
+    if not held:
+        return list(requested) if requested else None
+    if not requested:
+        return held
+    outside = [r for r in requested if r not in held]
+    if outside:
+        raise InputError(f"the snapshot holds no evidence for region {', '.join(outside)}", place="--region",
+                         fix=f"name regions the snapshot was collected in ({', '.join(held)}), or collect again")
+    return list(requested)
+
+
+def alias_targets(resources: Sequence[Resource]) -> list[Resource]:
+    """Each KMS key's aliases include every alias that targets it, not only those its own list names.
+
+    The key rules find a key through its aliases: a snapshot whose key lists no alias while an alias
+    targets it (edited, or merged from two sources) would otherwise make those rules skip the key.
+    """
+    targets: dict[tuple[str | None, str | None, str], set[str]] = {}
+    for r in resources:
+        target, name = r.attributes.get("target_key_id"), r.attributes.get("name")
+        if r.type == "kms.alias" and isinstance(target, str) and target and isinstance(name, str):
+            targets.setdefault((r.region, r.account, target.rsplit("/", 1)[-1]), set()).add(name)
+    if not targets:
+        return list(resources)
+    out = []
+    for r in resources:
+        listed = r.attributes.get("aliases")
+        key_id = r.attributes.get("key_id") if isinstance(r.attributes.get("key_id"), str) else r.id.rsplit("/", 1)[-1]
+        extra = targets.get((r.region, r.account, str(key_id)), set())
+        if r.type == "kms.key" and isinstance(listed, list) and extra - set(listed):
+            attributes = {**r.attributes, "aliases": sorted(set(listed) | extra)}
+            r = Resource(type=r.type, id=r.id, attributes=attributes, name=r.name or min(extra), region=r.region,
+                         account=r.account, location=r.location)
+        out.append(r)
+    return out

@@ -8,6 +8,9 @@ Two cases, each a full `ccme` scan against moto_server on 127.0.0.1 (started her
   implement answers its HTTP 500 page (CUR, Price List, Cloud9, Snowball, Data Exports, Route 53
   Resolver firewall): the issue's "38 s of wall time for 1.5 s of CPU".
 
+- evidence that never came (issue 22): kms:ListKeys answering 200 with `{}`, s3:GetBucketPolicy with an
+  empty body, and kms:ListAliases answering a fresh NextMarker on every page (ends at retry.max_pages).
+
 Prints, per case: wall and CPU time of the scan, the time waited in back-off (summed over concurrent
 calls) and on which operations, and the rules that became ERROR. The target: under 10 s of wall time.
 
@@ -38,7 +41,7 @@ from auditor.engine.rules import load_rules  # noqa: E402
 from bench._common import write_json  # noqa: E402
 from bench.scan import REGION, fake_account_server, seeding_clients  # noqa: E402
 
-TARGET_S = 10.0
+TARGET_S = 10.0  # the empty-answer and endless-token cases must end in under 30 s (issue 22)
 
 
 class _Raw:
@@ -75,13 +78,41 @@ class Broken:
         client.meta.events.register_first(f"before-send.{model.service_id.hyphenize()}.{self.operation}", answer)
 
 
+class Hollow:
+    """A client hook: one service:Operation answers 200 with `body`, or with a fresh next token on every page."""
+
+    def __init__(self, key: str, body: bytes | None = None, endless: str | None = None):
+        self.service, self.operation = key.split(":", 1)
+        self.body, self.endless, self.sent = body, endless, 0
+        self._lock = threading.Lock()
+
+    def __call__(self, client: Any, service: str) -> None:
+        if service != self.service:
+            return
+        model = client.meta.service_model
+        xml = model.protocol in ("query", "ec2", "rest-xml")
+
+        def answer(request: Any, **_: Any) -> AWSResponse:
+            with self._lock:
+                self.sent += 1
+                n = self.sent
+            body = self.body or b""
+            if self.endless:
+                body = f'{{"{self.endless}": [], "NextMarker": "m{n}", "Truncated": true}}'.encode()
+            kind = "application/xml" if xml else "application/x-amz-json-1.1"
+            return AWSResponse(request.url, 200, {"Content-Type": kind}, _Raw(body))
+
+        client.meta.events.register_first(f"before-send.{model.service_id.hyphenize()}.{self.operation}", answer)
+
+
 def measure(label: str, cfg: Any, rules: Any, hooks: list[Any]) -> dict[str, Any]:
     wall, cpu = time.perf_counter(), time.process_time()
     result = scan(cfg, rules, client_hooks=hooks, progress=False)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     evaluation = evaluate(result.snapshot, rules, cfg)
+    gave_out = ("retry budget", "IncompleteResponse", "PaginationError", "MalformedResponse")
     errored = sorted({f.rule_id for f in evaluation.findings
-                      if f.status.value == "ERROR" and "retry budget" in f.message})
+                      if f.status.value == "ERROR" and any(word in f.message for word in gave_out)})
     return {
         "label": label,
         "wall_s": round(wall, 2),
@@ -104,7 +135,8 @@ def show(row: dict[str, Any]) -> None:
         if op["seconds"] or op["gave_up"]:
             print(f"  {op['operation']:<52} {op['region']:<10} {op['seconds']:>6.2f} s  {op['retries']:>3} retries"
                   f"  gave up {op['gave_up']}")
-    print(f"  ERROR rules whose evidence the retry budget gave up on ({len(row['error_rules'])}): "
+    print(f"  ERROR rules whose evidence gave out (retry budget, empty or incomplete answer, endless pages) "
+          f"({len(row['error_rules'])}): "
           f"{', '.join(row['error_rules']) or 'none'}")
     print(f"  findings: {row['summary']}")
 
@@ -132,6 +164,15 @@ def main() -> None:
                             [broken, _stub_not_mocked]))
         rows[-1]["broken_requests"] = broken.sent
         show(rows[-1])
+        for label, hook in (
+            ("demo environment, kms:ListKeys answering 200 {}", Hollow("kms:ListKeys", b"{}")),
+            ("demo environment, s3:GetBucketPolicy answering 200 with an empty body", Hollow("s3:GetBucketPolicy")),
+            ("demo environment, kms:ListAliases answering a fresh NextMarker forever", Hollow("kms:ListAliases",
+                                                                                           endless="Aliases")),
+        ):
+            rows.append(measure(label, cfg, rules, [hook, _stub_not_mocked]))
+            rows[-1]["hollow_requests"] = hook.sent
+            show(rows[-1])
     finally:
         proc.terminate()
         proc.wait(timeout=10)

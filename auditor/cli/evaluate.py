@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -75,6 +76,7 @@ def evaluate(
     from auditor.app.pipeline import read_snapshot, snapshot_config
     from auditor.app.rulesets import load_rule_sets
     from auditor.report import parse_formats
+    from auditor.snapshot import evaluation_regions
 
     formats = parse_formats(fmt or ["text"])
     look = view(color, show, quiet)
@@ -85,7 +87,11 @@ def evaluate(
         check_regions(region)  # the flags first, then the file
     snap = read_snapshot(snapshot)
     recorded = snapshot_config(snap) if config is None else None  # told on stderr as the configuration read
-    cfg = build_config(config, set_, region, kms_prefix, pack, base=recorded)
+    # The snapshot's regions, unless the configuration names them (--config, --set regions=...);
+    # --region may only narrow them.
+    chosen = region if config is not None or any(s.startswith("regions=") for s in set_ or []) else (
+        evaluation_regions(snap, region))
+    cfg = build_config(config, set_, chosen, kms_prefix, pack, base=recorded)
     if show_config_:
         show_config(cfg)
     gate = GateOptions.build(check=check, skip_check=skip_check, severity=severity, fail_on=fail_on,
@@ -94,7 +100,8 @@ def evaluate(
     loaded = load_rule_sets(rules_dir, cfg.packs)
     check_waivers(cfg, loaded)  # a waiver naming no rule is a typo: exit 2
     rules = gate.rules(loaded)
-    result = gate.apply(run(snap, rules, cfg))
+    # The snapshot's retries were the collection's, not this evaluation's: not reported again as its own.
+    result = gate.apply(dataclasses.replace(run(snap, rules, cfg), retries=None))
     emit(result, formats, output=output, output_dir=output_dir, look=look, name=name)
     gate.flush()
     if security_hub:

@@ -159,7 +159,10 @@ def register(app: typer.Typer) -> None:
                                  file=str(source), place=given[0],
                                  fix="pass the snapshot instead (scan --snapshot-out, collect), or scan again "
                                  "with these options")
+            from auditor.report.remediation import validate_report_attributes
+
             evaluation = evaluation_from_report(data, file=str(source))
+            validate_report_attributes(evaluation.findings, file=str(source))
         else:
             from auditor.app.pipeline import evaluate, snapshot_config
             from auditor.app.rulesets import load_rule_sets

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from xml.etree.ElementTree import ParseError
 
+import jmespath
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
+from auditor.collect.contract import contract, missing_members
 from auditor.collect.retry import note as retry_note
 from auditor.config import AuditConfig
 from auditor.partitions import opt_in_candidate
@@ -219,26 +221,92 @@ class CollectContext:
         client = self.client(service, region)
         method = getattr(client, _snake(operation))
         try:
-            return method(**params)
+            answer = method(**params)
         except CALL_ERRORS as exc:
             failed = classify(exc, call.action)
             if failed.code in set(absent):
                 return None
             return self._hinted(failed, region or self.region)
+        lacking = missing_members(answer, contract(call.key).requires)
+        if lacking:
+            return incomplete(call, lacking)
+        return answer
 
     def paginate(
         self, service: str, operation: str, key: str, *, region: str | None = None, **params: Any
     ) -> list[Any] | Failed:
-        """All items under `key` across pages, or Failed."""
+        """All items under `key` across pages, or Failed.
+
+        Every page must hold `key` (and the operation's other required members: contract.py); a
+        token seen before, a page that says it is truncated without a token, or more pages than
+        `retry.max_pages` make the listing a collection error, never a shorter list. Items without
+        the contract's identifier are left out and recorded as an error on the types they would be.
+        """
         call = self._declared(service, operation)
+        terms = contract(call.key)
+        requires = tuple(dict.fromkeys((key, *terms.requires)))
         client = self.client(service, region)
+        limit = max_pages(self.config)
         items: list[Any] = []
+        pages = 0
         try:
-            for page in client.get_paginator(_snake(operation)).paginate(**params):
-                items.extend(page.get(key) or [])
+            if not client.can_paginate(_snake(operation)):
+                answer = getattr(client, _snake(operation))(**params)
+                lacking = missing_members(answer, requires)
+                if lacking:
+                    return incomplete(call, lacking)
+                return self._identified(call, list(answer[key]))
+            paginator = client.get_paginator(_snake(operation))
+            tokens = _expressions(paginator, "output_token")
+            more = _expressions(paginator, "more_results")
+            seen: set[str] = set()
+            for page in paginator.paginate(**params):
+                pages += 1
+                lacking = missing_members(page, requires)
+                if lacking:
+                    return incomplete(call, lacking, pages)
+                value = page[key]
+                if not isinstance(value, list):
+                    return incomplete(call, [f"{key} (a list)"], pages)
+                items.extend(value)
+                token = json.dumps([t.search(page) for t in tokens], sort_keys=True, default=str)
+                ended = all(t.search(page) is None for t in tokens)
+                if ended and any(m.search(page) for m in more):
+                    return Failed("IncompleteResponse", f"page {pages} of the answer says it is truncated "
+                                  "but carries no token for the next page", call.action)
+                if ended:
+                    break
+                if token in seen:
+                    return Failed("PaginationError", f"page {pages} repeats a pagination token seen before: "
+                                  "the listing would never end", call.action)
+                if pages >= limit:
+                    return Failed("PaginationError", f"still not finished after {pages} pages (the bound is "
+                                  "retry.max_pages)", call.action)
+                seen.add(token)
         except CALL_ERRORS as exc:
-            return self._hinted(classify(exc, call.action), region or self.region)
-        return items
+            failed = classify(exc, call.action)
+            if pages:
+                failed = replace(failed, message=f"{failed.message} (after {pages} pages)")
+            return self._hinted(failed, region or self.region)
+        return self._identified(call, items)
+
+    def _identified(self, call: Call, items: list[Any]) -> list[Any]:
+        """The items carrying the contract's identifier; each other one is an error on its types."""
+        terms = contract(call.key)
+        if terms.identifier is None:
+            return items
+        kept = []
+        for position, item in enumerate(items, 1):
+            ident = item.get(terms.identifier) if isinstance(item, dict) else None
+            if isinstance(ident, str) and ident:
+                kept.append(item)
+                continue
+            failed = Failed("UnidentifiedItem", f"item {position} of the answer has no {terms.identifier}: "
+                            "it cannot be told apart from the others, so no rule can judge it", call.action)
+            for rtype in terms.types:
+                if self.plan.wants(rtype):
+                    self.type_error(rtype, failed)
+        return kept
 
     @staticmethod
     def _hinted(failed: Failed, region: str | None) -> Failed:
@@ -307,6 +375,31 @@ class CollectContext:
         if len(items) <= 1:
             return [fn(item) for item in items]
         return list(self.pool.map(fn, items))
+
+
+DEFAULT_MAX_PAGES = 2000  # 2,000 pages of 100 to 1,000 items: past any real account, reached in seconds
+
+
+def max_pages(config: AuditConfig) -> int:
+    """The page bound of one listing: `retry.max_pages` in the config, or DEFAULT_MAX_PAGES."""
+    retry = config.data.get("retry") if isinstance(config.data, Mapping) else None
+    value = retry.get("max_pages") if isinstance(retry, Mapping) else None
+    return int(value) if isinstance(value, int) and value > 0 else DEFAULT_MAX_PAGES
+
+
+def incomplete(call: Call, lacking: Sequence[str], page: int | None = None) -> Failed:
+    """A 2xx answer without a member the collector needs: a collection error, never an empty value."""
+    where = f"page {page} of the answer" if page else "the answer"
+    return Failed("IncompleteResponse", f"{where} has no {', '.join(lacking)} (absent or null)", call.action)
+
+
+def _expressions(paginator: Any, name: str) -> list[Any]:
+    """The paginator's compiled JMESPath expressions for `output_token` or `more_results`."""
+    config = getattr(paginator, "_pagination_cfg", None) or {}
+    value = config.get(name)
+    if value is None:
+        return []
+    return [jmespath.compile(v) for v in ([value] if isinstance(value, str) else value)]
 
 
 def not_collected(reason: str = "no selected rule applies to this resource") -> dict[str, str]:

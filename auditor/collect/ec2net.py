@@ -39,11 +39,11 @@ def collect(ctx: CollectContext) -> None:
                 rid, attributes = peering(item)
                 ctx.add("ec2.vpc_peering_connection", rid, attributes, name=name_tag(item.get("Tags")))
     if ctx.plan.wants("ec2.key_pair"):
-        answer = ctx.call("ec2", "DescribeKeyPairs")
-        if isinstance(answer, Failed):
-            ctx.type_error("ec2.key_pair", answer)
+        pairs = ctx.paginate("ec2", "DescribeKeyPairs", "KeyPairs")  # one page: no pagination
+        if isinstance(pairs, Failed):
+            ctx.type_error("ec2.key_pair", pairs)
         else:
-            for item in (answer or {}).get("KeyPairs") or []:
+            for item in pairs:
                 rid, attributes = key_pair(item)
                 ctx.add("ec2.key_pair", rid, attributes, name=attributes["key_name"])
 

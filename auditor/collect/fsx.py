@@ -10,7 +10,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from auditor.collect.base import Call, CollectContext, Failed, iam_actions, name_tag, not_collected, tag_map
+from auditor.collect.base import (
+    Call,
+    CollectContext,
+    Failed,
+    iam_actions,
+    max_pages,
+    name_tag,
+    not_collected,
+    tag_map,
+)
 
 RESOURCE_TYPES = ("fsx.file_system",)
 REGIONAL = True
@@ -45,19 +54,18 @@ def collect(ctx: CollectContext) -> None:
     ctx.map(lambda item: _associations(ctx, *item), chosen)
 
 
-MAX_PAGES = 1000  # 25 associations a page by default: 25,000 on one file system is past any real one
-
-
 def _associations(ctx: CollectContext, rid: str, attributes: dict[str, Any]) -> None:
     found: list[dict[str, Any]] = []
     params: dict[str, Any] = {"Filters": [{"Name": "file-system-id", "Values": [rid]}]}
     seen: set[str] = set()
+    limit = max_pages(ctx.config)
     while True:
         answer = ctx.call("fsx", "DescribeDataRepositoryAssociations", **params)
         token = (answer or {}).get("NextToken") if not isinstance(answer, Failed) else None
-        if token and (token in seen or len(seen) >= MAX_PAGES):
+        if token and (token in seen or len(seen) + 1 >= limit):
             # a token answered twice (or no end in sight): the listing would never finish, so it is not known
-            answer = Failed("PaginationError", f"NextToken {str(token)[:40]!r} repeated, or over {MAX_PAGES} pages",
+            answer = Failed("PaginationError", f"NextToken {str(token)[:40]!r} repeated, or still not finished "
+                            f"after {len(seen) + 1} pages (the bound is retry.max_pages)",
                             "fsx:DescribeDataRepositoryAssociations")
         if isinstance(answer, Failed):
             attributes["data_repository_associations"] = ctx.attribute_error(

@@ -168,23 +168,28 @@ class ClientFactory:
 
 
 def strict_json(client: Any) -> Any:
-    """Refuse a 2xx JSON answer whose body is not a JSON object.
+    """Refuse a 2xx answer with an empty body where the operation answers with one, and a 2xx JSON
+    answer whose body is not a JSON object.
 
-    botocore reads an unparsable JSON body as {"message": <body>}: a truncated or garbled answer
-    would look like an empty one (no keys, no policy, no certificate). The XML parsers raise
-    instead; this makes the JSON protocols do the same, so the call is recorded as failed.
+    botocore reads an empty body as an answer with no members, and an unparsable JSON body as
+    {"message": <body>}: a truncated or garbled answer would look like an empty one (no keys, no
+    policy, no certificate). The XML parsers raise on garbage; this makes the JSON protocols do the
+    same, and every protocol refuse an empty body, so the call is recorded as failed.
     """
     model = client.meta.service_model
-    if model.resolved_protocol not in ("json", "rest-json"):
-        return client
+    is_json = model.resolved_protocol in ("json", "rest-json")
 
     def check(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
         status, body = response_dict.get("status_code", 0), response_dict.get("body")
-        if not 200 <= status < 300 or not isinstance(body, bytes) or not body.strip():
+        if not 200 <= status < 300 or not isinstance(body, bytes) or operation_model.has_streaming_output:
             return
         shape = operation_model.output_shape
+        if not body.strip():
+            if _has_body_members(shape):
+                raise ResponseParserError(f"the {status} answer to {operation_model.name} has an empty body")
+            return
         payload = shape.serialization.get("payload") if shape is not None else None
-        if operation_model.has_streaming_output or (payload and shape.members[payload].type_name != "structure"):
+        if not is_json or (payload and shape.members[payload].type_name != "structure"):
             return
         try:
             document = json.loads(body)
@@ -196,6 +201,13 @@ def strict_json(client: Any) -> Any:
 
     client.meta.events.register(f"before-parse.{model.service_id.hyphenize()}", check)
     return client
+
+
+def _has_body_members(shape: Any) -> bool:
+    """Whether an answer of this output shape carries anything in its body (not only headers)."""
+    if shape is None or getattr(shape, "type_name", None) != "structure":
+        return False
+    return any(member.serialization.get("location") is None for member in shape.members.values())
 
 
 _ACCOUNT_LABEL = re.compile(r"^(https?://)\d{12}\.")

@@ -238,6 +238,107 @@ def merge_policy(existing: Any, required: Sequence[Mapping[str, Any]]) -> dict[s
     return document
 
 
+# The merge a policy bundle runs (python3 -c) when it is applied: the current document on stdin ("" when
+# the resource has none), the CCME statements (each with a fixed Sid) as argv[1], a mode as argv[2]
+# ("drop-tls-version-denies" for an over-strict TLS finding: the existing TLS-version denies are the
+# fault). Every other statement is kept; a CCME statement already there (same Sid, same meaning, or
+# another Sid with the same meaning) is not added twice; a Sid that is there with other content, or
+# a document that is not a JSON policy, stops the bundle (exit 3) before anything is changed.
+MERGE_PROGRAM = """
+import json, sys
+def fail(why):
+    sys.stderr.write("ccme-audit: refusing to change the policy: " + why + "\\n")
+    sys.exit(3)
+def as_list(v):
+    return v if isinstance(v, list) else [v]
+def canon(v):
+    if isinstance(v, dict):
+        return sorted([str(k), canon(x)] for k, x in v.items())
+    if isinstance(v, list):
+        return sorted(json.dumps(canon(x), sort_keys=True) for x in v)
+    return v
+def meaning(s):
+    out = {}
+    for k, v in s.items():
+        if k == "Sid":
+            continue
+        if k in ("Action", "NotAction", "Resource", "NotResource"):
+            v = sorted(str(x) for x in as_list(v))
+        elif k in ("Principal", "NotPrincipal") and isinstance(v, dict):
+            v = dict((a, sorted(str(x) for x in as_list(b))) for a, b in v.items())
+        elif k == "Condition" and isinstance(v, dict):
+            v = dict((op, dict((a, sorted(str(x) for x in as_list(b))) for a, b in (c or {}).items()))
+                     for op, c in v.items())
+        out[k] = v
+    return json.dumps(canon(out), sort_keys=True)
+def tls_version_deny(s):
+    c = s.get("Condition") or {}
+    return s.get("Effect") == "Deny" and isinstance(c, dict) and any(
+        isinstance(x, dict) and any(str(k).lower() == "s3:tlsversion" for k in x) for x in c.values())
+required, mode = json.loads(sys.argv[1]), sys.argv[2]
+text = sys.stdin.read().strip()
+if text:
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        fail("the current policy is not JSON")
+    if not isinstance(doc, dict):
+        fail("the current policy is not a JSON object")
+else:
+    doc = {"Version": "2012-10-17", "Statement": []}
+statements = doc.get("Statement", [])
+statements = [statements] if isinstance(statements, dict) else statements
+if not isinstance(statements, list) or not all(isinstance(s, dict) for s in statements):
+    fail("the current policy's Statement is not a list of statements")
+if mode == "drop-tls-version-denies":
+    statements = [s for s in statements if not tls_version_deny(s)]
+present = set(meaning(s) for s in statements)
+by_sid = dict((s.get("Sid"), s) for s in statements if s.get("Sid"))
+for new in required:
+    if new["Sid"] in by_sid:
+        if meaning(by_sid[new["Sid"]]) != meaning(new):
+            fail("its statement " + json.dumps(new["Sid"]) + " has other content than the CCME statement "
+                 "of that Sid; rename or remove it, then run this again")
+        continue
+    if meaning(new) not in present:
+        statements.append(new)
+        present.add(meaning(new))
+doc["Statement"] = statements
+doc.setdefault("Version", "2012-10-17")
+print(json.dumps(doc, separators=(",", ":")))
+"""
+TLS_MODE = "drop-tls-version-denies"
+# The shell function a bundle defines once (bundle_sh) for its policy fixes: a fix shown alone in a report
+# stops at it (command not found) before changing anything; `ccme-audit remediate` writes the whole bundle.
+MERGE_FUNCTION = "ccme_merge_policy"
+
+
+def with_sids(statements: Sequence[Mapping[str, Any]], label: str) -> list[dict[str, Any]]:
+    """The CCME statements, each with a fixed Sid: the seed's where it gives one, ccme-audit-... otherwise."""
+    out = []
+    for number, statement in enumerate(statements, 1):
+        new = copy.deepcopy(dict(statement))
+        new.setdefault("Sid", f"ccme-audit-{label}-{number}")
+        out.append(new)
+    return out
+
+
+def bucket_policy_merge(ctx: FixContext, plan: Mapping[str, Any]) -> dict[str, Any]:
+    """What a shell bundle merges into a bucket's policy as it is when the bundle runs."""
+    required = bucket_policy_statements(plan["name"], logging_target=plan["role"] == "logging", account=ctx.account,
+                                        partition=partition_of(ctx.region).name)
+    mode = TLS_MODE if "TLS-OVERSTRICT" in str(ctx.finding.get("rule_id")) else "add"
+    return {"required": with_sids(required, "s3"), "mode": mode, "merge": MERGE_FUNCTION}
+
+
+def key_policy_merge(ctx: FixContext) -> dict[str, Any]:
+    """What a shell bundle merges into a key's policy as it is when the bundle runs."""
+    plan = kms_plan(ctx)
+    key = kms_existing_key(ctx)
+    return {**key, "alias": plan["alias"], "required": with_sids(plan["policy"]["Statement"], "kms"), "mode": "add",
+            "merge": MERGE_FUNCTION}
+
+
 kms_root_statement = seed.root_statement
 kms_key_policy = seed.key_policy
 
@@ -560,6 +661,8 @@ def render_fix(ref: str, kind: RemediationKind, finding: Finding | Mapping[str, 
         require_vpc=_require_vpc,
         secret_plan=secret_plan,
         key_policy_fix=key_policy_fix,
+        key_policy_merge=key_policy_merge,
+        bucket_policy_merge=bucket_policy_merge,
         ctx=ctx,
         finding=ctx.finding,
         params=ctx.params,
@@ -655,6 +758,15 @@ def bundle_sh(fixes: Sequence[Fix], header: Mapping[str, Any]) -> str:
         f"{_clean_line(header.get('source'))} ({len([f for f in fixes if f.text])} fixes).",
         "",
     ]
+    if any(fix.text and MERGE_FUNCTION in fix.text for fix in fixes):
+        lines += [
+            "# The policy merges below run python3 when they are applied: checked before anything changes.",
+            "command -v python3 >/dev/null 2>&1 || { echo 'ccme-audit: python3 is needed to merge policies; "
+            "nothing changed' >&2; exit 1; }",
+            f"# {MERGE_FUNCTION} CCME_STATEMENTS MODE: policy on stdin, merged policy on stdout, or exit 3.",
+            f"{MERGE_FUNCTION}() {{ python3 -c {sh(MERGE_PROGRAM)} \"$@\"; }}",
+            "",
+        ]
     for fix in fixes:
         finding = fix.finding
         lines.append(
@@ -819,6 +931,28 @@ def render_bundle(
             return bundle_cloudformation(fixes, header)
         case RemediationKind.TERRAFORM:
             return bundle_terraform(fixes, header)
+
+
+def validate_report_attributes(findings: Iterable[Finding | Mapping[str, Any]], *, file: str) -> None:
+    """A report's findings carry the attributes a fix is rendered from: each must follow its resource
+    type's schema (as a snapshot's do) before anything is rendered, or the input is refused (exit 2)."""
+    from auditor.snapshot import validate_resource
+
+    for index, finding in enumerate(findings):
+        data = _finding_dict(finding)
+        context = data.get("context") or {}
+        attributes = context.get("attributes") if isinstance(context, Mapping) else None
+        rtype = data.get("resource_type")
+        if attributes is None or not isinstance(rtype, str):
+            continue
+        if not isinstance(attributes, Mapping):
+            raise InputError("the finding's attributes are not an object", file=file,
+                             place=f"/findings/{index}/context/attributes", fix="follow schemas/report.json")
+        try:
+            validate_resource({"type": rtype, "attributes": dict(attributes)}, file=file, index=index)
+        except InputError as exc:
+            raise InputError(f"finding {data.get('rule_id')} on {data.get('resource_id')}: {exc.what}",
+                             file=file, place=f"/findings/{index}/context/attributes", fix=exc.fix) from None
 
 
 def parse_kind(name: str) -> RemediationKind:

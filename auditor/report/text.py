@@ -70,15 +70,21 @@ def render(evaluation: Evaluation, *, color: bool = False, show: Collection[Stat
         names = ",".join(status.value.lower() for status, _ in rows)
         lines.append(f"not listed: {counts} (--show {names} lists them)")
     lines.append(summary_line(evaluation))
-    if evaluation.retries is not None:
+    if evaluation.retries is not None and retried(evaluation.retries):
         lines.append(_clean(waited(evaluation.retries)))
     return "\n".join(lines) + "\n"
 
 
+def retried(retries: Mapping[str, Any]) -> bool:
+    """Whether the scan retried anything (or gave up on a call): only then is there a retries line."""
+    return any(r["retries"] or r["gave_up"] for r in retries["operations"])
+
+
 def waited(retries: Mapping[str, Any], top: int = 5) -> str:
-    """One line: the scan's time in retry back-off (summed over concurrent calls), and where."""
-    rows = [r for r in retries["operations"] if r["seconds"] > 0 or r["gave_up"]]
-    head = f"retries: waited {retries['wait_seconds']:.1f} s in back-off"
+    """One line: how many retries the scan made, its time in back-off (summed over concurrent calls), and where."""
+    rows = [r for r in retries["operations"] if r["retries"] or r["gave_up"]]
+    count = sum(int(r["retries"]) for r in retries["operations"])
+    head = f"retries: {count} retries, waited {retries['wait_seconds']:.1f} s in back-off"
     if not rows:
         return head + " (no retry)"
     parts = [

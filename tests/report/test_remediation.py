@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -27,6 +26,7 @@ from auditor.report.remediation import (
     render_fix,
     to_yaml,
 )
+from tests.report.shell_stub import DENIED, run_shell
 
 ACCOUNT, REGION = "111122223333", "eu-west-1"
 PARAMS = {
@@ -268,16 +268,10 @@ def test_hostile_values_stay_quoted_when_the_script_runs(tmp_path: Path) -> None
         finding("R2", "kms.alias", "alias/ccme/s3", ["kms/create-key"], kms_prefix="ccme"),
     ]
     script = render_bundle(findings, RemediationKind.SH, {**HEADER, "source": "x\n$(touch PWNED5)"})
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "aws").write_text('#!/bin/bash\nprintf "%s\\n" "$@" >> "$ARGS_FILE"\necho fake-key-id\n')
-    (fake / "aws").chmod(0o755)
-    env = {"PATH": f"{fake}:{os.environ['PATH']}", "ARGS_FILE": str(tmp_path / "args"), "HOME": str(tmp_path)}
-    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
+    done = run_shell(script, tmp_path, {HOSTILE_BUCKET: None})
     assert done.returncode == 0, done.stderr
     assert not list(tmp_path.glob("PWNED*"))
-    args = (tmp_path / "args").read_text()
-    assert HOSTILE_BUCKET in args.splitlines()
+    assert any(HOSTILE_BUCKET in call for call in done.calls)
 
 
 def test_script_starts_with_strict_mode_and_a_warning(broken) -> None:
@@ -345,34 +339,73 @@ def test_yaml_quotes_strings_that_would_change_type() -> None:
     assert yaml.safe_load(text) == {"Version": "2012-10-17", "flag": "true", "n": "1.2", "s": "plain"}
 
 
-def test_bucket_policy_merge_keeps_existing_statements() -> None:
+def test_bucket_policy_merge_keeps_existing_statements(tmp_path: Path) -> None:
+    """The shell fix reads the policy when it runs: every statement there stays, the seed's are added."""
     existing = {
         "Version": "2012-10-17",
         "Id": "Mine",
         "Statement": [
-            {
-                "Sid": "enforce-tls-requests-only",
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": "arn:aws:s3:::b/*",
-            }
+            {"Sid": "Keep", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+             "Resource": "arn:aws:s3:::b/*"},
+            {"Sid": "NoDelete", "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket",
+             "Resource": "arn:aws:s3:::b"},
         ],
     }
-    text = render_fix(
-        "s3/put-bucket-policy",
-        RemediationKind.SH,
-        finding("R", "s3.bucket", "b", [], {"name": "b", "policy": existing}),
-    )
-    policy = json.loads(re.search(r"--policy '(.*)'", text, re.S).group(1))
-    assert policy["Id"] == "Mine" and policy["Statement"][0] == existing["Statement"][0]
+    # The report says the bucket has no policy: the script must not trust it.
+    text = render_fix("s3/put-bucket-policy", RemediationKind.SH,
+                      finding("R", "s3.bucket", "b", [], {"name": "b", "policy": None}))
+    done = run_shell(text, tmp_path, {"b": existing})
+    assert done.returncode == 0, done.stderr
+    policy = done.put_policy()
+    assert policy is not None and policy["Id"] == "Mine" and policy["Statement"][:2] == existing["Statement"]
     sids = [s.get("Sid") for s in policy["Statement"]]
-    assert (
-        len(sids) == len(set(sids)) and "enforce-tls-requests-only-2" in sids and "enforce-tls-12-requests-only" in sids
-    )
+    assert sids == ["Keep", "NoDelete", "enforce-tls-12-requests-only", "enforce-tls-requests-only"]
+    again = run_shell(text, tmp_path, {"b": policy})
+    assert again.put_policy() == policy  # idempotent
+
+
+def test_a_policy_fix_copied_alone_from_a_report_changes_nothing(tmp_path: Path) -> None:
+    text = render_fix("s3/put-bucket-policy", RemediationKind.SH,
+                      finding("R", "s3.bucket", "b", [], {"name": "b", "policy": None}))
+    done = run_shell(text, tmp_path, {"b": None}, merge_function=False)
+    assert done.returncode != 0 and done.put_policy() is None
+
+
+def test_a_customer_statement_under_a_ccme_sid_makes_the_fix_refuse(tmp_path: Path) -> None:
+    existing = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "enforce-tls-requests-only", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::b/*"}]}
+    text = render_fix("s3/put-bucket-policy", RemediationKind.SH,
+                      finding("R", "s3.bucket", "b", [], {"name": "b", "policy": existing}))
+    done = run_shell(text, tmp_path, {"b": existing})
+    assert done.returncode != 0 and done.put_policy() is None
+    assert "enforce-tls-requests-only" in done.stderr and "other content" in done.stderr
+
+
+def test_an_unreadable_policy_when_the_fix_runs_makes_it_refuse(tmp_path: Path) -> None:
+    for ref, rtype, rid, attributes in (
+        ("s3/put-bucket-policy", "s3.bucket", "b", {"name": "b", "policy": None}),
+        ("kms/put-key-policy", "kms.key", "arn:aws:kms:eu-west-1:111122223333:key/k-1",
+         {"key_id": "k-1", "aliases": ["alias/ccme/cloudWatch"], "policy": None}),
+    ):
+        text = render_fix(ref, RemediationKind.SH, finding("CCME-KMS-POLICY-CLOUDWATCH", rtype, rid, [], attributes))
+        for current in (DENIED, "not json {"):
+            done = run_shell(text, tmp_path, {"b": current, "k-1": current})
+            assert done.returncode != 0 and done.put_policy() is None, (ref, current, done.stderr)
+            assert "nothing changed" in done.stderr or "refusing" in done.stderr
+
+
+def test_a_policy_fix_without_python3_changes_nothing(tmp_path: Path) -> None:
+    findings = [finding("R", "s3.bucket", "b", ["s3/put-bucket-versioning", "s3/put-bucket-policy"],
+                        {"name": "b", "policy": None})]
+    script = render_bundle(findings, RemediationKind.SH, HEADER)
+    done = run_shell(script, tmp_path, {"b": None}, python3=False)
+    assert done.returncode != 0 and "python3 is needed" in done.stderr
+    assert done.calls == []  # checked before the first command
 
 
 def test_unreadable_existing_policy_is_a_manual_step() -> None:
+    """CloudFormation and Terraform carry the merged document: without the current one they cannot."""
     fixes = plan_fixes(
         [
             finding(
@@ -383,7 +416,7 @@ def test_unreadable_existing_policy_is_a_manual_step() -> None:
                 {"name": "b", "policy": {"$unknown": "AccessDenied"}},
             )
         ],
-        RemediationKind.SH,
+        RemediationKind.CLOUDFORMATION,
     )
     assert fixes[0].text is None and "could not be read" in fixes[0].problem
 
@@ -412,7 +445,7 @@ def test_merge_never_drops_and_is_idempotent(existing: list[dict[str, Any]], req
     assert len(merged["Statement"]) <= len(existing) + len(required)
 
 
-def test_over_strict_tls_denies_are_replaced_and_the_rest_kept() -> None:
+def test_over_strict_tls_denies_are_replaced_and_the_rest_kept(tmp_path: Path) -> None:
     existing = {
         "Version": "2012-10-17",
         "Statement": [
@@ -438,12 +471,13 @@ def test_over_strict_tls_denies_are_replaced_and_the_rest_kept() -> None:
         RemediationKind.SH,
         finding("CCME-S3-POLICY-TLS-OVERSTRICT-INTERNALS", "s3.bucket", "b", [], {"name": "b", "policy": existing}),
     )
-    policy = json.loads(re.search(r"--policy '(.*)'", text, re.S).group(1))
+    policy = run_shell(text, tmp_path, {"b": existing}).put_policy()
+    assert policy is not None
     sids = [s.get("Sid") for s in policy["Statement"]]
     assert sids == ["Mine", "enforce-tls-12-requests-only", "enforce-tls-requests-only"]
 
 
-def test_key_policy_fix_merges_the_seed_statements() -> None:
+def test_key_policy_fix_merges_the_seed_statements(tmp_path: Path) -> None:
     existing = {
         "Version": "2012-10-17",
         "Statement": [
@@ -463,7 +497,8 @@ def test_key_policy_fix_merges_the_seed_statements() -> None:
         finding("CCME-KMS-POLICY-CLOUDWATCH", "kms.key", "arn:aws:kms:eu-west-1:111122223333:key/k-1", [], key),
     )
     assert "aws kms put-key-policy --region eu-west-1 --key-id k-1 --policy-name default" in text
-    policy = json.loads(re.search(r"--policy '(.*)'", text, re.S).group(1))
+    policy = run_shell(text, tmp_path, {"k-1": existing}).put_policy()
+    assert policy is not None
     assert policy["Statement"][0]["Sid"] == "Admins"
     assert {"Service": "logs.eu-west-1.amazonaws.com"} in [s["Principal"] for s in policy["Statement"]]
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from auditor.report.remediation import RemediationError, RemediationKind, render_fix
+from tests.report.shell_stub import run_shell
 from tests.report.test_remediation import finding, samples, used_refs
 
 REGIONS = {"us-gov-west-1": "aws-us-gov", "cn-north-1": "aws-cn"}
@@ -56,12 +58,14 @@ def test_a_key_policy_fix_names_the_partitions_principals(region: str, partition
 
 
 @pytest.mark.parametrize(("region", "partition"), sorted(REGIONS.items()))
-def test_a_bucket_policy_fix_names_the_partitions_bucket(region: str, partition: str) -> None:
+def test_a_bucket_policy_fix_names_the_partitions_bucket(region: str, partition: str, tmp_path: Path) -> None:
     bucket = f"ucit-ccme-logging-{region}"
     sample = finding("R-BUCKET", "s3.bucket", bucket, ["s3/put-bucket-policy"],
                      {"name": bucket, "region": region, "policy": None}, region=region,
                      **{"buckets.logging": bucket})
     text = render_fix("s3/put-bucket-policy", RemediationKind.SH, sample)
-    resources = {r for s in _policy(text)["Statement"] for r in
+    policy = run_shell(text, tmp_path, {bucket: None}).put_policy()
+    assert policy is not None
+    resources = {r for s in policy["Statement"] for r in
                  (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])}
     assert resources == {f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/*"}

@@ -131,18 +131,25 @@ def test_shell_bundle_fixes_the_demo_account(moto_endpoint: str, tmp_path: Path)
         if f.status is Status.FAIL and f.remediation and not set(f.remediation) & NEEDS_INPUT
         and f.rule_id not in made_up
     ]
+    # The userdata bucket's TLS statements carry the seed's Sids with other content (objects only): the
+    # policy fix refuses rather than replace a statement it did not write, and changes nothing.
+    userdata = seeded.buckets["userdata"]
+    clash = [f for f in failing if f.resource_id == userdata and "s3/put-bucket-policy" in f.remediation]
+    assert clash
+    header = {"account": seeded.account, "regions": [REGION], "tool_version": "test", "source": "demo"}
+    env = {**os.environ, "HOME": str(tmp_path), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    s3 = session.client("s3", region_name=REGION)
+    policy_before = s3.get_bucket_policy(Bucket=userdata)["Policy"]
+    refused = subprocess.run(["bash", "-c", render_bundle(clash, RemediationKind.SH, header)], env=env,
+                             capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode == 3 and "enforce-tls" in refused.stderr, refused.stderr[-2000:]
+    assert s3.get_bucket_policy(Bucket=userdata)["Policy"] == policy_before
+    failing = [f for f in failing if f not in clash]
     fixes = plan_fixes(failing, RemediationKind.SH)
     fixable = {fix.finding["rule_id"] for fix in fixes if fix.text}
     assert fixable, "the demo account should have planted faults with automatic fixes"
     script = tmp_path / "fix.sh"
-    script.write_text(
-        render_bundle(
-            failing,
-            RemediationKind.SH,
-            {"account": seeded.account, "regions": [REGION], "tool_version": "test", "source": "demo"},
-        )
-    )
-    env = {**os.environ, "HOME": str(tmp_path), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    script.write_text(render_bundle(failing, RemediationKind.SH, header))
     done = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     after = _scan(session, seeded)
@@ -155,3 +162,72 @@ def test_shell_bundle_fixes_the_demo_account(moto_endpoint: str, tmp_path: Path)
     )
     assert not still, f"rules still failing after the fix: {still}\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
     print("fixed:", sorted(fixable))
+
+
+CUSTOMER = [
+    {"Sid": "CustomerDenyDelete", "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket",
+     "Resource": "arn:aws:s3:::BUCKET"},
+    {"Sid": "CustomerAllowRead", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::ACCOUNT:root"},
+     "Action": "s3:GetObject", "Resource": "arn:aws:s3:::BUCKET/*"},
+]
+KEY_CUSTOMER = [
+    {"Sid": "CustomerDenyDisable", "Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::ACCOUNT:role/Intern"},
+     "Action": ["kms:DisableKey", "kms:ScheduleKeyDeletion"], "Resource": "*"},
+    {"Sid": "CustomerAllowAudit", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::ACCOUNT:role/Auditor"},
+     "Action": "kms:DescribeKey", "Resource": "*"},
+]
+
+
+def test_policy_bundle_merges_into_the_policy_as_it_is_when_it_runs(moto_endpoint: str, tmp_path: Path) -> None:
+    """Buckets and keys holding customer Deny and Allow statements and none of the seed's: the bundle
+    adds the seed's statements, every customer statement is still there, and the policy rules pass."""
+    import json
+
+    import boto3
+
+    from auditor.demo.account import seed_ccme_account
+    from auditor.report.remediation import RemediationKind, render_bundle
+
+    session = boto3.Session(region_name=REGION)
+    clients: dict[str, object] = {}
+
+    def client(service: str) -> object:
+        if service not in clients:
+            clients[service] = session.client(service, region_name=REGION)
+            _local_s3control(clients[service], service)
+        return clients[service]
+
+    seeded = seed_ccme_account(client, REGION, faults=False)
+    s3 = session.client("s3", region_name=REGION)
+    kms = session.client("kms", region_name=REGION)
+    customer: dict[str, list[dict[str, object]]] = {}
+    for bucket in seeded.buckets.values():
+        statements = json.loads(json.dumps(CUSTOMER).replace("BUCKET", bucket).replace("ACCOUNT", seeded.account))
+        customer[bucket] = statements
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    key_id = seeded.keys["cloudWatch"]
+    current = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+    root = [s for s in current["Statement"] if s.get("Sid") == "Enable IAM User Permissions"]
+    key_statements = json.loads(json.dumps(KEY_CUSTOMER).replace("ACCOUNT", seeded.account))
+    kms.put_key_policy(KeyId=key_id, PolicyName="default",
+                       Policy=json.dumps({"Version": "2012-10-17", "Statement": root + key_statements}))
+    before = _scan(session, seeded)
+    policy_rules = [f for f in before.findings if f.status is Status.FAIL and f.remediation
+                    and set(f.remediation) & {"s3/put-bucket-policy", "kms/put-key-policy"}]
+    assert {f.resource_id for f in policy_rules} >= set(seeded.buckets.values())
+    assert any(f.resource_type == "kms.key" for f in policy_rules)
+    script = render_bundle(policy_rules, RemediationKind.SH,
+                           {"account": seeded.account, "regions": [REGION], "tool_version": "test", "source": "t"})
+    env = {**os.environ, "HOME": str(tmp_path), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for bucket, statements in customer.items():
+        after = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+        assert all(s in after for s in statements), (bucket, after)
+    key_after = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])["Statement"]
+    assert all(s in key_after for s in key_statements) and root[0] in key_after
+    after_scan = _scan(session, seeded)
+    fixed = {(f.rule_id, f.resource_id) for f in policy_rules}
+    still = [(f.rule_id, f.resource_id, f.message) for f in after_scan.findings
+             if (f.rule_id, f.resource_id) in fixed and f.status is not Status.PASS]
+    assert not still, still

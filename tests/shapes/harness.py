@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 from auditor.app.pipeline import evaluate
 from auditor.collect import registry, runner
 from auditor.collect.base import Call, CallCounter, CollectContext
+from auditor.collect.contract import contract
 from auditor.collect.plan import Plan, build_plan
 from auditor.collect.regions import disabled_regions
 from auditor.config import AuditConfig, load_config
@@ -58,6 +59,7 @@ CONFIG_SETS: list[tuple[str, Any]] = [
     ("regions", [REGION]),
     ("account", ACCOUNT),
     ("packs", ["ccme", "bbp"]),
+    ("retry.max_pages", 12),  # an endless listing (Endless below) ends after 12 pages
     ("kms_prefix", "ccme"),
     ("buckets.logging", "ccme-logging-111122223333"),
     ("buckets.internals", "ccme-internals-111122223333"),
@@ -216,7 +218,14 @@ class ByRequest:
         return None
 
 
-Answer = Pages | Error | ByRequest
+@dataclass(frozen=True)
+class Endless:
+    """A listing that never ends: every request is answered `page` with a fresh next token."""
+
+    page: Mapping[str, Any]
+
+
+Answer = Pages | Error | ByRequest | Endless
 
 
 class Strategies:
@@ -323,7 +332,65 @@ def answers(key: str, strategies: Strategies, *, errors: bool = True) -> st.Sear
     if not errors:
         return success
     failure = st.sampled_from(error_codes(key)).map(lambda c: Error(c, error_status(c)))
-    return st.one_of(success, success, success, failure)
+    return st.one_of(success, success, success, failure, hostile(key, success))
+
+
+def result_key(key: str) -> str | None:
+    """The member a listing's items are under (the paginator's, else the contract's), if any."""
+    paging = paginator(key)
+    if paging and paging.get("result_key"):
+        return str(_tokens(paging["result_key"])[0])
+    terms = contract(key)
+    return terms.requires[0] if terms.identifier is not None else None
+
+
+# How AWS says "not configured" to a call whose answer must otherwise hold the configuration.
+NOT_CONFIGURED_CODES = {
+    "s3control:GetPublicAccessBlock": ("NoSuchPublicAccessBlockConfiguration", 404),
+    "s3:GetPublicAccessBlock": ("NoSuchPublicAccessBlockConfiguration", 404),
+    "s3:GetBucketEncryption": ("ServerSideEncryptionConfigurationNotFoundError", 404),
+    "s3:GetBucketPolicy": ("NoSuchBucketPolicy", 404),
+    "s3:GetBucketOwnershipControls": ("OwnershipControlsNotFoundError", 404),
+    "lambda:GetPolicy": ("ResourceNotFoundException", 404),
+}
+
+
+def none_exist(key: str) -> Pages | Error:
+    """The well-formed answer "there are none": a listing's result key present and empty (an answer
+    without it is incomplete: auditor/collect/contract.py), the "not configured" error of a call that
+    has one, `{}` for any other operation."""
+    if key in NOT_CONFIGURED_CODES:
+        return Error(*NOT_CONFIGURED_CODES[key])
+    listed = result_key(key)
+    return Pages(({listed: []} if listed is not None and "." not in listed and "[" not in listed else {},))
+
+
+def hostile(key: str, success: st.SearchStrategy[Pages]) -> st.SearchStrategy[Answer]:
+    """Successful answers with nothing in them, as a proxy or an SDK bug may give (issue 22): an empty
+    body or `{}`, the result key null, a listing that never ends, duplicate items, an item without
+    its identifier."""
+    options: list[st.SearchStrategy[Answer]] = [st.just(Pages(({},)))]
+    listed = result_key(key)
+    if listed is not None and "." not in listed and "[" not in listed:
+        options.append(st.just(Pages(({listed: None},))))
+        if paginator(key):
+            options.append(st.just(Endless({listed: []})))
+        options.append(success.map(lambda answer: _edit_first(answer, listed, duplicate=True)))
+        ident = contract(key).identifier
+        if ident is not None:
+            options.append(success.map(lambda answer: _edit_first(answer, listed, drop=ident)))
+    return st.one_of(*options)
+
+
+def _edit_first(answer: Pages, listed: str, *, duplicate: bool = False, drop: str | None = None) -> Pages:
+    pages = [copy.deepcopy(dict(p)) for p in answer.pages]
+    items = pages[0].get(listed)
+    if isinstance(items, list) and items:
+        if duplicate:
+            items.append(copy.deepcopy(items[0]))
+        if drop is not None and isinstance(items[0], dict):
+            items[0].pop(drop, None)
+    return Pages(tuple(pages))
 
 
 def _set_path(doc: dict[str, Any], path: str, value: Any) -> None:
@@ -395,7 +462,20 @@ class Answerer:
                 return AWSResponse("https://fuzz.invalid", found.status, {}, None), body
             paging = paginator(key)
             index = 0
-            if paging:
+            if isinstance(found, Endless):
+                page = copy.deepcopy(dict(found.page))
+                if paging:
+                    token = next((params.get(t) for t in _tokens(paging["input_token"]) if params.get(t)), None)
+                    index = int(str(token).removeprefix("token-")) if token is not None else 0
+                    for name in _tokens(paging["output_token"]):
+                        _set_path(page, name, f"token-{index + 1}")
+                    if paging.get("more_results"):
+                        page[paging["more_results"]] = True
+                    with self._lock:
+                        self.served.pages.setdefault(key, set()).add(index)
+                    index = 0
+                found = Pages((page,))
+            elif paging:
                 token = next((params.get(t) for t in _tokens(paging["input_token"]) if params.get(t)), None)
                 if token is not None:
                     assert str(token).startswith("token-"), f"{key}: a pagination token we never sent: {token!r}"

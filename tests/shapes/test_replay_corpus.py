@@ -38,6 +38,7 @@ from tests.shapes.harness import (
     Run,
     World,
     fake_credentials,
+    none_exist,
     operation_model,
     paginator,
     validated,
@@ -89,7 +90,7 @@ def scenario(doc: Mapping[str, Any]) -> dict[str, Answer]:
 
 
 def _empty(key: str) -> Answer:
-    return Pages(({},))
+    return none_exist(key)
 
 
 DEFAULTS = {"empty": _empty}
