@@ -89,8 +89,12 @@ def evaluate(
     recorded = snapshot_config(snap) if config is None else None  # told on stderr as the configuration read
     # The snapshot's regions, unless the configuration names them (--config, --set regions=...);
     # --region may only narrow them.
-    chosen = region if config is not None or any(s.startswith("regions=") for s in set_ or []) else (
-        evaluation_regions(snap, region))
+    # Named = set by --config or the discovered file, CCME_AUDIT_REGIONS or --set regions=...
+    from auditor.config import DEFAULTS
+
+    unnamed = {key: value for key, value in (recorded or {}).items() if key != "regions"}
+    named = build_config(config, set_, None, kms_prefix, pack, base=unnamed).data.get("regions") != DEFAULTS["regions"]
+    chosen = region if named else evaluation_regions(snap, region)
     cfg = build_config(config, set_, chosen, kms_prefix, pack, base=recorded)
     if show_config_:
         show_config(cfg)

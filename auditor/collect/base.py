@@ -227,6 +227,11 @@ class CollectContext:
             if failed.code in set(absent):
                 return None
             return self._hinted(failed, region or self.region)
+        except (TypeError, AttributeError, KeyError, ValueError) as exc:
+            # The SDK's own handling of the answer failed on it (a list that came back null, say): no evidence,
+            # an error on this operation, never a crashed collector hiding its other evidence.
+            return Failed("MalformedResponse", f"the SDK could not read the answer: {type(exc).__name__}: {exc}"[:300],
+                          call.action)
         lacking = missing_members(answer, contract(call.key).requires)
         if lacking:
             return incomplete(call, lacking)

@@ -62,6 +62,13 @@ CONTRACTS: dict[str, Contract] = {
     # Secrets Manager
     "secretsmanager:ListSecrets": _list("SecretList", "Name", "secretsmanager.secret"),
     "secretsmanager:GetSecretValue": Contract(("SecretString|SecretBinary",)),
+    # KmsKeyId is absent when the secret uses the AWS managed key: the answer's identity is what must be there.
+    "secretsmanager:DescribeSecret": Contract(("ARN",)),
+    "ec2:DescribeInstances": _list("Reservations"),
+    "cloudformation:ListStackResources": _list("StackResourceSummaries"),
+    "sns:GetTopicAttributes": Contract(("Attributes",)),  # KmsMasterKeyId is absent without encryption
+    "lambda:GetFunctionConfiguration": Contract(("FunctionArn",)),  # KMSKeyArn is absent with the default key
+    "ec2:DescribeImages": _list("Images"),
     # ACM
     "acm:ListCertificates": _list("CertificateSummaryList", "CertificateArn", "acm.certificate"),
     "acm:DescribeCertificate": Contract(("Certificate",)),

@@ -28,7 +28,7 @@ from auditor.engine.rules import Rule, load_rules
 from tests.collect.helpers import REGION, config, moto_account, run_scan
 from tests.collect.test_fault_injection import dependent, has_any
 
-PROBE_CALLS = {p.call.key for p in registry.probes.PROBES}
+PROBE_CALLS = {p.call.key for p in (*registry.probes.PROBES, *registry.probes_pcluster.PROBES)}
 COLLECTOR_CALLS: list[Call] = sorted(
     {c.key: c for m in registry.COLLECTORS for c in m.CALLS if c.key not in PROBE_CALLS}.values(),
     key=lambda c: c.key,

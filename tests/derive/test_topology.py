@@ -244,6 +244,8 @@ def _one_subnet(
     ]
     if route is not None or main:
         resources.append(fx.route_table(fx.RT_PRIVATE, [] if main else [fx.FE1], [route] if route else [], main=main))
+    if kind not in ("fixture", "live"):  # a template's resources say where they are written
+        resources = [{**r, "location": {"file": "template.yaml", "line": n + 1}} for n, r in enumerate(resources)]
     data = {
         "schema_version": 1,
         "source": {"kind": kind, "regions": [fx.REGION]},
