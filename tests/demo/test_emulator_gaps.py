@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +17,7 @@ from auditor.collect.base import Failed
 from auditor.collect.probes import PROBES, status_of
 from auditor.demo.gaps import EmulatorGaps, empty_result, probe_findings_on_gaps
 from auditor.demo.run import offline_account
+from tests.motoserver import moto_server
 
 REGION = "eu-west-1"
 
@@ -112,37 +109,19 @@ def test_probe_verdicts_on_made_up_answers_are_named() -> None:
 
 
 @pytest.fixture()
-def moto_server() -> Iterator[str]:
-    binary = shutil.which("moto_server")
-    if binary is None:
+def server() -> Iterator[str]:
+    if shutil.which("moto_server") is None:
         pytest.skip("moto_server is not installed (pip install '.[dev]')")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
-                break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "moto_server did not start"
-                time.sleep(0.2)
+    with moto_server() as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.mark.server
-def test_a_moto_server_on_loopback_is_asked_the_same_way(moto_server: str) -> None:
+def test_a_moto_server_on_loopback_is_asked_the_same_way(server: str) -> None:
     gaps = EmulatorGaps()
     keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    athena = boto3.client("athena", region_name=REGION, endpoint_url=moto_server, **keys)
-    s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_server, **keys)
+    athena = boto3.client("athena", region_name=REGION, endpoint_url=server, **keys)
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=server, **keys)
     gaps.hook(athena, "athena")
     gaps.hook(s3, "s3")
     assert athena.list_work_groups(MaxResults=1)["WorkGroups"] == []
