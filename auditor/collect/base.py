@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -129,8 +129,33 @@ def _classify(exc: Exception, action: str) -> Failed:
 
 
 ClientFactory = Callable[[str, "str | None"], Any]
-# A response botocore (or one of its handlers, e.g. S3 GetBucketLocation's) could not parse.
-MALFORMED = (ResponseParserError, ParseError)
+class UnreadableAnswer(Exception):
+    """The SDK's own handling of an answer failed on it (a handler iterating a list that came back null, say)."""
+
+
+def _sdk(fn: Callable[..., Any], **params: Any) -> Any:
+    """Call into botocore; an error its handlers raise on the answer becomes UnreadableAnswer."""
+    try:
+        return fn(**params)
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        raise UnreadableAnswer(f"the SDK could not read the answer: {type(exc).__name__}: {exc}") from exc
+
+
+def _sdk_pages(pages: Iterable[Any]) -> Iterator[Any]:
+    """The pages of a paginator; an error botocore raises while reading one becomes UnreadableAnswer."""
+    iterator = iter(pages)
+    while True:
+        try:
+            page = next(iterator)
+        except StopIteration:
+            return
+        except (TypeError, AttributeError, KeyError, ValueError) as exc:
+            raise UnreadableAnswer(f"the SDK could not read the answer: {type(exc).__name__}: {exc}") from exc
+        yield page
+
+
+# A response botocore (or one of its handlers, e.g. S3 GetBucketLocation's) could not parse or read.
+MALFORMED = (ResponseParserError, ParseError, UnreadableAnswer)
 CALL_ERRORS = (ClientError, BotoCoreError, *MALFORMED)
 
 
@@ -221,17 +246,12 @@ class CollectContext:
         client = self.client(service, region)
         method = getattr(client, _snake(operation))
         try:
-            answer = method(**params)
+            answer = _sdk(method, **params)
         except CALL_ERRORS as exc:
             failed = classify(exc, call.action)
             if failed.code in set(absent):
                 return None
             return self._hinted(failed, region or self.region)
-        except (TypeError, AttributeError, KeyError, ValueError) as exc:
-            # The SDK's own handling of the answer failed on it (a list that came back null, say): no evidence,
-            # an error on this operation, never a crashed collector hiding its other evidence.
-            return Failed("MalformedResponse", f"the SDK could not read the answer: {type(exc).__name__}: {exc}"[:300],
-                          call.action)
         lacking = missing_members(answer, contract(call.key).requires)
         if lacking:
             return incomplete(call, lacking)
@@ -256,7 +276,7 @@ class CollectContext:
         pages = 0
         try:
             if not client.can_paginate(_snake(operation)):
-                answer = getattr(client, _snake(operation))(**params)
+                answer = _sdk(getattr(client, _snake(operation)), **params)
                 lacking = missing_members(answer, requires)
                 if lacking:
                     return incomplete(call, lacking)
@@ -265,7 +285,7 @@ class CollectContext:
             tokens = _expressions(paginator, "output_token")
             more = _expressions(paginator, "more_results")
             seen: set[str] = set()
-            for page in paginator.paginate(**params):
+            for page in _sdk_pages(paginator.paginate(**params)):
                 pages += 1
                 lacking = missing_members(page, requires)
                 if lacking:

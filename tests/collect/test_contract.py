@@ -127,6 +127,39 @@ def _read(ctx: CollectContext, call: Call) -> Any:
 REQUIRED = [c for c in COLLECTOR_CALLS if contract(c.key).requires]
 
 
+class _Unreadable(_Client):
+    """A client whose SDK fails on the answer itself, as botocore's handlers do on a list that came back null."""
+
+    def get_paginator(self, name: str) -> Any:
+        real = self._real.get_paginator(name)
+
+        class _Paginator:
+            _pagination_cfg = real._pagination_cfg
+
+            def paginate(self, **_: Any) -> Iterator[dict[str, Any]]:
+                yield from ()
+                raise TypeError("'NoneType' object is not iterable")
+
+        return _Paginator()
+
+    def __getattr__(self, name: str) -> Callable[..., dict[str, Any]]:
+        def method(**_: Any) -> dict[str, Any]:
+            raise TypeError("'NoneType' object is not iterable")
+
+        return method
+
+
+@pytest.mark.parametrize("key", ["kms:ListAliases", "kms:GetKeyPolicy"])
+def test_an_answer_the_sdk_cannot_read_is_a_failed_call_not_a_crash(key: str) -> None:
+    call = next(c for c in COLLECTOR_CALLS if c.key == key)
+    ctx = _ctx(call, [])
+    client = _Unreadable(call, [])
+    ctx.client_factory = lambda service, region: client
+    got = _read(ctx, call)
+    assert isinstance(got, Failed) and got.code == "MalformedResponse", got
+    assert "NoneType" in got.message
+
+
 @pytest.mark.parametrize("shape", ["{}", "null"])
 @pytest.mark.parametrize("call", REQUIRED, ids=lambda c: c.key)
 def test_an_answer_without_a_required_member_is_a_collection_error(call: Call, shape: str) -> None:
