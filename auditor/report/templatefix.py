@@ -19,10 +19,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 from auditor.engine.findings import Finding, Status
 from auditor.report.remediation import hcl
+
+if TYPE_CHECKING:
+    from auditor.report.policyfix import PolicyEdit
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,7 @@ class SplitEdit:
         return ", ".join(".".join((*blocks, name)) + f" = {value}" for blocks, name, value in self.fix.settings)
 
 
-AnyEdit = Edit | SplitEdit
+AnyEdit = Union[Edit, SplitEdit, "PolicyEdit"]
 
 
 @dataclass(frozen=True)
@@ -175,14 +178,22 @@ def _split_edits(finding: Finding, file: str, logical: str | None, line: object)
 
 
 def plan(findings: Sequence[Finding]) -> Plan:
+    from auditor.report.policyfix import is_policy_finding, plan_all
+
     edits: list[AnyEdit] = []
     manual: list[tuple[Finding, str]] = []
+    policies: list[tuple[Finding, str, str | None, int | None]] = []
     for finding in findings:
         file = str((finding.location or {}).get("file") or finding.resource_id.split("#", 1)[0])
         logical = finding.resource_id.split("#", 1)[1] if "#" in finding.resource_id else None
         line = (finding.location or {}).get("line")
         if logical is None and not finding.location:
             manual.append((finding, "no template declares it: add the resource to the templates"))
+            continue
+        if is_policy_finding(finding):
+            named = (finding.location or {}).get("logical_id") or logical
+            policies.append((finding, file, named if isinstance(named, str) else None,
+                             line if isinstance(line, int) else None))
             continue
         terraform = file.endswith((".tf", ".tf.json"))
         fixes = [fix for fix in (fix_for(e.get("path")) for e in finding.evidence) if fix is not None]
@@ -199,6 +210,9 @@ def plan(findings: Sequence[Finding]) -> Plan:
         for rtype, prop, value in (c for c in chosen if c is not None):
             edits.append(Edit(file, logical, prop, value, "terraform" if terraform else "cloudformation",
                               finding.rule_id, rtype, line if isinstance(line, int) else None))
+    merged, refused = plan_all(policies)
+    edits.extend(merged)
+    manual.extend((finding, f"the policy is not merged: {why}") for finding, why in refused)
     return Plan(tuple(dict.fromkeys(edits)), tuple(manual))
 
 
@@ -414,8 +428,13 @@ def _apply_split(lines: list[str], edit: SplitEdit) -> str | None:
 
 
 def _apply_any(lines: list[str], edit: AnyEdit) -> str | None:
+    from auditor.report.policyfix import PolicyEdit, apply
+
     if isinstance(edit, SplitEdit):
         return _apply_split(lines, edit)
+    if isinstance(edit, PolicyEdit):
+        why = apply(lines, edit)
+        return None if why is None else f"the policy is not merged: {why}"
     if _apply(lines, edit):
         return None
     return (f"the resource or its property block is not written as expected; set {edit.prop} to {edit.value} "
@@ -441,7 +460,7 @@ def patch_files(edits: Sequence[AnyEdit], root: Path | None = None) -> tuple[str
         lines = list(original)
         # Edits that find their resource by line go first, from the bottom up, so no edit moves another's line;
         # the others find theirs by name.
-        for edit in sorted(group, key=lambda e: (isinstance(e, SplitEdit) or e.logical is not None, -(e.line or 0))):
+        for edit in sorted(group, key=lambda e: (not isinstance(e, Edit) or e.logical is not None, -(e.line or 0))):
             why = _apply_any(lines, edit)
             if why is not None:
                 missed.append((edit, why))
