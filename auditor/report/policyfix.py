@@ -24,6 +24,9 @@ from typing import Any
 
 from auditor.engine.findings import Finding
 from auditor.partitions import partition_of
+from auditor.report.hcltext import direct as _direct
+from auditor.report.hcltext import nested as _nested
+from auditor.report.hcltext import tf_resources as _tf_resources
 from auditor.report.remediation import (
     RemediationError,
     _normal,
@@ -394,8 +397,6 @@ def _tf_policy_document_block(statement: Mapping[str, Any], leaf: Any, indent: s
 
 
 def _tf_apply(lines: list[str], edit: PolicyEdit) -> None:
-    from auditor.report.templatefix import _direct, _nested, _tf_resources
-
     resources = _tf_resources(lines)
     data = _tf_data(lines)
     rtype, _, name = edit.logical.partition(".")
