@@ -280,3 +280,69 @@ def test_a_policy_with_an_unresolved_reference_is_left_for_a_person(
     assert not steps.edits
     assert steps.manual[0][1] == ("the policy is not merged: the declared policy is not literal (var.reader): add "
                                   "the CCME statements by hand")
+
+
+HEREDOC_POLICY = '''resource "aws_s3_bucket_policy" "internals" {
+  bucket = aws_s3_bucket.internals.id
+  policy = <<-EOT
+    {
+      "Version": "2012-10-17",
+      "Statement": [
+        {
+          "Sid": "enforce-tls-12-requests-only",
+          "Effect": "Deny",
+          "Principal": {"AWS": "*"},
+          "Action": "*",
+          "Resource": ["${aws_s3_bucket.internals.arn}/*", "${aws_s3_bucket.internals.arn}"],
+          "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}
+        }
+      ]
+    }
+  EOT
+}'''
+DOCUMENT_POLICY = '''data "aws_iam_policy_document" "userdata" {
+  statement {
+    sid       = "enforce-tls-12-requests-only"
+    effect    = "Deny"
+    actions   = ["*"]
+    resources = ["${aws_s3_bucket.userdata.arn}/*", aws_s3_bucket.userdata.arn]
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "NumericLessThan"
+      variable = "s3:TlsVersion"
+      values   = ["1.2"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "userdata" {
+  bucket = aws_s3_bucket.userdata.id
+  policy = data.aws_iam_policy_document.userdata.json
+}'''
+
+
+def test_heredoc_and_policy_document_forms_are_merged_and_pass(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main_tf = repo / BROKEN[1] / "main.tf"
+    text = main_tf.read_text()
+    for name, form in (("internals", HEREDOC_POLICY), ("userdata", DOCUMENT_POLICY)):
+        start = text.index(f'resource "aws_s3_bucket_policy" "{name}" {{\n')
+        text = text[:start] + form + text[text.index("\n}\n", start) + 2:]
+    main_tf.write_text(text)
+    assert main(["iac", BROKEN[1], *CONFIG, "-f", "json", "-o", "before.json"]) == 1
+    wanted = {"CCME-S3-POLICY-SECURETRANSPORT-INTERNALS", "CCME-S3-POLICY-SECURETRANSPORT-USERDATA"}
+    assert wanted <= {rule for rule, _ in fails(repo / "before.json")}
+    capsys.readouterr()
+    assert main(["remediate", "before.json", "--format", "patch", "-o", "fix.patch"]) == 0
+    assert "the policy is not merged" not in capsys.readouterr().err
+    patch = (repo / "fix.patch").read_text()
+    assert '+          "Sid": "enforce-tls-requests-only",' in patch
+    assert not [line for line in patch.splitlines() if line.startswith("-") and not line.startswith("---")
+                and ("Sid" in line or "Principal" in line or "Resource" in line or "statement" in line)]
+    assert '+    sid = "enforce-tls-requests-only"' in patch
+    subprocess.run(["git", "apply", "--check", "fix.patch"], cwd=repo, check=True)
+    subprocess.run(["git", "apply", "fix.patch"], cwd=repo, check=True)
+    assert main(["iac", BROKEN[1], *CONFIG, "-f", "json", "-o", "after.json"]) == 1
+    assert not {rule for rule, _ in fails(repo / "after.json")} & wanted

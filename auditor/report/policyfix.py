@@ -476,10 +476,16 @@ def _tf_apply(lines: list[str], edit: PolicyEdit) -> None:
             raise Refused("the policy heredoc is not JSON: add the CCME statements by hand") from None
         if not isinstance(document, dict) or not isinstance(document.get("Statement"), list):
             raise Refused("the policy heredoc has no Statement list")
-        document["Statement"] += [_mapped(s, lambda v: _heredoc_value(v, edit, bucket, data)) for s in new]
-        indent = lines[at + 1][: _indent(lines[at + 1])]
-        text = json.dumps(document, indent=2)
-        lines[at + 1:end] = [indent + line + "\n" for line in text.split("\n")]
+        body = "".join(lines[at + 1:end])
+        close = _statement_list_end(body)
+        item = re.search(r"\n([ \t]*)\S[^\n]*\Z", body[:close].rstrip())
+        indent = item.group(1) if item else "  "
+        added = ",\n".join(indent + json.dumps(_mapped(s, lambda v: _heredoc_value(v, edit, bucket, data)),
+                                               indent=2).replace("\n", "\n" + indent) for s in new)
+        head = body[:close].rstrip()
+        head += ("" if head.endswith("[") else ",") + "\n" + added
+        tail = body[close:]
+        lines[at + 1:end] = (head + "\n" + indent[:-2] + tail.lstrip(" \t")).splitlines(keepends=True)
         return
     source = re.fullmatch(r"data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json", value)
     if source:
@@ -498,6 +504,44 @@ def _tf_apply(lines: list[str], edit: PolicyEdit) -> None:
         lines[close:close] = added
         return
     raise Refused(f"the policy is not written in the template ({value[:40]}): add the CCME statements by hand")
+
+
+def _statement_list_end(text: str) -> int:
+    """The offset of the `]` closing the top-level "Statement" array of a JSON document (parsed before)."""
+    depth, i, key_at_top = 0, 0, False
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':
+            j = i + 1
+            while text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            if depth == 1 and text[i + 1:j] == "Statement" and re.match(r"\s*:\s*\[", text[j + 1:]):
+                key_at_top = True
+            i = j + 1
+            continue
+        if ch in "{[":
+            depth += 1
+            if key_at_top and ch == "[" and depth == 2:
+                start_depth = depth
+                k = i + 1
+                while k < len(text):
+                    c = text[k]
+                    if c == '"':
+                        k += 1
+                        while text[k] != '"':
+                            k += 2 if text[k] == "\\" else 1
+                    elif c in "{[":
+                        start_depth += 1
+                    elif c in "}]":
+                        if start_depth == 2:
+                            return k
+                        start_depth -= 1
+                    k += 1
+                break
+        elif ch in "}]":
+            depth -= 1
+        i += 1
+    raise Refused("the policy heredoc's Statement is not a list")
 
 
 def _heredoc_value(value: str, edit: PolicyEdit, bucket: str | None, data: Mapping[str, str]) -> str:
