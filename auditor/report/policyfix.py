@@ -498,10 +498,10 @@ def _tf_apply(lines: list[str], edit: PolicyEdit) -> None:
             raise Refused(f"data.aws_iam_policy_document.{source.group(1)} is not written in {edit.file}")
         if _nested(lines, start + 1, close, "dynamic") is not None:
             raise Refused(f"data.aws_iam_policy_document.{source.group(1)} builds statements dynamically")
-        added: list[str] = []
+        blocks: list[str] = []
         for statement in new:
-            added += _tf_policy_document_block(statement, leaf, "  ")
-        lines[close:close] = added
+            blocks += _tf_policy_document_block(statement, leaf, "  ")
+        lines[close:close] = blocks
         return
     raise Refused(f"the policy is not written in the template ({value[:40]}): add the CCME statements by hand")
 
