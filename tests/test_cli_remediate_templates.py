@@ -346,3 +346,32 @@ def test_heredoc_and_policy_document_forms_are_merged_and_pass(repo: Path, capsy
     subprocess.run(["git", "apply", "fix.patch"], cwd=repo, check=True)
     assert main(["iac", BROKEN[1], *CONFIG, "-f", "json", "-o", "after.json"]) == 1
     assert not {rule for rule, _ in fails(repo / "after.json")} & wanted
+
+
+def test_a_cloudformation_json_template_gets_the_statements_merged_and_passes(
+        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from auditor.iac.cloudformation.template import decode
+
+    _plant_policy_faults(repo)
+    document, problem = decode(repo / BROKEN[0])
+    assert problem is None
+    template = repo / "examples/cloudformation/ccme-prerequisites-broken.json"
+    template.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    (repo / BROKEN[0]).unlink()
+    target = [str(template.relative_to(repo)), *CONFIG]
+    assert main(["iac", *target, "-f", "json", "-o", "before.json"]) == 1
+    before = fails(repo / "before.json")
+    assert {rule for rule, _ in before} >= POLICY_RULES
+    capsys.readouterr()
+    assert main(["remediate", "before.json", "--format", "patch", "-o", "fix.patch"]) == 0
+    assert "the policy is not merged" not in capsys.readouterr().err
+    patch = (repo / "fix.patch").read_text()
+    assert '+              "Sid": "Allow use of the key",' in patch
+    assert '+    "UserdataBucketPolicy": {' in patch and '"Fn::GetAtt": [' in patch
+    assert not [line for line in patch.splitlines() if line.startswith("-") and not line.startswith("---")]
+    subprocess.run(["git", "apply", "--check", "fix.patch"], cwd=repo, check=True)
+    subprocess.run(["git", "apply", "fix.patch"], cwd=repo, check=True)
+    json.loads(template.read_text())
+    assert main(["iac", *target, "-f", "json", "-o", "after.json"]) == 1
+    after = fails(repo / "after.json")
+    assert after <= before and not {rule for rule, _ in after} & POLICY_RULES

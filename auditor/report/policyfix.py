@@ -7,16 +7,18 @@ not added twice; a declared statement reusing a CCME Sid with other content stop
 that is not literal (an unresolved reference, a `file()` call, a form this module does not edit). Every other
 statement is kept as written: the patch adds lines, it never rewrites the declared ones.
 
-Written forms: CloudFormation YAML (a block KeyPolicy / PolicyDocument with a block Statement list; a missing
-KeyPolicy or AWS::S3::BucketPolicy is added), Terraform (`policy = jsonencode({...})` with a `Statement = [`
-list, a `data "aws_iam_policy_document"` the policy names, a heredoc of JSON; a missing `policy` or
-aws_s3_bucket_policy is added). Added values name the template's own resources and pseudo parameters where
-it can (`!GetAtt Bucket.Arn`, `${AWS::AccountId}`, `aws_s3_bucket.b.arn`, `data.aws_caller_identity.x`).
+Written forms: CloudFormation YAML (a block KeyPolicy / PolicyDocument with a block Statement list) and JSON
+(statements inserted after the last declared one); a missing KeyPolicy or AWS::S3::BucketPolicy is added.
+Terraform: `policy = jsonencode({...})` with a `Statement = [` list, a `data "aws_iam_policy_document"` the
+policy names, a heredoc of JSON; a missing `policy` or aws_s3_bucket_policy is added. Added values name the
+template's own resources and pseudo parameters where it can (`!GetAtt Bucket.Arn`, `${AWS::AccountId}`,
+`aws_s3_bucket.b.arn`, `data.aws_caller_identity.x`).
 """
 
 from __future__ import annotations
 
 import json
+import json.decoder
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -284,9 +286,136 @@ def _child(lines: list[str], start: int, end: int, key: str) -> tuple[int, int, 
     return None
 
 
+# ---------------------------------------------------------------------------------------------- CloudFormation JSON
+def _json_spans(text: str) -> dict[tuple[Any, ...], tuple[int, int]]:
+    """(start, end) offset of every value of a JSON document, by its path (keys and list indexes)."""
+    scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
+    spans: dict[tuple[Any, ...], tuple[int, int]] = {}
+    scalar = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?|true|false|null")
+
+    def ws(i: int) -> int:
+        while i < len(text) and text[i] in " \t\r\n":
+            i += 1
+        return i
+
+    def value(i: int, path: tuple[Any, ...]) -> int:
+        i = ws(i)
+        start = i
+        if text[i] == "{":
+            i = ws(i + 1)
+            while text[i] != "}":
+                key, i = scanstring(text, i + 1)
+                i = ws(i)
+                i = ws(value(i + 1, (*path, key)))  # past ':'
+                if text[i] == ",":
+                    i = ws(i + 1)
+            end = i + 1
+        elif text[i] == "[":
+            i, n = ws(i + 1), 0
+            while text[i] != "]":
+                i = ws(value(i, (*path, n)))
+                n += 1
+                if text[i] == ",":
+                    i = ws(i + 1)
+            end = i + 1
+        elif text[i] == '"':
+            end = scanstring(text, i + 1)[1]
+        else:
+            match = scalar.match(text, i)
+            if match is None:
+                raise Refused("the template is not JSON")
+            end = match.end()
+        spans[path] = (start, end)
+        return end
+
+    value(0, ())
+    return spans
+
+
+def _cfn_json_value(value: str, edit: PolicyEdit, bucket: str | None) -> Any:
+    """The JSON form of _cfn_value: {"Fn::GetAtt": [...]}, {"Ref": ...}, {"Fn::Sub": ...}."""
+    raw = _cfn_value(value, edit, bucket)
+    if not isinstance(raw, Raw):
+        return raw
+    if raw.text.startswith("!GetAtt "):
+        return {"Fn::GetAtt": raw.text.removeprefix("!GetAtt ").split(".", 1)}
+    if raw.text.startswith("!Ref "):
+        return {"Ref": json.loads(raw.text.removeprefix("!Ref "))}
+    return {"Fn::Sub": json.loads(raw.text.removeprefix("!Sub "))}
+
+
+def _cfn_json_apply(lines: list[str], edit: PolicyEdit) -> None:
+    text = "".join(lines)
+    try:
+        template = json.loads(text)
+        spans = _json_spans(text)
+    except (ValueError, IndexError):
+        raise Refused(f"{edit.file} is not JSON") from None
+    resources = template.get("Resources") if isinstance(template, dict) else None
+    if not isinstance(resources, dict) or edit.logical not in resources:
+        raise Refused(f"resource {edit.logical} is not in {edit.file}'s Resources")
+    step = 4 if re.search(r'\n {4}"Resources"', text) else 2
+    bucket = edit.logical if edit.kind == "bucket" else None
+
+    def leaf(v: str) -> Any:
+        return _cfn_json_value(v, edit, bucket)
+
+    def insert_after(path: tuple[Any, ...], key: str | None, node: Any) -> str:
+        """Text after the value at `path` (a member `"key": node`, or a list item), indented like it."""
+        start, end = spans[path]
+        line_start = text.rfind("\n", 0, start) + 1
+        indent = re.match(r"[ \t]*", text[line_start:]).group(0)  # type: ignore[union-attr]
+        body = json.dumps(node, indent=step).replace("\n", "\n" + indent)
+        member = f"{json.dumps(key)}: {body}" if key is not None else body
+        return text[:end] + ",\n" + indent + member + text[end:]
+
+    if edit.kind == "key":
+        owner, prop = edit.logical, "KeyPolicy"
+    else:
+        owners = [name for name, res in resources.items() if isinstance(res, dict)
+                  and res.get("Type") == "AWS::S3::BucketPolicy"
+                  and (res.get("Properties") or {}).get("Bucket") == {"Ref": bucket}]
+        if len(owners) > 1:
+            raise Refused(f"more than one AWS::S3::BucketPolicy names {bucket}: keep one, then fix again")
+        if not owners:
+            if edit.document is None:
+                raise Refused(f'the policy of {bucket} is not declared as "Bucket": {{"Ref": "{bucket}"}}')
+            name = f"{bucket}Policy"
+            while name in resources:
+                name += "Ccme"
+            document = _mapped(json.loads(edit.document), leaf)
+            new = {"Type": "AWS::S3::BucketPolicy",
+                   "Properties": {"Bucket": {"Ref": bucket}, "PolicyDocument": document}}
+            lines[:] = insert_after(("Resources", bucket), name, new).splitlines(keepends=True)
+            return
+        owner, prop = owners[0], "PolicyDocument"
+    props = resources[owner].get("Properties") if isinstance(resources[owner], dict) else None
+    if not isinstance(props, dict) or not props:
+        raise Refused(f"{owner} has no Properties object")
+    policy = props.get(prop)
+    if policy is None:
+        if edit.document is None:
+            raise Refused(f"{owner} declares no {prop}")
+        last = list(props)[-1]
+        document = _mapped(json.loads(edit.document), leaf)
+        lines[:] = insert_after(("Resources", owner, "Properties", last), prop, document).splitlines(keepends=True)
+        return
+    statements = policy.get("Statement") if isinstance(policy, dict) else None
+    if not isinstance(statements, list) or not statements:
+        raise Refused(f"{owner}'s {prop} has no list of statements written in the template: add the CCME "
+                      "statements by hand")
+    for statement in (json.loads(s) for s in edit.statements):
+        path = ("Resources", owner, "Properties", prop, "Statement", len(statements) - 1)
+        text = insert_after(path, None, _mapped(statement, leaf))
+        spans = _json_spans(text)
+        statements.append(statement)
+    lines[:] = text.splitlines(keepends=True)
+
+
 def _cfn_apply(lines: list[str], edit: PolicyEdit) -> None:
-    if edit.file.endswith(".json"):
-        raise Refused("a CloudFormation template written in JSON is not edited: add the CCME statements by hand")
+    if edit.file.endswith(".json") or "".join(lines).lstrip().startswith("{"):
+        _cfn_json_apply(lines, edit)
+        return
     resources = _cfn_resources(lines)
     if edit.kind == "key":
         if edit.logical not in resources:
