@@ -196,7 +196,8 @@ def _tf_value(value: str, edit: PolicyEdit, bucket: str | None, data: Mapping[st
              "account": f"data.aws_caller_identity.{data['aws_caller_identity']}.account_id"
              if "aws_caller_identity" in data else None,
              "partition": f"data.aws_partition.{data['aws_partition']}.partition" if "aws_partition" in data else None,
-             "region": f"data.aws_region.{data['aws_region']}.name" if "aws_region" in data else None}
+             "region": f"data.aws_region.{data['aws_region']}.name" if "aws_region" in data
+             else "var.region" if "variable" in data else None}
     for literal, what in edit.names:
         expr = parts.get(what)
         if not expr:
@@ -491,6 +492,8 @@ def _tf_data(lines: list[str]) -> dict[str, str]:
         match = re.match(r'^data\s+"(aws_caller_identity|aws_partition|aws_region)"\s+"([^"]+)"', line)
         if match:
             out.setdefault(match.group(1), match.group(2))
+        if re.match(r'^variable\s+"region"\s*\{', line):
+            out["variable"] = "region"  # the deployment Region as the template names it
     return out
 
 
