@@ -60,16 +60,15 @@ def _load_input(path: Path) -> tuple[str, Any]:
 def _template_patch(findings: list[Any], output: Path | None) -> None:
     """remediate --format patch: the templates' fixes as one unified diff; what needs a person on stderr."""
     from auditor.fileio import write_text_atomic
-    from auditor.report.templatefix import plan, unified_diff
+    from auditor.report.templatefix import patch_files, plan
 
     steps = plan(findings)
-    patch, missed = unified_diff(steps.edits)
+    patch, missed = patch_files(steps.edits)
     for finding, why in steps.manual:
         where = location_text(finding.location) if finding.location else finding.resource_id
         sys.stderr.write(f"remediate: not patched: {finding.rule_id} {where}: {why} ({finding.message})\n")
-    for edit in missed:
-        sys.stderr.write(f"remediate: not patched: {edit.rule_id} {edit.file}#{edit.logical}: the resource or its "
-                         f"property block is not written as expected; set {edit.prop} to {edit.value} by hand\n")
+    for edit, why in missed:
+        sys.stderr.write(f"remediate: not patched: {edit.rule_id} {edit.file}#{edit.logical}: {why}\n")
     if output is None:
         sys.stdout.write(patch)
     else:

@@ -8,6 +8,7 @@ element inside `each`/`count`); a path starting with `@` reads the resource enve
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -560,8 +561,13 @@ def _policy(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
         raise UnknownValue(f"the policy cannot be evaluated: {result.error}", args["path"])
     judged = result.warnings if args.get("judge") == "warnings" else result.violations
     if judged:
-        return Outcome(False, tuple({"check": requirement, "path": args["path"], "violation": line}
-                                    for line in judged[:5]))
+        # A violation (or a warning about one request) carries its witness as data: the request and the
+        # statements that decided it. The reports render from it.
+        witnesses = result.warning_witnesses if args.get("judge") == "warnings" else result.witnesses
+        return Outcome(False, tuple(
+            {"check": requirement, "path": args["path"], "violation": line,
+             **({"witness": copy.deepcopy(dict(witnesses[n]))} if n < len(witnesses) and witnesses[n] else {})}
+            for n, line in enumerate(judged[:5])))
     summary = f"{requirement} holds for every request (proved by the solver)"
     return Outcome(True, (_ev(summary, args["path"], "met"),))
 

@@ -95,6 +95,8 @@ class RequirementResult:
     assumptions: tuple[str, ...] = ()
     witnesses: tuple[Mapping[str, Any], ...] = ()
     solver_checks: int = 0
+    warning_witnesses: tuple[Mapping[str, Any] | None, ...] = ()
+    """One per warning: the request it is about, as data, or None when it is about the policy as a whole."""
 
     @property
     def verdict(self) -> str:
@@ -121,6 +123,7 @@ class RequirementResult:
             "warnings": list(self.warnings),
             "assumptions": list(self.assumptions),
             "witnesses": [dict(w) for w in self.witnesses],
+            "warning_witnesses": [dict(w) if w is not None else None for w in self.warning_witnesses],
             "decided_by": "z3",
             "solver_checks": self.solver_checks,
             "notes": list(self.notes),
@@ -189,6 +192,7 @@ class _Run:
         self.violations: list[str] = []
         self.warnings: list[str] = []
         self.witnesses: list[Mapping[str, Any]] = []
+        self.warning_witnesses: list[Mapping[str, Any] | None] = []
         self.checks = 0
         self.fixed = {k: v for k, v in ctx.pinned.items() if k.lower() not in DERIVED_KEYS}
         self.assume = {k: v for k, v in ctx.pinned.items() if k.lower() in DERIVED_KEYS}
@@ -223,9 +227,10 @@ class _Run:
             self.violations.append(text)
             self.witnesses.append(witness.to_json_value())
 
-    def warn(self, message: str) -> None:
+    def warn(self, message: str, witness: Witness | None = None) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
+            self.warning_witnesses.append(witness.to_json_value() if witness is not None else None)
 
     def result(self) -> RequirementResult:
         return RequirementResult(
@@ -235,6 +240,7 @@ class _Run:
             warnings=tuple(self.warnings),
             witnesses=tuple(self.witnesses),
             solver_checks=self.checks,
+            warning_witnesses=tuple(self.warning_witnesses),
         )
 
 
@@ -333,7 +339,8 @@ def _check_s3_tls(policy: Policy, ctx: RequirementContext) -> RequirementResult:
                 f"{w.action.removeprefix('s3:')} on {w.resource} over TLS {version} by "
                 f"{_who(w.principal, ctx.account)}{w.context_text(answer.displays)} is denied by {labels}: the TLS "
                 "condition also blocks TLS 1.2+ clients; deny only s3:TlsVersion below 1.2 "
-                '(NumericLessThan "1.2")'
+                '(NumericLessThan "1.2")',
+                w,
             )
             break
     return run.result()
@@ -517,7 +524,7 @@ def _check_kms_logs(policy: Policy, ctx: RequirementContext) -> RequirementResul
             groups=(0, 1),
         )
         for w in run.ask(query, limit=2).witnesses:
-            run.warn(f"{w.action} is not allowed to {service}: narrower than the seed's kms:GenerateDataKey*")
+            run.warn(f"{w.action} is not allowed to {service}: narrower than the seed's kms:GenerateDataKey*", w)
     if wrong and not run.violations:
         run.warn(f"the policy also names {', '.join(wrong)}, the CloudWatch Logs principal of another Region")
     return run.result()

@@ -174,16 +174,28 @@ class Witness:
                 parts.append(f"{displays.get(key, key)}={shown}")
         return " with " + ", ".join(parts) if parts else ""
 
+    def transport(self) -> str | None:
+        """``plain HTTP``, ``TLS 1.0``, ...: how the request travels, when its context says."""
+        context = {k.lower(): v for k, v in self.context.items()}
+        secure, tls = context.get("aws:securetransport"), context.get("s3:tlsversion")
+        if secure and secure[0].lower() == "false":
+            return "plain HTTP"
+        return f"TLS {tls[0]}" if tls else None
+
     def to_json_value(self) -> dict[str, Any]:
-        """The request as JSON data."""
+        """The request as JSON data: who, what, on which resource, how it travels, its condition values, and
+        the statements that decided it (numbered from 1, with their Sid)."""
         return {
-            "principal": {"kind": self.principal.kind, "id": self.principal.identifier},
+            "principal": {"kind": self.principal.kind, "id": self.principal.identifier,
+                          "description": self.principal.describe()},
             "action": self.action,
             "resource": self.resource,
+            "transport": self.transport(),
             "context": {k: list(v) for k, v in self.context.items()},
             "decision": self.decision.effect,
             "alike": list(self.alike),
             "statements": [ref.label for ref in self.decision.statements],
+            "deciding_statements": [{"number": ref.index + 1, "sid": ref.sid} for ref in self.decision.statements],
         }
 
 

@@ -190,8 +190,12 @@ def asff_finding(
     if evidence:
         fields["ccme-audit/Evidence"] = json.dumps(evidence)
     for number, entry in enumerate(policy_evidence(finding)[:5], 1):
-        fields[f"ccme-audit/ViolatingRequest{number}"] = json.dumps(
-            {"violation": entry["violation"], **entry.get("request", {})}, sort_keys=True)
+        request = {"violation": entry["violation"], **entry.get("request", {})}
+        for bulky in ("alike", "principal_id", "conditions", "violation"):  # what goes first when it is too long
+            if len(json.dumps(request, sort_keys=True)) <= PRODUCT_FIELD_MAX:
+                break
+            request.pop(bulky, None)
+        fields[f"ccme-audit/ViolatingRequest{number}"] = json.dumps(request, sort_keys=True)
         if entry.get("statements"):
             fields[f"ccme-audit/DecidingStatements{number}"] = json.dumps(entry["statements"], sort_keys=True)
     doc: dict[str, Any] = {

@@ -10,6 +10,7 @@ from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jsonschema
 
@@ -69,6 +70,14 @@ def rule_doc_uri(rule_id: str) -> str | None:
 def rule_doc_ref(rule_id: str) -> str:
     """Where the rule is documented: its URL when configured, else docs/rules.md#ID (relative to the repo)."""
     return rule_doc_uri(rule_id) or f"{RULES_DOC}#{rule_id}"
+
+
+def rule_doc_link(rule_id: str) -> str:
+    """rule_doc_ref as a link target: percent-encoded (no space, quote, bracket or parenthesis survives), so it
+    can sit in a Markdown link or an href. docs/rules.md's anchors are the rule ids (auditor.report.ruledoc)."""
+    base = docs_base()
+    head = quote(base, safe=":/?=&%~.-_+,;@") if base else RULES_DOC
+    return f"{head}#{quote(rule_id, safe='-_.~')}"
 
 
 def help_uri(source: Source, rule_id: str) -> str | None:

@@ -20,7 +20,16 @@ from markupsafe import Markup
 from auditor.data import data_dir
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Finding, Severity, Status
-from auditor.report.common import AREAS, evidence_lines, ordered, rules_by_id, source_text, version, xml_text
+from auditor.report.common import (
+    AREAS,
+    evidence_lines,
+    ordered,
+    rule_doc_link,
+    rules_by_id,
+    source_text,
+    version,
+    xml_text,
+)
 from auditor.report.history import History
 from auditor.report.remediation import sh_for_finding
 from auditor.snapshot import location_text
@@ -95,6 +104,7 @@ def page_data(evaluation: Evaluation, *, with_fixes: bool = True, history: Histo
             "q": source.quote or "",
             "u": source.url if source.url and source.url.startswith("https://") else "",
             "d": (rule.description or "") if rule else "",
+            "k": rule_doc_link(finding.rule_id),  # docs/rules.md#ID, or the configured documentation URL
         }
     return {
         "rules": sources,
@@ -128,4 +138,5 @@ def render(evaluation: Evaluation, *, tool_version: str | None = None, with_fixe
         script=Markup(script),  # noqa: S704 - the shipped report.js, not data
         script_hash=script_hash,
         source_text=source_text,
+        doc_link=rule_doc_link,
     )

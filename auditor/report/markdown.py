@@ -14,7 +14,7 @@ from collections import Counter
 
 from auditor.engine.evaluate import Evaluation
 from auditor.engine.findings import Finding, Severity, Status
-from auditor.report.common import AREAS, evidence_lines, ordered, source_text, version
+from auditor.report.common import AREAS, evidence_lines, ordered, rule_doc_link, source_text, version
 from auditor.report.remediation import sh_for_finding
 
 MAX_CHARS = 60_000
@@ -45,6 +45,11 @@ def esc(value: object) -> str:
     )
 
 
+def rule_link(rule_id: str) -> str:
+    """The rule id, escaped, linked to its entry in docs/rules.md (or the configured documentation URL)."""
+    return f"[{esc(rule_id)}]({rule_doc_link(rule_id)})"
+
+
 def code_block(text: str, lang: str = "") -> str:
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
@@ -69,6 +74,7 @@ def _details(finding: Finding) -> str:
     if finding.attribution:
         parts.append(f"- Who changed it (CloudTrail): {esc(finding.attribution.get('text'))}")
     parts.append(f"- Requirement: {esc(source_text(finding.source))}")
+    parts.append(f"- Documentation: {rule_link(finding.rule_id)}")
     evidence = evidence_lines(finding)
     if evidence:
         parts.extend(["", "Observed evidence:", "", code_block("\n".join(evidence))])
@@ -116,7 +122,7 @@ def render(evaluation: Evaluation, *, tool_version: str | None = None, max_chars
         "|---|---|---|---|---|---|",
     ]
     rows = [
-        f"| {_ICON[f.status]} | {f.severity.value} | {esc(f.rule_id)} | {esc(f.resource_id)} | "
+        f"| {_ICON[f.status]} | {f.severity.value} | {rule_link(f.rule_id)} | {esc(f.resource_id)} | "
         f"{esc(f.region or 'global')} | {esc(f.message)}"
         + (f" ({esc(f.attribution.get('text'))})" if f.attribution else "") + " |"
         for f in problems

@@ -32,7 +32,7 @@ from auditor.report.common import (
     source_text,
     version,
 )
-from auditor.report.evidence import policy_evidence, statement_text
+from auditor.report.evidence import policy_evidence, request_text, statement_text
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _LEVEL = {
@@ -132,7 +132,8 @@ def _related(finding: Finding, logical: dict[str, Any], local: Callable[[str], s
     out: list[dict[str, Any]] = []
     for entry in policy_evidence(finding):
         label = "violating request: " if "request" in entry else ""
-        out.append({"id": len(out) + 1, "message": {"text": local(f"{label}{entry['violation']}")},
+        fields = f" (request: {request_text(entry['request'])})" if entry.get("request") else ""
+        out.append({"id": len(out) + 1, "message": {"text": local(f"{label}{entry['violation']}{fields}")},
                     "logicalLocations": [logical]})
         for statement in entry.get("statements", []):
             where = {"name": f"statement {statement['number']}",

@@ -53,6 +53,11 @@
       document.body.removeChild(area);
     }
   }
+  function docLink(id) {
+    // The rule's documentation: docs/rules.md#ID (relative) or an http(s) URL; anything else is not a link.
+    var h = (rules[id] || {}).k;
+    return (typeof h === "string" && (/^https?:\/\//.test(h) || /^docs\/rules\.md#/.test(h))) ? h : "";
+  }
   function detail(f) {
     var row = el("tr", "detail"), cell = el("td");
     cell.colSpan = 6;
@@ -68,6 +73,10 @@
       var a = el("a", null, src.u); a.href = src.u; a.rel = "noopener noreferrer"; box.appendChild(a);
     }
     if (src.d) { box.appendChild(el("p", "muted", src.d)); }
+    if (docLink(f.r)) {
+      var docp = el("p", null, "Documentation: "), doca = el("a", null, f.r);
+      doca.href = docLink(f.r); doca.rel = "noopener noreferrer"; docp.appendChild(doca); box.appendChild(docp);
+    }
     if (f.n) { box.appendChild(el("p", null, "Name: " + f.n)); }
     if (f.l) { box.appendChild(el("p", null, "Location: " + f.l)); }
     if (f.w) { box.appendChild(el("p", null, "Waived: " + f.w)); }
@@ -98,7 +107,13 @@
     tr.dataset.id = f.i; tr.dataset.status = f.s;
     var st = el("td"); st.appendChild(el("span", "badge " + f.s, f.s)); tr.appendChild(st);
     tr.appendChild(el("td", "sev-" + f.v, f.v));
-    tr.appendChild(el("td", "rid", f.r));
+    var rid = el("td", "rid"), doc = docLink(f.r);
+    if (doc) {
+      var link = el("a", null, f.r); link.href = doc; link.rel = "noopener noreferrer";
+      link.addEventListener("click", function (ev) { ev.stopPropagation(); });
+      rid.appendChild(link);
+    } else { rid.textContent = f.r; }
+    tr.appendChild(rid);
     tr.appendChild(el("td", "res", f.x));
     tr.appendChild(el("td", null, f.g));
     tr.appendChild(el("td", null, f.m));

@@ -142,3 +142,10 @@ def test_attribution_and_history_are_text_and_run_nothing(tmp_path: Path, evalua
     assert "History: FAIL since 2026-11-22T00:00:00+00:00 (was PASS)" in detail
     section = htmlmod.unescape(dom.split('<section id="history">', 1)[1].split("</section>", 1)[0])
     assert HOSTILE in section and "2026-11-22T00:00:00+00:00" in section
+
+
+def test_each_rendered_rule_id_links_to_its_docs_anchor(page: Path, broken) -> None:
+    dom = chromium.dump_dom(page)
+    links = re.findall(r'<td class="rid"><a href="([^"]+)" rel="noopener noreferrer">([^<]+)</a></td>', dom)
+    assert len(links) == len(rows(dom)) and links
+    assert all(href == f"docs/rules.md#{rule_id}" for href, rule_id in links)

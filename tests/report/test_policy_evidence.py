@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 
 from auditor.cli import main
-from auditor.report.evidence import request_of
 
 SNAPSHOT = Path(__file__).resolve().parents[1] / "fixtures" / "snapshots" / "ccme-broken.json"
 BUCKET = "ucit-ccme-internals-eu-west-1"
 REQUEST = f"GetBucketLocation on arn:aws:s3:::{BUCKET} over plain HTTP"
 STATEMENT = 'decided by statement 3 ("Allow attachment of persistent resources")'
-FORMATS = ("markdown", "html", "junit", "sarif", "csv", "asff", "ocsf")
+FORMATS = ("markdown", "html", "junit", "sarif", "csv", "asff", "ocsf", "json")
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +58,7 @@ def test_asff_product_fields_and_ocsf_evidences_hold_the_request(reports: dict[s
     asff = next(f for f in json.loads(reports["report.asff.json"])["Findings"]
                 if f["GeneratorId"] == "CCME-S3-POLICY-SECURETRANSPORT-INTERNALS")
     request = json.loads(asff["ProductFields"]["ccme-audit/ViolatingRequest1"])
-    assert request["principal"] == "anonymous principal" and request["action"] == "GetBucketLocation"
+    assert request["principal"] == "anonymous principal" and request["action"] == "s3:GetBucketLocation"
     assert request["resource"] == f"arn:aws:s3:::{BUCKET}" and request["transport"] == "plain HTTP"
     assert REQUEST in asff["Description"] and "SourceUrl" not in asff
     ocsf = next(e for e in json.loads(reports["report.ocsf.json"])
@@ -79,10 +78,47 @@ def test_junit_and_csv_carry_it_in_their_text(reports: dict[str, str]) -> None:
     assert f"GetBucketLocation on arn:aws:s3:::{BUCKET} over TLS 1.0" in row["evidence"]
 
 
-def test_a_line_that_is_not_a_request_is_kept_as_written() -> None:
-    assert request_of("2 of 12 evaluated requests break the requirement in total") is None
-    parsed = request_of("s3:GetObject on arn:aws:s3:::b/* over TLS 1.1 (s3:TlsVersion=1.1, aws:SecureTransport=true) "
-                        "by arn:aws:iam::444455556666:root is allowed by statement 2 (\"x\")")
-    assert parsed == {"action": "s3:GetObject", "resource": "arn:aws:s3:::b/*", "transport": "TLS 1.1",
-                      "transport_keys": "s3:TlsVersion=1.1, aws:SecureTransport=true",
-                      "principal": "arn:aws:iam::444455556666:root", "decision": "allowed"}
+def test_the_request_is_data_from_the_decision_not_read_back_from_words(reports: dict[str, str]) -> None:
+    import jsonschema
+
+    report = json.loads(reports["report.json"])
+    schema = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "report.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(report)
+    finding = next(f for f in report["findings"] if f["rule_id"] == "CCME-S3-POLICY-TLS12-INTERNALS"
+                   and f["resource_id"] == BUCKET)
+    witness = finding["evidence"][0]["witness"]
+    assert witness["principal"]["kind"] == "anonymous" and witness["transport"] == "TLS 1.0"
+    assert witness["resource"].startswith(f"arn:aws:s3:::{BUCKET}") and witness["decision"] != "explicit_deny"
+    assert {k.lower() for k in witness["context"]} >= {"aws:securetransport", "s3:tlsversion"}
+    kms = next(f for f in report["findings"] if f["rule_id"] == "CCME-KMS-POLICY-DCV-PROXY")
+    refs = kms["evidence"][0]["witness"]["deciding_statements"]
+    assert {"number": 3, "sid": "Allow attachment of persistent resources"} in refs
+
+
+def test_reports_render_the_witness_they_are_given_whatever_the_words_say() -> None:
+    from auditor.report.common import evidence_lines
+    from auditor.report.evidence import policy_evidence
+    from tests.report.conftest import make_finding
+
+    witness = {"principal": {"kind": "aws", "id": "arn:aws:iam::444455556666:root",
+                             "description": "arn:aws:iam::444455556666:root"},
+               "action": "s3:GetObject", "resource": "arn:aws:s3:::b/k", "transport": "TLS 1.1",
+               "context": {"s3:TlsVersion": ["1.1"], "aws:SecureTransport": ["true"]}, "decision": "allow",
+               "alike": [], "statements": ['statement 2 ("x")'], "deciding_statements": [{"number": 2, "sid": "x"}]}
+    finding = make_finding(
+        evidence=({"check": "s3-deny-tls-below-1.2", "path": "policy", "violation": "words nobody parses",
+                   "witness": witness},
+                  {"check": "s3-deny-tls-below-1.2", "path": "policy", "violation": "GetObject on arn:aws:s3:::b/k "
+                   "over TLS 1.0 by anonymous principal is allowed by statement 1"}),
+        context={"attributes": {"policy": {"Statement": [{"Sid": "a"}, {"Sid": "x", "Effect": "Allow"}]}}})
+    first, second = policy_evidence(finding)
+    assert first["request"] == {"principal": "arn:aws:iam::444455556666:root", "principal_kind": "aws",
+                                "principal_id": "arn:aws:iam::444455556666:root", "action": "s3:GetObject",
+                                "resource": "arn:aws:s3:::b/k", "transport": "TLS 1.1",
+                                "conditions": {"s3:TlsVersion": ["1.1"], "aws:SecureTransport": ["true"]},
+                                "decision": "allow"}
+    assert first["statements"] == [{"number": 2, "sid": "x", "statement": {"Sid": "x", "Effect": "Allow"}}]
+    assert "request" not in second and "statements" not in second  # words only: nothing is read back from them
+    text = evidence_lines(finding)
+    assert "  request: principal arn:aws:iam::444455556666:root; action s3:GetObject; resource arn:aws:s3:::b/k; " \
+           "transport TLS 1.1; decision allow; conditions s3:TlsVersion=1.1, aws:SecureTransport=true" in text
