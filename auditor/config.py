@@ -67,7 +67,10 @@ DEFAULTS: dict[str, Any] = {
     # The CCME Management Host: an EC2 instance id, or its Name tag (seed 000, management_host_os).
     "management_host": None,
     # After deployment: the CloudFormation stacks of the CCME deployment whose resources must use their key.
-    "deployment": {"stacks": []},
+    # CCME's resources are those of these stacks, or (name_prefix) whose Name tag starts with the prefix.
+    "deployment": {"stacks": [], "name_prefix": None},
+    # Instance facts of cluster configurations: the generated table (offline) or EC2 (DescribeInstanceTypes).
+    "parallelcluster": {"instance_facts": "table"},
     "secret_name": None,
     "certificate_domain": None,
     "certificate_min_days": 30,
