@@ -68,7 +68,8 @@ DEFAULTS: dict[str, Any] = {
     "management_host": None,
     # After deployment: the CloudFormation stacks of the CCME deployment whose resources must use their key.
     # CCME's resources are those of these stacks, or (name_prefix) whose Name tag starts with the prefix.
-    "deployment": {"stacks": [], "name_prefix": None},
+    # dcv_proxy: the DCV proxy instance (id or Name tag), whose volumes use the dcv_proxy_ebs key.
+    "deployment": {"stacks": [], "name_prefix": None, "dcv_proxy": None},
     # Instance facts of cluster configurations: the generated table (offline) or EC2 (DescribeInstanceTypes).
     "parallelcluster": {"instance_facts": "table"},
     "secret_name": None,
