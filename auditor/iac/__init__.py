@@ -184,7 +184,7 @@ def _load_file(
     params: Mapping[str, str],
     read_secret_values: bool,
 ) -> Loaded:
-    from auditor.iac import cloudformation, parallelcluster, terraform
+    from auditor.iac import ccme_deployment, cloudformation, parallelcluster, terraform
 
     if path.suffix == ".json":
         try:
@@ -237,6 +237,14 @@ def _load_file(
             return None, [], [ParseProblem(str(path), exc.what)], []
         items, problems = parallelcluster.load(path, plain, text, region=region, account=account)
         return "parallelcluster", items, problems, []
+    if ccme_deployment.is_ccme_deployment(template):
+        text = read_text(path)
+        try:
+            plain = parse_yaml(text, file=str(path))
+        except InputError as exc:
+            return None, [], [ParseProblem(str(path), exc.what)], []
+        items, problems = ccme_deployment.load(path, plain, text, region=region, account=account)
+        return "ccme_deployment", items, problems, []
     if named:
         return (
             None,
@@ -245,8 +253,9 @@ def _load_file(
                 ParseProblem(
                     str(path),
                     "not a CloudFormation template (AWSTemplateFormatVersion, a Transform, or "
-                    "Resources with a Type such as AWS::S3::Bucket), a Terraform plan JSON or a "
-                    "ParallelCluster configuration (HeadNode and Scheduling)",
+                    "Resources with a Type such as AWS::S3::Bucket), a Terraform plan JSON, a "
+                    "ParallelCluster configuration (HeadNode and Scheduling) or a CCME deployment "
+                    "configuration (management_host_os)",
                 )
             ],
             [],
