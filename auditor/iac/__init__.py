@@ -447,6 +447,7 @@ def load_paths(
         resources.extend(r for r in finalize(items, ids, unresolved) if r.type != "pcluster.cluster")
     if clusters:
         parallelcluster.join_subnets(clusters, _subnet_internet(resources))
+        parallelcluster.join_shared_subnets(clusters)
         resources.extend(finalize(clusters, {}, lambda link: f"{link.describe()} is not resolvable"))
     kind = next(iter(kinds)) if len(kinds) == 1 else "mixed"
     snapshot = Snapshot(

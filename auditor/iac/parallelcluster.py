@@ -225,6 +225,7 @@ def load(
         "dcv_enabled": schema_bool(_get(head, "Dcv", "Enabled"), False, "HeadNode.Dcv.Enabled"),
         "instance_types": instance_types,
         "subnet_ids": [s for s in subnets if s is not None],
+        "subnets_shared_with": [],  # filled by join_shared_subnets over the run's cluster configurations
         "internet_access": unknown(
             "whether the cluster subnets reach the internet is not in the cluster "
             "configuration (scan it with the network template)"
@@ -275,3 +276,24 @@ def join_subnets(clusters: list[TemplateResource], subnets_internet: dict[str, b
         ids = cluster.attributes["subnet_ids"]
         if ids and all(isinstance(s, str) and s in subnets_internet for s in ids):
             cluster.attributes["internet_access"] = any(subnets_internet[s] for s in ids)
+
+
+def join_shared_subnets(clusters: list[TemplateResource]) -> None:
+    """`subnets_shared_with`: per cluster, the other cluster configurations of the run that name one of its
+    subnets (seed 003: each cluster in "a dedicated subnet"). A subnet id that is not text (an unresolved
+    reference) makes it unknown: sharing cannot be told."""
+    owners: dict[str, set[str]] = {}
+    for cluster in clusters:
+        for subnet in cluster.attributes["subnet_ids"]:
+            if isinstance(subnet, str):
+                owners.setdefault(subnet, set()).add(cluster.key)
+    names = {c.key: str(c.attributes.get("name")) for c in clusters}
+    for cluster in clusters:
+        subnets = cluster.attributes["subnet_ids"]
+        if any(not isinstance(s, str) for s in subnets):
+            cluster.attributes["subnets_shared_with"] = unknown(
+                f"a subnet of {cluster.attributes.get('name')} is not a subnet id: whether another cluster uses it "
+                "cannot be told")
+            continue
+        others = sorted({names[k] for s in subnets for k in owners.get(s, set()) if k != cluster.key})
+        cluster.attributes["subnets_shared_with"] = others
