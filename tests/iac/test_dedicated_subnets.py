@@ -11,7 +11,8 @@ from auditor.config import load_config
 from auditor.engine.rules import load_rules
 
 CLUSTER = ("Image: {{Os: alinux2}}\nHeadNode: {{InstanceType: c5.large, Networking: {{SubnetId: {head}}}}}\n"
-           "Scheduling:\n  Scheduler: slurm\n  SlurmQueues:\n    - Name: q\n      Networking: {{SubnetIds: [{queue}]}}\n"
+           "Scheduling:\n  Scheduler: slurm\n  SlurmQueues:\n    - Name: q\n"
+           "      Networking: {{SubnetIds: [{queue}]}}\n"
            "      ComputeResources: [{{Name: r, InstanceType: c5.large}}]\n")
 
 
