@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.config import CONFIG_FILE_NAMES
 from auditor.errors import InputError
 from auditor.fileio import check_depth, parse_yaml, read_text
 from auditor.iac.model import (
@@ -237,7 +238,8 @@ def _load_file(
             return None, [], [ParseProblem(str(path), exc.what)], []
         items, problems = parallelcluster.load(path, plain, text, region=region, account=account)
         return "parallelcluster", items, problems, []
-    if ccme_deployment.is_ccme_deployment(template):
+    if ccme_deployment.is_ccme_deployment(template) and path.name not in CONFIG_FILE_NAMES:
+        # (ccme-audit.yaml may hold management_host_os too: it is this tool's configuration, not CCME's.)
         text = read_text(path)
         try:
             plain = parse_yaml(text, file=str(path))

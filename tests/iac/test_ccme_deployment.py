@@ -32,3 +32,15 @@ def test_deployment_configuration(tmp_path: Path, text: str, suffix: str, expect
     path = tmp_path / f"deployment{suffix}"
     path.write_text(text, encoding="utf-8")
     assert _run(path) == expected
+
+
+def test_this_tools_configuration_is_not_a_deployment_configuration(tmp_path: Path) -> None:
+    """ccme-audit.yaml may set management_host_os (the live check's value): scanning a directory holding it
+    does not read it as CCME's deployment configuration."""
+    (tmp_path / "ccme-audit.yaml").write_text("management_host_os: ubuntu\n", encoding="utf-8")
+    (tmp_path / "deployment.yaml").write_text("management_host_os: rhel9\n", encoding="utf-8")
+    rules = [r for r in load_rules(None, ["ccme"]) if r.id == "CCME-DEPLOY-MGMT-HOST-OS"]
+    result, _ = audit_paths([tmp_path], load_config(None, [("account", "111122223333")]), rules,
+                            today=dt.date(2026, 11, 22))
+    assert [(Path(f.resource_id.split("#")[0]).name, f.status.value) for f in result.findings] == [
+        ("deployment.yaml", "PASS")]
