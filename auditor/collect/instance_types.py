@@ -1,6 +1,12 @@
-"""EC2 instance facts live: ec2:DescribeInstanceTypes for the instance types (or AWS Batch families) a
-cluster configuration names, when the run sets `parallelcluster.instance_facts: ec2` (the default `table`
-reads auditor/iac/instance_types.json offline).
+"""EC2 instance facts live, from ec2:DescribeInstanceTypes (ProcessorInfo.SupportedArchitectures,
+GpuInfo.Gpus[].Manufacturer):
+
+- on a scan: the running nodes of ParallelCluster clusters (ec2:DescribeInstances, instances carrying the tag
+  parallelcluster:cluster-name) -> pcluster.node, with the architecture and GPU maker of their instance type,
+  for seed 000's "aarch64 does not support GPU instances" on what is deployed (a type EC2 does not describe,
+  or a failed call, leaves the facts unknown: ERROR);
+- for the instance types (or AWS Batch families) a cluster configuration names, when an iac run sets
+  `parallelcluster.instance_facts: ec2` (`describe`; the default `table` reads auditor/iac/instance_types.json).
 
 `describe` answers, per name, the facts in the table's shape ({architectures, gpu_manufacturers}: from
 ProcessorInfo.SupportedArchitectures and GpuInfo.Gpus[].Manufacturer), a list of them for a family, or a
@@ -12,12 +18,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.collect.base import CALL_ERRORS, Call, classify, iam_actions
+from auditor.collect.base import CALL_ERRORS, Call, CollectContext, Failed, classify, iam_actions
+from auditor.snapshot import unknown
 
-RESOURCE_TYPES: tuple[str, ...] = ()  # no snapshot type of its own: it completes the cluster configurations
+RESOURCE_TYPES = ("pcluster.node",)
 REGIONAL = True
-CALLS = (Call("ec2", "DescribeInstanceTypes", "ec2:DescribeInstanceTypes"),)
+CALLS = (
+    Call("ec2", "DescribeInstances", "ec2:DescribeInstances"),
+    Call("ec2", "DescribeInstanceTypes", "ec2:DescribeInstanceTypes"),
+)
 IAM_ACTIONS = iam_actions(CALLS)
+LISTED = {"pcluster.node": {"*"}}
+CLUSTER_TAG = "parallelcluster:cluster-name"
 _CHUNK = 100  # DescribeInstanceTypes takes at most 100 names
 
 
@@ -73,3 +85,41 @@ def describe(client: Any, names: list[str]) -> dict[str, Any]:
         members = [_facts(i) for i in items if str(i.get("InstanceType", "")).split(".", 1)[0] == family]
         out[family] = members or f"EC2 describes no instance type of the family {family!r} in this Region"
     return out
+
+
+def collect(ctx: CollectContext) -> None:
+    reservations = ctx.paginate("ec2", "DescribeInstances", "Reservations",
+                                Filters=[{"Name": "tag-key", "Values": [CLUSTER_TAG]}])
+    if isinstance(reservations, Failed):
+        ctx.type_error("pcluster.node", reservations)
+        return
+    nodes = [i for r in reservations for i in r.get("Instances") or []
+             if i.get("InstanceId") and (i.get("State") or {}).get("Name") not in ("terminated", "shutting-down")]
+    types = sorted({str(i.get("InstanceType")) for i in nodes if i.get("InstanceType")})
+    facts: dict[str, Any] = {}
+    for start in range(0, len(types), _CHUNK):
+        chunk = types[start:start + _CHUNK]
+        items = ctx.paginate("ec2", "DescribeInstanceTypes", "InstanceTypes", InstanceTypes=chunk)
+        if isinstance(items, Failed):
+            for name in chunk:
+                facts[name] = items
+            continue
+        facts.update({str(i.get("InstanceType")): _facts(i) for i in items})
+    for node in nodes:
+        iid = str(node["InstanceId"])
+        tags = {str(t.get("Key")): str(t.get("Value")) for t in node.get("Tags") or []}
+        itype = node.get("InstanceType")
+        found = facts.get(str(itype)) if itype else None
+        attributes: dict[str, Any] = {"instance_id": iid, "cluster": tags.get(CLUSTER_TAG),
+                                      "node_type": tags.get("parallelcluster:node-type"), "instance_type": itype}
+        if isinstance(found, Failed):
+            for key in ("arm64", "gpu", "nvidia_gpu"):
+                attributes[key] = ctx.attribute_error("pcluster.node", iid, key, found)
+        elif found is None:
+            reason = f"EC2 does not describe the instance type {itype!r} of {iid}"
+            attributes.update({"arm64": unknown(reason), "gpu": unknown(reason), "nvidia_gpu": unknown(reason)})
+        else:
+            makers = [m.lower() for m in found["gpu_manufacturers"]]
+            attributes.update({"arm64": "arm64" in found["architectures"], "gpu": bool(makers),
+                               "nvidia_gpu": "nvidia" in makers})
+        ctx.add("pcluster.node", iid, attributes, name=tags.get("Name") or iid)
