@@ -15,7 +15,7 @@ from auditor.engine.rules import load_rules
 
 
 def _run(path: Path) -> list[tuple[str, str]]:
-    rules = [r for r in load_rules(None, ["ccme"]) if r.id == "CCME-DEPLOY-MGMT-HOST-OS"]
+    rules = [r for r in load_rules(None, ["parallelcluster"]) if r.id == "CCME-DEPLOY-MGMT-HOST-OS"]
     result, problems = audit_paths([path], load_config(None, [("account", "111122223333")]), rules,
                                    today=dt.date(2026, 11, 22))
     assert not [p for p in problems if not p.warning]
@@ -39,7 +39,7 @@ def test_this_tools_configuration_is_not_a_deployment_configuration(tmp_path: Pa
     does not read it as CCME's deployment configuration."""
     (tmp_path / "ccme-audit.yaml").write_text("management_host_os: ubuntu\n", encoding="utf-8")
     (tmp_path / "deployment.yaml").write_text("management_host_os: rhel9\n", encoding="utf-8")
-    rules = [r for r in load_rules(None, ["ccme"]) if r.id == "CCME-DEPLOY-MGMT-HOST-OS"]
+    rules = [r for r in load_rules(None, ["parallelcluster"]) if r.id == "CCME-DEPLOY-MGMT-HOST-OS"]
     result, _ = audit_paths([tmp_path], load_config(None, [("account", "111122223333")]), rules,
                             today=dt.date(2026, 11, 22))
     assert [(Path(f.resource_id.split("#")[0]).name, f.status.value) for f in result.findings] == [
