@@ -66,8 +66,14 @@ DEFAULTS: dict[str, Any] = {
     },
     # The CCME Management Host: an EC2 instance id, or its Name tag (seed 000, management_host_os).
     "management_host": None,
+    # The management_host_os parameter of the CCME deployment configuration file (al2023, rhel8, rhel9).
+    "management_host_os": None,
     # After deployment: the CloudFormation stacks of the CCME deployment whose resources must use their key.
-    "deployment": {"stacks": []},
+    # CCME's resources are those of these stacks, or (name_prefix) whose Name tag starts with the prefix.
+    # dcv_proxy: the DCV proxy instance (id or Name tag), whose volumes use the dcv_proxy_ebs key.
+    "deployment": {"stacks": [], "name_prefix": None, "dcv_proxy": None},
+    # Instance facts of cluster configurations: the generated table (offline) or EC2 (DescribeInstanceTypes).
+    "parallelcluster": {"instance_facts": "table"},
     "secret_name": None,
     "certificate_domain": None,
     "certificate_min_days": 30,

@@ -20,7 +20,7 @@ from auditor.resources import resource_types
 from auditor.schemacheck import Check, Unsupported, compile_schema
 
 SCHEMA_VERSION = 1
-TEMPLATE_KINDS = frozenset({"cloudformation", "terraform", "parallelcluster"})
+TEMPLATE_KINDS = frozenset({"cloudformation", "terraform", "parallelcluster", "ccme_deployment"})
 UNKNOWN_KEY = "$unknown"
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from auditor.app.pipeline import evaluate
 from auditor.config import AuditConfig
@@ -17,6 +18,7 @@ from auditor.engine.findings import Finding, Severity, Source, Status
 from auditor.engine.rules import Rule
 from auditor.errors import InputError
 from auditor.iac.model import PARSE_RULE_ID, ParseProblem
+from auditor.snapshot import Snapshot
 
 
 def parse_finding(problem: ParseProblem) -> Finding:
@@ -95,6 +97,7 @@ def audit_paths(
     gitignore: bool = False,
     var_files: Sequence[Path] = (),
     tf_env: Mapping[str, str] | None = None,
+    ec2_client: Any = None,
 ) -> tuple[Evaluation, list[ParseProblem]]:
     """Load templates, evaluate the IaC rules, apply suppressions; parse problems become ERROR findings.
     `skip_paths` (globs) and `gitignore` leave files of the scanned directories out (one warning counts them)."""
@@ -115,6 +118,8 @@ def audit_paths(
         var_files=var_files,
         tf_env=tf_env,
     )
+    if instance_facts_source(config) == "ec2":
+        loaded = replace(loaded, snapshot=_live_instance_facts(loaded.snapshot, region, ec2_client))
     entries = load_baseline(baseline) if baseline is not None else []
     present = {r.type for r in loaded.snapshot.resources}
     if "ec2.vpc" in present:
@@ -152,6 +157,31 @@ def audit_paths(
         notes.append(ParseProblem(", ".join(loaded.nested), "checked only as nested stacks of the templates that "
                                   "follow them (with the parameters they pass)", warning=True))
     return replace(result, findings=tuple(findings), account=config.account), notes
+
+
+def instance_facts_source(config: AuditConfig) -> str:
+    """`table` (auditor/iac/instance_types.json, offline) or `ec2` (ec2:DescribeInstanceTypes, live)."""
+    section = config.data.get("parallelcluster") or {}
+    return str(section.get("instance_facts") or "table") if isinstance(section, dict) else "table"
+
+
+def _live_instance_facts(snapshot: Snapshot, region: str | None, client: Any) -> Snapshot:
+    """The cluster configurations' instance facts from EC2 itself (DescribeInstanceTypes, in the run's Region)."""
+    from auditor.collect.instance_types import describe
+    from auditor.iac.parallelcluster import named_instance_types, with_described
+
+    clusters = [r for r in snapshot.resources if r.type == "pcluster.cluster"]
+    if not clusters:
+        return snapshot
+    if client is None:
+        from auditor.collect.runner import make_session
+
+        client = make_session(region=region).client("ec2", region_name=region)
+    names = sorted({n for c in clusters for n in named_instance_types(c.attributes)})
+    described = describe(client, names)
+    resources = tuple(replace(r, attributes=with_described(r.attributes, described))
+                      if r.type == "pcluster.cluster" else r for r in snapshot.resources)
+    return replace(snapshot, resources=resources)
 
 
 def _unread_children(finding: Finding, unread: Sequence[ParseProblem]) -> Finding:

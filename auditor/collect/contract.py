@@ -69,6 +69,8 @@ CONTRACTS: dict[str, Contract] = {
     "sns:GetTopicAttributes": Contract(("Attributes",)),  # KmsMasterKeyId is absent without encryption
     "lambda:GetFunctionConfiguration": Contract(("FunctionArn",)),  # KMSKeyArn is absent with the default key
     "ec2:DescribeImages": _list("Images"),
+    "ec2:DescribeVolumes": _list("Volumes", "VolumeId", "deployed.resource"),
+    "ec2:DescribeInstanceTypes": _list("InstanceTypes", "InstanceType", "pcluster.node"),
     # ACM
     "acm:ListCertificates": _list("CertificateSummaryList", "CertificateArn", "acm.certificate"),
     "acm:DescribeCertificate": Contract(("Certificate",)),

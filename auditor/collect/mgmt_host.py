@@ -76,6 +76,8 @@ def _host(ctx: CollectContext, instance: dict[str, Any]) -> None:
         "instance_id": iid, "instance_type": instance.get("InstanceType"),
         "architecture": instance.get("Architecture"), "image_id": image_id,
         "image_name": None, "image_description": None, "platform_details": instance.get("PlatformDetails"),
+        # The management_host_os of the CCME deployment configuration file, when the configuration gives it.
+        "deployment_os": ctx.config.data.get("management_host_os"),
     }
     answer = ctx.call("ec2", "DescribeImages", ImageIds=[image_id]) if image_id else None
     images = (answer or {}).get("Images") if not isinstance(answer, Failed) else None

@@ -17,6 +17,7 @@ from auditor.collect import (
     elbv2,
     fsx,
     iam,
+    instance_types,
     kms,
     lambdafn,
     logs,
@@ -36,6 +37,8 @@ COLLECTORS: tuple[ModuleType, ...] = (kms, s3, ec2, secrets, acm, elbv2, iam, pr
 COLLECTORS += (probes_pcluster,)
 # The CCME Management Host's operating system (seed 000, "Supported Operating Systems").
 COLLECTORS += (mgmt_host,)
+# The deployed ParallelCluster nodes and their instance types' facts ("aarch64 does not support GPU instances").
+COLLECTORS += (instance_types,)
 # After deployment: the resources of the CCME stacks and the keys they use.
 COLLECTORS += (deployed,)
 # Seed 003 provisioner (pack bbp).

@@ -15,7 +15,10 @@ Pure functions over a snapshot whose subnets already carry `roles` and `classifi
   VPC (bbp.main_vpc_id, where seed 003's Workflow Service reaches the clusters from). A prefix-list source,
   or a referenced group the snapshot does not describe, makes them unknown;
 - fsx.file_system: `dra_buckets`, the distinct S3 buckets its data repository associations target (seed 003:
-  "two S3-DRA mount points targetting two separate S3 buckets"); unknown when a repository path is.
+  "two S3-DRA mount points targetting two separate S3 buckets"); unknown when a repository path is;
+  `private_dra_shared_with`, the other Lustre file systems (other clusters, hence other Projects) whose
+  /project/private association reaches an S3 location overlapping its own (the same bucket, one prefix
+  containing the other): seed 003's private assets "not visible among Projects nor Virtual Labs".
 
 The cluster subnets are network.cluster_subnets (role 'cluster'); when none is configured, the isolated
 subnets of the cluster VPC. An ingress source covers a cluster subnet when its IPv4 CIDR contains the
@@ -339,6 +342,51 @@ def dra_buckets(fs: Resource) -> Any:
         return unknown(str(exc))
 
 
+_PRIVATE_DIR = "/project/private"
+
+
+def private_locations(fs: Resource) -> Any:
+    """The S3 locations (bucket/prefix/, with a trailing slash) its /project/private associations reach."""
+    associations = _known(fs.attributes.get("data_repository_associations"),
+                          f"the data repository associations of {fs.id}") or []
+    out = []
+    for association in associations:
+        if not isinstance(association, Mapping):
+            continue
+        mount = _known(association.get("file_system_path"), f"a file system path of {fs.id}")
+        if not isinstance(mount, str) or mount.rstrip("/") != _PRIVATE_DIR:
+            continue
+        path = _known(association.get("data_repository_path"), f"the private repository path of {fs.id}")
+        if not isinstance(path, str) or not path.startswith("s3://"):
+            raise Unknown(f"the private repository path of {fs.id} is not an S3 path: {path!r}")
+        out.append(path[len("s3://"):].rstrip("/") + "/")
+    return out
+
+
+def private_shared(file_systems: Sequence[Resource]) -> dict[str, Any]:
+    """file system id -> the other file systems whose private S3 location overlaps its own (or unknown)."""
+    located: dict[str, Any] = {}
+    for fs in file_systems:
+        try:
+            located[fs.id] = private_locations(fs)
+        except Unknown as exc:
+            located[fs.id] = unknown(str(exc))
+    out: dict[str, Any] = {}
+    for fs in file_systems:
+        mine = located[fs.id]
+        if is_unknown(mine):
+            out[fs.id] = mine
+            continue
+        blind = [other for other, theirs in located.items() if other != fs.id and is_unknown(theirs)]
+        if mine and blind:
+            out[fs.id] = unknown(f"the private repository of {blind[0]} cannot be read: whether it reaches the "
+                                 f"private assets of {fs.id} cannot be told")
+            continue
+        out[fs.id] = sorted(other for other, theirs in located.items() if other != fs.id and not is_unknown(theirs)
+                            and any(a.startswith(b) or b.startswith(a) for a in mine for b in theirs))
+    return out
+
+
 def _with(resource: Resource, extra: Mapping[str, Any]) -> Resource:
     return replace(resource, attributes={**resource.attributes, **extra})
 
@@ -352,6 +400,8 @@ def derive(snapshot: Snapshot, config: AuditConfig | None) -> Snapshot:
     bbp = config.data.get("bbp") or {}
     main_vpc = bbp.get("main_vpc_id") if isinstance(bbp, Mapping) else None
     view = _View(snapshot)
+    shared = private_shared([r for r in snapshot.resources if r.type == "fsx.file_system"
+                             and r.attributes.get("file_system_type") == "LUSTRE"])
     out: list[Resource] = []
     for resource in snapshot.resources:
         if (resource.type == "ec2.vpc_endpoint" and cluster_vpc and resource.attributes.get("vpc_id") == cluster_vpc
@@ -361,6 +411,8 @@ def derive(snapshot: Snapshot, config: AuditConfig | None) -> Snapshot:
             resource = _with(resource, _group_facts(view, resource, cluster_vpc, main_vpc))
         elif resource.type == "fsx.file_system":
             resource = _with(resource, {"dra_buckets": dra_buckets(resource)})
+            if resource.id in shared:
+                resource = _with(resource, {"private_dra_shared_with": shared[resource.id]})
         elif resource.type == "rds.db_instance":
             resource = _with(resource, _rds_facts(view, resource, cluster_vpc))
         elif resource.type == "ec2.vpc_peering_connection":

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.config import CONFIG_FILE_NAMES
 from auditor.errors import InputError
 from auditor.fileio import check_depth, parse_yaml, read_text
 from auditor.iac.model import (
@@ -184,7 +185,7 @@ def _load_file(
     params: Mapping[str, str],
     read_secret_values: bool,
 ) -> Loaded:
-    from auditor.iac import cloudformation, parallelcluster, terraform
+    from auditor.iac import ccme_deployment, cloudformation, parallelcluster, terraform
 
     if path.suffix == ".json":
         try:
@@ -237,6 +238,15 @@ def _load_file(
             return None, [], [ParseProblem(str(path), exc.what)], []
         items, problems = parallelcluster.load(path, plain, text, region=region, account=account)
         return "parallelcluster", items, problems, []
+    if ccme_deployment.is_ccme_deployment(template) and path.name not in CONFIG_FILE_NAMES:
+        # (ccme-audit.yaml may hold management_host_os too: it is this tool's configuration, not CCME's.)
+        text = read_text(path)
+        try:
+            plain = parse_yaml(text, file=str(path))
+        except InputError as exc:
+            return None, [], [ParseProblem(str(path), exc.what)], []
+        items, problems = ccme_deployment.load(path, plain, text, region=region, account=account)
+        return "ccme_deployment", items, problems, []
     if named:
         return (
             None,
@@ -245,8 +255,9 @@ def _load_file(
                 ParseProblem(
                     str(path),
                     "not a CloudFormation template (AWSTemplateFormatVersion, a Transform, or "
-                    "Resources with a Type such as AWS::S3::Bucket), a Terraform plan JSON or a "
-                    "ParallelCluster configuration (HeadNode and Scheduling)",
+                    "Resources with a Type such as AWS::S3::Bucket), a Terraform plan JSON, a "
+                    "ParallelCluster configuration (HeadNode and Scheduling) or a CCME deployment "
+                    "configuration (management_host_os)",
                 )
             ],
             [],
@@ -438,6 +449,7 @@ def load_paths(
         resources.extend(r for r in finalize(items, ids, unresolved) if r.type != "pcluster.cluster")
     if clusters:
         parallelcluster.join_subnets(clusters, _subnet_internet(resources))
+        parallelcluster.join_shared_subnets(clusters)
         resources.extend(finalize(clusters, {}, lambda link: f"{link.describe()} is not resolvable"))
     kind = next(iter(kinds)) if len(kinds) == 1 else "mixed"
     snapshot = Snapshot(

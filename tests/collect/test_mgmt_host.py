@@ -60,3 +60,15 @@ def test_a_named_host_that_is_not_there_fails() -> None:
         result = run_scan(session, cfg, rules)
     findings = evaluate(result.snapshot, rules, cfg).findings
     assert [(f.resource_id, f.status.value) for f in findings] == [("management-host", "FAIL")]
+
+
+@pytest.mark.parametrize(("deployed", "status"), [("al2023", "PASS"), ("rhel9", "FAIL"), (None, None)])
+def test_the_host_runs_the_os_its_deployment_configuration_names(deployed: str | None, status: str | None) -> None:
+    """CCME-MGMT-HOST-OS-AS-DEPLOYED: management_host_os (the deployment configuration's value) against the AMI."""
+    rules = [r for r in load_rules(None, ["ccme"]) if r.id == "CCME-MGMT-HOST-OS-AS-DEPLOYED"]
+    with moto_account() as session:
+        iid = _host(session, "al2023-ami-2023.6.20241121.0-kernel-6.1-x86_64", "x86_64", "ccme-management-host")
+        cfg = config({"management_host": "ccme-management-host", "management_host_os": deployed})
+        result = run_scan(session, cfg, rules)
+    findings = evaluate(result.snapshot, rules, cfg).findings
+    assert [(f.resource_id, f.status.value) for f in findings] == ([(iid, status)] if status else [])

@@ -144,6 +144,39 @@ TF_DNS = "  private_dns_enabled = true"
 IFACE_TF = 'aws_vpc_endpoint.interface["%s"]'
 
 V = Variant
+
+# A second Project's cluster whose FSx mounts the first Project's private prefix (seed 003: private assets
+# "not visible among Projects").
+OTHER_PROJECT_CFN = """  OtherScratchFileSystem:
+    Type: AWS::FSx::FileSystem
+    Properties:
+      FileSystemType: LUSTRE
+      StorageCapacity: 1200
+      SubnetIds: [!Ref ComputeSubnetA]
+      KmsKeyId: !Ref FileSystemsKey
+      LustreConfiguration: {DeploymentType: PERSISTENT_2, PerUnitStorageThroughput: 250}
+  OtherPrivateDataAssociation:
+    Type: AWS::FSx::DataRepositoryAssociation
+    Properties:
+      FileSystemId: !Ref OtherScratchFileSystem
+      FileSystemPath: /project/private
+      DataRepositoryPath: s3://bbp-project-private/proj1/shared/
+"""
+OTHER_PROJECT_TF = """resource "aws_fsx_lustre_file_system" "other" {
+  storage_capacity            = 1200
+  subnet_ids                  = [aws_subnet.compute_a.id]
+  deployment_type             = "PERSISTENT_2"
+  per_unit_storage_throughput = 250
+  kms_key_id                  = aws_kms_key.file_systems.arn
+}
+
+resource "aws_fsx_data_repository_association" "other_private" {
+  file_system_id       = aws_fsx_lustre_file_system.other.id
+  file_system_path     = "/project/private"
+  data_repository_path = "s3://bbp-project-private/proj1/shared/"
+}
+
+"""
 VARIANTS: list[Variant] = [
     # --- network ------------------------------------------------------------------------------------
     V("BBP-VPC-ISOLATED", "FAIL", 1, "an internet gateway attached to the cluster VPC; a NAT default route",
@@ -243,6 +276,13 @@ VARIANTS: list[Variant] = [
       "ScratchFileSystem", "aws_fsx_lustre_file_system.scratch"),
     V("BBP-FSX-DRA", "PASS", 7, "(same edit: still S3 associations)", (), (),
       "ScratchFileSystem", "aws_fsx_lustre_file_system.scratch"),
+    V("BBP-FSX-PRIVATE-NOT-SHARED", "FAIL", 8, "another cluster's FSx mounts proj1's prefix as its /project/private",
+      (("  PrivateDataAssociation:\n    Type:", OTHER_PROJECT_CFN + "  PrivateDataAssociation:\n    Type:"),),
+      (('resource "aws_fsx_data_repository_association" "private" {',
+        OTHER_PROJECT_TF + 'resource "aws_fsx_data_repository_association" "private" {'),),
+      "ScratchFileSystem", "aws_fsx_lustre_file_system.scratch"),
+    V("BBP-FSX-PRIVATE-NOT-SHARED", "FAIL", 8, "(same edit) the other cluster's side", (), (),
+      "OtherScratchFileSystem", "aws_fsx_lustre_file_system.other"),
     # --- Slurm accounting database --------------------------------------------------------------------
     V("BBP-RDS-MYSQL-PROTOCOL", "FAIL", 1, "PostgreSQL", (("Engine: mariadb", "Engine: postgres"),),
       (('engine                 = "mariadb"', 'engine                 = "postgres"'),), "SlurmDb", "aws_db_instance.slurmdb"),
@@ -379,6 +419,8 @@ VARIANTS: list[Variant] = [
     V("BBP-FSX-DRA-PUBLIC-PRIVATE", "ERROR", 3, "(same edit as BBP-FSX-DRA)", (), (),
       "ScratchFileSystem", "aws_fsx_lustre_file_system.scratch"),
     V("BBP-FSX-DRA-SEPARATE-BUCKETS", "ERROR", 3, "(same edit as BBP-FSX-DRA)", (), (),
+      "ScratchFileSystem", "aws_fsx_lustre_file_system.scratch"),
+    V("BBP-FSX-PRIVATE-NOT-SHARED", "ERROR", 3, "(same edit as BBP-FSX-DRA) the private path is unresolved", (), (),
       "ScratchFileSystem", "aws_fsx_lustre_file_system.scratch"),
     V("BBP-RDS-MARIADB", "ERROR", 3, "(same edit as BBP-RDS-MYSQL-PROTOCOL)", (), (), "SlurmDb", "aws_db_instance.slurmdb"),
     V("BBP-RDS-IN-CLUSTER-VPC", "ERROR", 3, "(same edit as BBP-RDS-2AZ)", (), (), "SlurmDb", "aws_db_instance.slurmdb"),

@@ -1,4 +1,5 @@
-"""Build tests/fixtures/snapshots/parallelcluster.json from the example cluster configurations.
+"""Build tests/fixtures/snapshots/parallelcluster.json from the example cluster configurations, and
+tests/fixtures/snapshots/ccme-deployment.json from the deployment configurations in tests/fixtures/ccme-deployment.
 
     python -m tests.iac.fixture
 
@@ -43,5 +44,19 @@ def build() -> Snapshot:
     return dataclasses.replace(loaded.snapshot, resources=tuple(resources), paths=("examples/parallelcluster",))
 
 
+DEPLOYMENT_OUT = ROOT / "tests" / "fixtures" / "snapshots" / "ccme-deployment.json"
+
+
+def build_deployment() -> Snapshot:
+    cwd = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        loaded = load_paths([Path("tests/fixtures/ccme-deployment")], region="eu-west-1", account="111122223333")
+    finally:
+        os.chdir(cwd)
+    return loaded.snapshot
+
+
 if __name__ == "__main__":
     build().dump(OUT)
+    build_deployment().dump(DEPLOYMENT_OUT)

@@ -72,7 +72,8 @@ def test_every_parallelcluster_rule_has_pass_and_fail_proofs(tmp_path: Path, exa
     assert status(result, "CCME-PC-IMAGE-OS", "odd") == "FAIL"
     assert status(examples, "CCME-PC-IMAGE-OS", "cluster-ubuntu") == "FAIL"
     assert status(examples, "PC-IMAGE-OS", "cluster-ubuntu") == "PASS"
-    pack = {r.id for r in load_rules(None, ["parallelcluster"])}
+    # The pack's cluster-configuration rules (the deployment configuration's rule: tests/iac/test_ccme_deployment.py).
+    pack = {r.id for r in load_rules(None, ["parallelcluster"]) if r.resource_type == "pcluster.cluster"}
     statuses: dict[str, set[str]] = {}
     for f in [*examples.findings, *result.findings]:
         statuses.setdefault(f.rule_id, set()).add(f.status.value)
@@ -123,7 +124,7 @@ def test_dns_settings_follow_the_network_template(tmp_path: Path, subnet: str, d
 
 
 @pytest.mark.parametrize(("instance_type", "arm64", "gpu", "nvidia"), [
-    ("g5g.xlarge", True, True, True), ("g4dn.xlarge", False, True, True), ("g4ad.xlarge", False, True, False),
+    ("g5g.xlarge", True, True, True), ("g4dn.xlarge", False, True, True), ("g6e.xlarge", False, True, True),
     ("c7gn.16xlarge", True, False, False), ("a1.large", True, False, False), ("hpc7g.16xlarge", True, False, False),
     ("p4d.24xlarge", False, True, True), ("m6i.large", False, False, False), ("is4gen.xlarge", True, False, False),
 ])
@@ -134,7 +135,7 @@ def test_instance_family_table(instance_type: str, arm64: bool, gpu: bool, nvidi
 
 def test_unrecognised_instance_type_is_unknown() -> None:
     facts = instance_facts("not-an-instance", "x")
-    assert "$unknown" in facts["arm64"]
+    assert "$unknown" in facts["arm64"] and "not in the instance type table" in facts["arm64"]["$unknown"]
 
 
 LOGIN_AND_BATCH = {

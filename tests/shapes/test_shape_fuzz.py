@@ -291,6 +291,8 @@ DETAIL = {
     "acm:DescribeCertificate", "apigateway:GetResources", "route53resolver:ListFirewallRules",
     "ec2:DescribeImages", "sns:GetTopicAttributes", "lambda:GetFunctionConfiguration", "secretsmanager:DescribeSecret",
     "route53resolver:ListFirewallDomains", "route53resolver:ListFirewallDomainLists",
+    "ec2:DescribeVolumes",  # the volumes of CCME's instances: only when an instance of a named stack is found
+    "ec2:DescribeInstanceTypes",  # only for the types of the cluster nodes found
 }
 
 
