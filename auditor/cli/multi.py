@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from auditor.cli.common import build_config
 from auditor.engine.evaluate import Evaluation
 from auditor.errors import InputError
+from auditor.multi.orchestrate import MultiScan
 
 
 def snapshot_path(base: Path, account: str) -> Path:
     """One snapshot file per account: report.json -> report-123456789012.json."""
     return base.with_name(f"{base.stem}-{account}{base.suffix or '.json'}")
+
+
+def changes_by_account(previous: dict[str, Any], evaluation: Evaluation, accounts: Sequence[str]) -> None:
+    """--previous with --accounts/--organization: what changed in each account scanned, on stderr (the previous
+    report is matched per account by the account id of its findings)."""
+    from auditor.report import jsonfmt
+    from auditor.report.diff import compare_accounts, message
+
+    drift = compare_accounts(previous, jsonfmt.document(evaluation), accounts)
+    scope = ", ".join(evaluation.regions)
+    for account, changes in drift.accounts:
+        note = "the previous report holds no finding of this account" if changes.first_run else None
+        sys.stderr.write(message(changes, account=account, scope=scope, report_url=None, note=note))
+    if drift.not_scanned:
+        sys.stderr.write(f"ccme-audit: account(s) {', '.join(drift.not_scanned)} of the previous report not scanned "
+                         "in this run: not compared\n")
 
 
 def scan_many(
@@ -32,7 +50,7 @@ def scan_many(
     external_id: str | None,
     snapshot_out: Path | None,
     stats: bool,
-) -> Evaluation:
+) -> MultiScan:
     from auditor.app.rulesets import load_rule_sets
     from auditor.collect.runner import make_session
     from auditor.multi.orchestrate import scan_accounts
@@ -64,4 +82,4 @@ def scan_many(
     if snapshot_out is not None:
         for result in multi.accounts:
             result.snapshot.dump(snapshot_path(snapshot_out, result.target.account))
-    return multi.evaluation
+    return multi
