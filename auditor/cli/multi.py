@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from auditor.cli.common import build_config
+from auditor.cli.gating import GateOptions
 from auditor.engine.evaluate import Evaluation
+from auditor.engine.waivers import check_waivers
 from auditor.errors import InputError
 from auditor.multi.orchestrate import MultiScan
 
@@ -50,7 +52,9 @@ def scan_many(
     external_id: str | None,
     snapshot_out: Path | None,
     stats: bool,
+    gate: GateOptions | None = None,
 ) -> MultiScan:
+    """Scan the accounts (each collects only what the rules `gate` selects read, as a one-account scan does)."""
     from auditor.app.rulesets import load_rule_sets
     from auditor.collect.runner import make_session
     from auditor.multi.orchestrate import scan_accounts
@@ -66,6 +70,9 @@ def scan_many(
         check_role_name(role_name, place="--role-name")
     cfg = build_config(config, set_, region, kms_prefix, pack, extra=extra)
     rules = load_rule_sets(rules_dir, cfg.packs)
+    check_waivers(cfg, rules)  # a waiver naming no rule is a typo: exit 2 (as in a one-account scan)
+    if gate is not None:  # --check / --skip-check / --severity (or the configuration's keys) before collection
+        rules = gate.with_config(cfg).rules(rules)
     targets = load_targets(accounts) if accounts is not None else None
     session = make_session(profile, cfg.regions[0] if cfg.regions else None)
     skipped: list[tuple[str, str]] = []

@@ -261,11 +261,11 @@ def scan(
             profile,
             _options(read_secret_values, probe_cost_explorer),
             accounts=accounts, organization=organization, role_name=role_name, external_id=external_id,
-            snapshot_out=snapshot_out, stats=stats,
+            snapshot_out=snapshot_out, stats=stats, gate=gate,
         )
         gate = gate.with_config(build_config(config, set_, region, kms_prefix, pack))  # its check / skip_check keys
         scanned = [result.target.account for result in multi.accounts]
-        evaluation = gate.selection.evaluation(multi.evaluation)  # the patterns are checked here
+        evaluation = multi.evaluation  # of the selected rules only: they were selected before collection
         if previous_report is not None:  # per account: ids carry the account, the drift is told per account
             changes_by_account(previous_report, evaluation, scanned)
         gate = gate.for_accounts(scanned)

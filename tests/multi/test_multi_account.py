@@ -266,3 +266,41 @@ def test_cli_scan_accounts_previous_per_account_and_only_new(
     assert f"account(s) {other} of the previous report not scanned in this run: not compared" in err
     assert f"account(s) {other} not scanned in this run: their entries are not compared" in err
     assert " 0 fixed" in err, "an account not scanned has nothing fixed"
+
+
+def test_cli_multi_account_check_selects_rules_before_collection(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--check 'CCME-S3-*' over many accounts collects what the S3 rules read and nothing else: no KMS call."""
+    from botocore.client import BaseClient
+
+    rules = _s3_only_rules(tmp_path)
+    shutil.copy(ROOT / "policies" / "ccme" / "kms.yaml", rules / "ccme" / "kms.yaml")
+    (tmp_path / "accounts.yaml").write_text(f"accounts: ['{MEMBER}', '{DENIED}']\n")
+    calls: list[tuple[str, str]] = []
+    real = BaseClient._make_api_call
+
+    def counted(self: Any, operation: str, params: Any) -> Any:
+        calls.append((self.meta.service_model.service_name, operation))
+        return real(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counted)
+    with moto_account():
+        base = ["scan", "--accounts", str(tmp_path / "accounts.yaml"), "--role-name", "Audit", "--regions", REGION,
+                "--rules", str(rules), "-f", "json"]
+        # Without a selection the KMS rules are collected for (the count is not trivially zero) ...
+        assert main(base) == 1
+        capsys.readouterr()
+        assert any(service == "kms" for service, _ in calls)
+        calls.clear()
+        code = main([*base, "--check", "CCME-S3-*"])
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    assert {f["rule_id"][:8] for f in json.loads(out)["findings"]} == {"CCME-S3-"}
+    assert not [c for c in calls if c[0] == "kms"], "no KMS call for S3 rules"
+    assert {service for service, _ in calls} <= {"sts", "s3", "s3control"}
+    # A pattern naming no rule is still bad input, before anything is collected.
+    calls.clear()
+    with moto_account():
+        assert main([*base, "--check", "CCME-NOPE-*"]) == 2
+    assert "matches no rule" in capsys.readouterr().err and not calls
