@@ -153,12 +153,22 @@ def _report_key(item: Mapping[str, Any]) -> str:
                      item.get("account"), str(file) if file else None)
 
 
+def _report_status(item: Mapping[str, Any]) -> Any:
+    """A report's finding status; one a baseline held (WAIVED "in the baseline") keeps the FAIL or ERROR it was,
+    so that a report written under --baseline / --only-new is the next run's baseline as it stands."""
+    waiver = item.get("waiver")
+    if item.get("status") == "WAIVED" and isinstance(waiver, Mapping) and waiver.get("kind") == "baseline":
+        return waiver.get("baseline_status")
+    return item.get("status")
+
+
 @dataclass(frozen=True)
 class BaselineEntry:
     id: str
     rule: str
     resource: str
     status: str
+    account: str | None = None  # the account its finding was in (a report's entries say; None: not recorded)
 
 
 @dataclass(frozen=True)
@@ -166,6 +176,16 @@ class Baseline:
     file: str
     entries: Mapping[str, BaselineEntry]
     created_at: str | None = None
+
+    def scoped(self, accounts: Iterable[str]) -> tuple[Baseline, tuple[str, ...]]:
+        """The entries of `accounts` (and those recording no account), and the other accounts it holds: a run
+        that did not scan an account cannot say that account's findings were fixed."""
+        keep = set(accounts)
+        others = sorted({e.account for e in self.entries.values() if e.account and e.account not in keep})
+        if not others:
+            return self, ()
+        entries = {i: e for i, e in self.entries.items() if not e.account or e.account in keep}
+        return replace(self, entries=entries), tuple(others)
 
 
 def _old_format(path: Path) -> InputError:
@@ -181,8 +201,8 @@ def load_baseline(path: Path) -> Baseline:
     if isinstance(doc, list) or (isinstance(doc, dict) and "suppressions" in doc):
         raise _old_format(path)
     if isinstance(doc, dict) and "report_version" in doc:
-        items = [{**f, "id": _report_key(f)} for f in doc.get("findings") or []
-                 if isinstance(f, dict) and f.get("status") in ("FAIL", "ERROR")]
+        items = [{**f, "id": _report_key(f), "status": _report_status(f)} for f in doc.get("findings") or []
+                 if isinstance(f, dict) and _report_status(f) in ("FAIL", "ERROR")]
         return Baseline(str(path), _entries(path, items, "id", "rule_id", "resource_id", "/findings"),
                         str(doc.get("evaluated_at") or "") or None)
     if not isinstance(doc, dict) or doc.get("format") != BASELINE_FORMAT or not isinstance(doc.get("findings"), list):
@@ -199,8 +219,10 @@ def _entries(path: Path, items: list[Any], id_key: str, rule_key: str, resource_
         if not isinstance(item, dict) or not isinstance(item.get(id_key), str) or not item[id_key]:
             raise InputError(f"entry {index} has no finding id", file=str(path), place=f"{where}/{index}",
                              fix="regenerate the baseline with --create-baseline FILE")
+        account = item.get("account")
         out[item[id_key]] = BaselineEntry(item[id_key], str(item.get(rule_key) or ""),
-                                          str(item.get(resource_key) or ""), str(item.get("status") or ""))
+                                          str(item.get(resource_key) or ""), str(item.get("status") or ""),
+                                          str(account) if account else None)
     return out
 
 

@@ -150,6 +150,18 @@ class GateOptions:
         """The configuration read after the flags (scan): its check / skip_check / severity where no flag was given."""
         return replace(self, selection=self.selection.with_config(config.data), config=config)
 
+    def for_accounts(self, accounts: Sequence[str]) -> GateOptions:
+        """A multi-account run: the baseline's entries of the accounts scanned (an account not scanned this time
+        is not compared, its entries are not reported fixed)."""
+        if self.baseline is None:
+            return self
+        baseline, others = self.baseline.scoped(accounts)
+        if others:
+            shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+            self._say(f"ccme-audit: baseline {baseline.file}: account(s) {shown} not scanned in this run: "
+                      "their entries are not compared\n")
+        return replace(self, baseline=baseline)
+
     def rules(self, rules: Sequence[Rule]) -> list[Rule]:
         """The rules to run (the patterns are checked against them here, before anything is collected)."""
         return self.selection.rules(rules) if self.selection.active else list(rules)

@@ -76,7 +76,7 @@ ExternalIdOpt = Annotated[str | None, typer.Option("--external-id", help="Extern
 PreviousOpt = Annotated[
     Path | None,
     typer.Option("--previous", help="A previous JSON report of the same scope: what changed since is printed on "
-                 "stderr (new failures, new errors, fixed)."),
+                 "stderr (new failures, new errors, fixed; per account with --accounts/--organization)."),
 ]
 AttributeOpt = Annotated[
     bool,
@@ -213,9 +213,10 @@ def scan(
     if attribute_changes and previous is None:
         raise InputError("--attribute-changes compares with a previous report", place="--attribute-changes",
                          fix="add --previous REPORT.json (a JSON report of an earlier scan)")
-    if previous is not None and (accounts is not None or organization):
-        raise InputError("--previous compares one account's scans", place="--previous",
-                         fix="scan one account, or use the Lambda's drift alerts for many")
+    if attribute_changes and (accounts is not None or organization):
+        raise InputError("--attribute-changes looks up one account's CloudTrail", place="--attribute-changes",
+                         fix="scan one account with --previous --attribute-changes (the Lambda attributes each "
+                         "member account's changes)")
     if only_new and previous is None:
         raise InputError("--only-new gates on what is new since a previous report", place="--only-new",
                          fix="add --previous REPORT.json")
@@ -248,9 +249,9 @@ def scan(
 
         region = parse_regions([*(region or []), *regions])
     if accounts is not None or organization or role_name or external_id:
-        from auditor.cli.multi import scan_many
+        from auditor.cli.multi import changes_by_account, scan_many
 
-        evaluation = scan_many(
+        multi = scan_many(
             config,
             pack,
             set_,
@@ -260,10 +261,15 @@ def scan(
             profile,
             _options(read_secret_values, probe_cost_explorer),
             accounts=accounts, organization=organization, role_name=role_name, external_id=external_id,
-            snapshot_out=snapshot_out, stats=stats,
+            snapshot_out=snapshot_out, stats=stats, gate=gate,
         )
         gate = gate.with_config(build_config(config, set_, region, kms_prefix, pack))  # its check / skip_check keys
-        finish(gate.apply(evaluation, selected=False))
+        scanned = [result.target.account for result in multi.accounts]
+        evaluation = multi.evaluation  # of the selected rules only: they were selected before collection
+        if previous_report is not None:  # per account: ids carry the account, the drift is told per account
+            changes_by_account(previous_report, evaluation, scanned)
+        gate = gate.for_accounts(scanned)
+        finish(gate.apply(evaluation))
         return
     cfg, rules, result = _collect(
         config,

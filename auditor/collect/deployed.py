@@ -211,11 +211,16 @@ def _key(ctx: CollectContext, kind: str, physical: str) -> Any:
         answer = ctx.call("sns", "GetTopicAttributes", TopicArn=physical)
         return answer if isinstance(answer, Failed) else ((answer or {}).get("Attributes") or {}).get("KmsMasterKeyId")
     if kind == "logs":
-        answer = ctx.call("logs", "DescribeLogGroups", logGroupNamePrefix=physical)
-        if isinstance(answer, Failed):
-            return answer
-        group = next((g for g in (answer or {}).get("logGroups") or [] if g.get("logGroupName") == physical), None)
-        return group.get("kmsKeyId") if group else None
+        # Every page (groups sharing the prefix may come first); a group the stack names and the listing lacks is
+        # a collection error, never the AWS managed default (found by the all-operations property test).
+        groups = ctx.paginate("logs", "DescribeLogGroups", "logGroups", logGroupNamePrefix=physical)
+        if isinstance(groups, Failed):
+            return groups
+        group = next((g for g in groups if isinstance(g, dict) and g.get("logGroupName") == physical), None)
+        if group is None:
+            return Failed("ResourceNotFound", f"the stack's log group {physical} is not in the answer of "
+                          "logs:DescribeLogGroups", "logs:DescribeLogGroups")
+        return group.get("kmsKeyId")
     if kind == "lambda":
         answer = ctx.call("lambda", "GetFunctionConfiguration", FunctionName=physical)
         return answer if isinstance(answer, Failed) else (answer or {}).get("KMSKeyArn")

@@ -270,7 +270,8 @@ class _RuleRun:
             self.title = rule.title
 
     def finding(self, resource_id: str, status: Status, message: str, *, resource: Resource | None = None,
-                evidence: tuple[Mapping[str, Any], ...] = ()) -> Finding:
+                evidence: tuple[Mapping[str, Any], ...] = (), location: Mapping[str, Any] | None = None) -> Finding:
+        """`location`: where a finding on no resource points (a missing value's near miss in a template)."""
         rule = self.rule
         context: Mapping[str, Any] = self.context
         if resource is not None:
@@ -281,7 +282,8 @@ class _RuleRun:
             evidence=evidence, region=(resource.region if resource is not None and resource.region else self.region),
             account=(resource.account if resource is not None and resource.account else self.account),
             resource_name=resource.name if resource is not None else None,
-            location=resource.location.to_json() if resource is not None and resource.location else None,
+            location=(resource.location.to_json() if resource is not None and resource.location
+                      else dict(location) if location else None),
             remediation=rule.remediation, context=context,
         )
 
@@ -314,11 +316,23 @@ class _RuleRun:
                 missing_id or WILDCARD_RESOURCE, Status.ERROR,
                 f"{rule.resource_type} could not be collected: {_describe_errors(type_errors)}"))
         elif not candidates and not undecided and rule.scope.expect == "at_least_one":
-            # Outside a complete run a typo of the required value would be SKIPPED with the rest: it FAILs, named.
-            # (A complete run FAILs the missing value itself.)
-            near = self._near_misses(where) if rule.scope.near_miss and not self.complete else []
-            if near:
-                findings.extend(near)
+            # A typo of the required value FAILs named in every mode: outside a complete run (where a missing
+            # value is SKIPPED) on the typo itself; in a complete run the missing value's FAIL names it too.
+            near = self._near_misses(where) if rule.scope.near_miss else []
+            if near and not self.complete:
+                findings.extend(self._near_miss_finding(resource, value, wanted, path)
+                                for resource, value, wanted, path in near)
+            elif near:
+                resource, value, wanted, path = near[0]
+                others = "".join(f", {v!r}" for _, v, _, _ in near[1:])
+                findings.append(self.finding(
+                    missing_id or WILDCARD_RESOURCE, Status.FAIL,
+                    f"not found: no {rule.resource_type} matches the rule's scope ({_describe_where(where)}); "
+                    f"{value!r}{others} is a near miss of {wanted!r} (a typo: a character added, dropped or "
+                    "swapped, '_' for '-', or case)",
+                    location=resource.location.to_json() if resource.location else None,
+                    evidence=({"check": f"{path} = {wanted!r}", "observed": value, "near_miss_of": wanted,
+                               "near_miss": resource.id},)))
             elif rule.scope.required_when and not any(self.params.get(p) for p in rule.scope.required_when):
                 names = " or ".join(rule.scope.required_when)
                 findings.append(self.finding(
@@ -341,8 +355,9 @@ class _RuleRun:
             findings.append(self._evaluate_resource(resource, assertion))
         return findings
 
-    def _near_misses(self, where: Mapping[str, Any] | None) -> list[Finding]:
-        """The resources whose value is a typo of the one required value nothing has (FAIL, in every mode)."""
+    def _near_misses(self, where: Mapping[str, Any] | None) -> list[tuple[Resource, str, str, str]]:
+        """The resources whose value is a typo of the one required value nothing has: (resource, its value,
+        the required value, the path read)."""
         args = (where or {}).get("equals")
         if not isinstance(args, Mapping) or not isinstance(args.get("value"), str):
             return []
@@ -354,13 +369,16 @@ class _RuleRun:
             except UnknownValue:
                 continue
             if isinstance(value, str) and near_miss(value, wanted):
-                found.append(self.finding(
-                    resource.id, Status.FAIL,
-                    f"{value!r} is a near miss of {wanted!r}, which nothing in this run is: a typo (a character "
-                    f"added, dropped or swapped, '_' for '-', or case) that leaves the required {wanted!r} absent",
-                    resource=resource,
-                    evidence=({"check": f"{path} = {wanted!r}", "observed": value},)))
+                found.append((resource, value, wanted, path))
         return found
+
+    def _near_miss_finding(self, resource: Resource, value: str, wanted: str, path: str) -> Finding:
+        return self.finding(
+            resource.id, Status.FAIL,
+            f"{value!r} is a near miss of {wanted!r}, which nothing in this run is: a typo (a character "
+            f"added, dropped or swapped, '_' for '-', or case) that leaves the required {wanted!r} absent",
+            resource=resource,
+            evidence=({"check": f"{path} = {wanted!r}", "observed": value},))
 
     def _missing_parameter(self, exc: MissingParameter) -> Finding:
         how = f"set it in ccme-audit.yaml or with --set {exc.name}=VALUE"

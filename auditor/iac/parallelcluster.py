@@ -122,8 +122,80 @@ def with_described(attributes: Mapping[str, Any], described: Mapping[str, Any]) 
     return {**attributes, "instance_types": types, "head_node": head}
 
 
+KEYS_FILE = Path(__file__).resolve().parent / "pcluster_keys.yaml"
+_KEYS: dict[str, Any] | None = None
+
+
+def schema_keys() -> dict[str, Any]:
+    """The key tree of pcluster_keys.yaml (read once)."""
+    global _KEYS
+    if _KEYS is None:
+        import yaml
+
+        _KEYS = yaml.safe_load(KEYS_FILE.read_text(encoding="utf-8"))
+    return _KEYS
+
+
+def _resembles(key: Any, wanted: str) -> bool:
+    """A top-level key that is `wanted` give or take case and a small typo (`Headnode`, `HeadNodes`)."""
+    if not isinstance(key, str):
+        return False
+    from auditor.suggest import distance
+
+    return key == wanted or distance(key.lower(), wanted.lower()) <= 2
+
+
 def is_parallelcluster(doc: Any) -> bool:
-    return isinstance(doc, dict) and "HeadNode" in doc and "Scheduling" in doc
+    """A cluster configuration: HeadNode and Scheduling at the top, or keys a typo away from both (read, so that
+    the misspelt key is reported rather than the file skipped as not a configuration)."""
+    if not isinstance(doc, dict):
+        return False
+    if "HeadNode" in doc and "Scheduling" in doc:
+        return True
+    return any(_resembles(k, "HeadNode") for k in doc) and any(_resembles(k, "Scheduling") for k in doc)
+
+
+def _key_line(lines: list[str], key: str, after: int) -> int | None:
+    """The first line at or after `after` (1-based) where `key` is written as a mapping key."""
+    pattern = re.compile(rf"^(?:\s*-)?\s*['\"]?{re.escape(key)}['\"]?\s*:")
+    for number in range(max(after, 1), len(lines) + 1):
+        if pattern.match(lines[number - 1]):
+            return number
+    return None
+
+
+def check_keys(path: Path, doc: dict[str, Any], lines: list[str]) -> list[ParseProblem]:
+    """Every key ParallelCluster's schema would refuse (unknown, or spelt with another case): one problem each,
+    naming the place and the key it resembles. A refused key is never read as an absent section."""
+    from auditor.suggest import closest
+
+    problems: list[ParseProblem] = []
+
+    def walk(node: Any, tree: Any, place: str, line: int) -> None:
+        if isinstance(node, list) and isinstance(tree, dict):
+            for index, item in enumerate(node):
+                walk(item, tree, f"{place}[{index}]", line)
+            return
+        if not isinstance(node, dict) or not isinstance(tree, dict):
+            return
+        for key, value in node.items():
+            where = f"{place}.{key}" if place else str(key)
+            at = _key_line(lines, str(key), line) or line
+            if key in tree:
+                walk(value, tree[key], where, at)
+                continue
+            near = closest(str(key), tree, 1)
+            hint = (f"did you mean '{near[0]}'?" if near
+                    else f"the keys here are {', '.join(sorted(tree))[:300]}")
+            problems.append(ParseProblem(
+                str(path),
+                f"{where}: unknown key '{key}': ParallelCluster's schema refuses it (keys are case-sensitive) and "
+                f"would not create the cluster; {hint}",
+                at,
+            ))
+
+    walk(doc, schema_keys(), "", 1)
+    return problems
 
 
 def _get(node: Any, *path: str) -> Any:
@@ -145,6 +217,9 @@ def load(
     path: Path, doc: dict[str, Any], text: str, *, region: str | None, account: str | None
 ) -> tuple[list[TemplateResource], list[ParseProblem]]:
     lines = comment_lines(text, "yaml")
+    refused = check_keys(path, doc, text.splitlines())
+    if refused:
+        return [], refused
     head = doc.get("HeadNode") or {}
     scheduling = doc.get("Scheduling") or {}
     slurm = _get(scheduling, "SlurmSettings") or {}

@@ -58,8 +58,18 @@ class Changes:
         return {"new_failures": len(self.new_failures), "fixed": len(self.fixed), "new_errors": len(self.new_errors)}
 
 
+def judged(finding: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A finding as it was judged: one a baseline held (WAIVED "in the baseline", from --baseline or --only-new)
+    keeps the FAIL or ERROR it was, so that a report written under a baseline compares as the next previous."""
+    waiver = finding.get("waiver")
+    if (finding.get("status") == "WAIVED" and isinstance(waiver, Mapping) and waiver.get("kind") == "baseline"
+            and waiver.get("baseline_status") in BAD):
+        return {**finding, "status": waiver["baseline_status"]}
+    return finding
+
+
 def _index(findings: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    return {str(f["id"]): f for f in findings}
+    return {str(f["id"]): judged(f) for f in findings}
 
 
 def _change(kind: str, current: Mapping[str, Any] | None, previous: Mapping[str, Any] | None) -> Change:
@@ -110,6 +120,44 @@ def compare(previous: Mapping[str, Any] | None, current: Mapping[str, Any]) -> C
 
     return Changes(new_failures=tuple(sorted(new_failures, key=key)), fixed=tuple(sorted(fixed, key=key)),
                    new_errors=tuple(sorted(new_errors, key=key)), first_run=previous is None)
+
+
+@dataclass(frozen=True)
+class AccountChanges:
+    """What changed in each account of a multi-account scan: the previous report is matched per account by the
+    account id its findings carry. An account the previous report does not hold is a first run for that account;
+    an account it holds that this run did not scan is not compared (its findings are not "fixed")."""
+
+    accounts: tuple[tuple[str, Changes], ...]
+    not_scanned: tuple[str, ...]
+
+    def counts(self) -> dict[str, int]:
+        total = {"new_failures": 0, "fixed": 0, "new_errors": 0}
+        for _, changes in self.accounts:
+            for key, value in changes.counts().items():
+                total[key] += value
+        return total
+
+
+def _by_account(findings: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    out: dict[str, list[Mapping[str, Any]]] = {}
+    for finding in findings:
+        out.setdefault(str(finding.get("account") or ""), []).append(finding)
+    return out
+
+
+def compare_accounts(previous: Mapping[str, Any], current: Mapping[str, Any],
+                     accounts: Iterable[str]) -> AccountChanges:
+    """Compare per account: `accounts` are the accounts this run scanned (each gets its changes, in order)."""
+    before = _by_account(previous.get("findings", ()))
+    after = _by_account(current.get("findings", ()))
+    scanned = list(dict.fromkeys(accounts))
+    out: list[tuple[str, Changes]] = []
+    for account in scanned:
+        old = {"findings": before[account]} if account in before else None
+        out.append((account, compare(old, {"findings": after.get(account, [])})))
+    not_scanned = tuple(sorted(a for a in before if a and a not in scanned))
+    return AccountChanges(tuple(out), not_scanned)
 
 
 SUBJECT_LIMIT = 100  # SNS subjects: at most 100 ASCII characters

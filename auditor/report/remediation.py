@@ -83,6 +83,12 @@ def sh(value: Any) -> str:
     return shlex.quote(str(value))
 
 
+def jmespath_literal(value: Any) -> str:
+    """A JMESPath literal (`...`) holding exactly `value`: its JSON text, each backtick escaped (the AWS CLI's
+    --query reads it back whole, whatever the value holds; the value is data, never a part of the expression)."""
+    return "`" + json.dumps(value).replace("`", "\\`") + "`"
+
+
 def to_json(value: Any, indent: int | None = None) -> str:
     if indent is None:
         return json.dumps(value, separators=(",", ":"), sort_keys=False)
@@ -620,6 +626,7 @@ def environment() -> jinja2.Environment:
             "yaml": to_yaml,
             "hcl": hcl,
             "jsonencode": hcl_jsonencode,
+            "jmespath": jmespath_literal,
             "slug": slug,
             "c": _clean_line,
         }

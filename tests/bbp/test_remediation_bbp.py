@@ -73,7 +73,7 @@ def test_commands_carry_the_real_ids() -> None:
     assert f"put-retention-policy {region} --log-group-name {bbp.LOG_GROUP}" in text
     assert "associate-kms-key" in text and "alias/ccme/cloudWatch" in text
     text = sh("apigateway/update-method-authorization", "BBP-APIGW-AUTH", bbp.API)
-    assert "path==`/status`" in text and "op=replace,path=/authorizationType,value=AWS_IAM" in text
+    assert 'path==`"/status"`' in text and "op=replace,path=/authorizationType,value=AWS_IAM" in text
     assert text.count("update-method ") == 1  # the IAM-authorized methods and OPTIONS are left alone
 
 

@@ -269,8 +269,8 @@ def test_many_accounts_gate_on_a_previous_report(tmp_path: Path, capsys: pytest.
                 "--rules", str(tmp_path / "rules"), "--check", "CCME-S3-*", "--skip-check", "CCME-S3-ACCOUNT-*",
                 *[a for k in ("logging", "internals", "userdata") for a in ("--set", f"buckets.{k}={seed.buckets[k]}")]]
         last = tmp_path / "last.json"
-        code, _, _ = run([*base, "-f", "json", "-o", str(last)], capsys)
-        assert code == 1
+        code, _, err = run([*base, "-f", "json", "-o", str(last)], capsys)
+        assert code == 1, err
         assert not [f for f in json.loads(last.read_text())["findings"] if f["rule_id"].startswith("CCME-S3-ACCOUNT")]
         code, _, err = run([*base, "--baseline", str(last)], capsys)
         assert code == 0 and " 0 new, " in err

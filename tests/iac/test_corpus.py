@@ -11,6 +11,7 @@ expect.yaml:
     description: "what public construct the case models"   # required
     path: examples/complete                                # optional, relative to the case directory
     args: [--complete, --set, account=111122223333]         # optional extra CLI arguments
+    refused: "did you mean 'HeadNode'?"                    # optional: bad input (exit 2, this in the one line)
     expect:                                                # optional
       - {rule: CCME-S3-VERSIONING-LOGGING, logical_id: "module.logging.aws_s3_bucket.this", status: FAIL}
       - {rule: CCME-S3-PAB-LOGGING, logical_id: "module.s3.aws_s3_bucket.this", resource: "examples/b::",
@@ -41,7 +42,7 @@ CORPUS = Path(__file__).parent / "corpus"
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = ("cloudformation", "terraform", "parallelcluster")
 STATUSES = ("PASS", "FAIL", "ERROR", "SKIPPED", "WAIVED")
-CASE_KEYS = {"description", "path", "args", "expect"}
+CASE_KEYS = {"description", "path", "args", "expect", "refused"}
 ENTRY_KEYS = {"rule", "logical_id", "status", "resource"}
 
 
@@ -60,6 +61,7 @@ class Case:
     target: Path
     args: tuple[str, ...]
     expect: tuple[Entry, ...]
+    refused: str | None = None  # the case is bad input: exit 2, one stderr line holding this text, no report
 
     @property
     def name(self) -> str:
@@ -97,7 +99,10 @@ def load_case(file: Path) -> Case:
         resource = item.get("resource")
         entries.append(Entry(str(item["rule"]), None if logical is None else str(logical), str(item["status"]),
                              None if resource is None else str(resource)))
-    return Case(file.parent, description.strip(), target, tuple(args), tuple(entries))
+    refused = data.get("refused")
+    if refused is not None and (not isinstance(refused, str) or not refused or entries):
+        raise _problem(file, "refused must be the text of the one-line error (and the case then expects nothing)")
+    return Case(file.parent, description.strip(), target, tuple(args), tuple(entries), refused)
 
 
 def case_files() -> list[Path]:
@@ -160,6 +165,11 @@ def test_corpus_case(file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[s
     monkeypatch.setenv("CCME_AUDIT_DEBUG", "1")
     code, err, findings = run_case(case, tmp_path / "report.json", capsys)
     assert "Traceback" not in err, err
+    if case.refused is not None:  # bad input: one line naming the file and the fix, nothing written
+        assert code == 2, f"{case.name}: exit {code} (2 expected: {case.refused})\n{err}"
+        assert err.count("\n") == 1 and case.refused in err, err
+        assert not (tmp_path / "report.json").exists()
+        return
     assert code in (0, 1), f"{case.name}: exit {code} (0 or 1 expected)\n{err}"
     problems = check_findings(case, findings)
     assert not problems, f"{case.name} ({case.description}):\n" + "\n".join(problems)
@@ -177,6 +187,9 @@ def test_corpus_case_as_a_new_user_runs_it(file: Path, tmp_path: Path) -> None:
                            "--output", str(out), *case.args], capture_output=True, text=True, env=env,
                           cwd=tmp_path, check=False, timeout=300)
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr, done.stderr
+    if case.refused is not None:
+        assert done.returncode == 2 and case.refused in done.stderr, done.stderr
+        return
     assert done.returncode in (0, 1), f"{case.name}: exit {done.returncode}\n{done.stderr}"
     problems = check_findings(case, json.loads(out.read_text(encoding="utf-8"))["findings"])
     assert not problems, f"{case.name} ({case.description}):\n" + "\n".join(problems)

@@ -16,7 +16,7 @@ from auditor.cli import main
 from auditor.config import load_config
 from auditor.demo.account import seed_ccme_account
 from auditor.demo.run import _stub_not_mocked, offline_guard
-from auditor.engine.findings import Status
+from auditor.engine.findings import Status, finding_id
 from auditor.engine.rules import load_rules
 from auditor.errors import InputError
 from auditor.multi.orchestrate import assume_session, scan_accounts
@@ -180,3 +180,127 @@ def test_cli_bad_multi_account_flags(args: list[str], message: str, capsys: pyte
     assert main(["scan", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def _s3_only_rules(tmp_path: Path) -> Path:
+    rules = tmp_path / "rules" / "ccme"
+    rules.mkdir(parents=True)
+    shutil.copy(ROOT / "policies" / "ccme" / "s3.yaml", rules / "s3.yaml")
+    return tmp_path / "rules"
+
+
+def _sections(err: str) -> dict[str, str]:
+    """The drift's stderr, one section per account (from its 'ccme-audit: account X, ...' head line)."""
+    out: dict[str, str] = {}
+    current = None
+    for line in err.splitlines():
+        if line.startswith("ccme-audit: account ") and "," in line:
+            current = line.split()[2].rstrip(",")
+            out[current] = ""
+        elif current is not None:
+            out[current] += line + "\n"
+    return out
+
+
+def test_cli_scan_accounts_previous_per_account_and_only_new(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--previous with --accounts: matched per account, new/fixed told per account, --only-new gates across them."""
+    (tmp_path / "accounts.yaml").write_text(f"accounts: ['{MEMBER}', '{DENIED}']\n")
+    first, second, third = (tmp_path / f"{n}.json" for n in ("first", "second", "third"))
+    with moto_account() as session:
+        member = assume_session(session.client("sts"), MEMBER, "Audit", region=REGION)
+        seed = seed_ccme_account(member, REGION)
+        base = ["scan", "--accounts", str(tmp_path / "accounts.yaml"), "--role-name", "Audit", "--regions", REGION,
+                "--rules", str(_s3_only_rules(tmp_path)),
+                *[a for k in ("logging", "internals", "userdata") for a in ("--set", f"buckets.{k}={seed.buckets[k]}")]]
+        assert main([*base, "-f", "json", "-o", str(first)]) == 1
+        capsys.readouterr()
+
+        # Nothing changed: exit 0 with --only-new; each account has its own (empty) section.
+        code = main([*base, "--previous", str(first), "--only-new"])
+        err = capsys.readouterr().err
+        assert code == 0, err
+        assert " 0 new, " in err and " 0 fixed" in err
+        sections = _sections(err)
+        assert set(sections) == {MEMBER, DENIED}
+        assert all("NEW FAILURES (0)" in s and "FIXED (0)" in s for s in sections.values())
+
+        # The member account's internals bucket loses its versioning: one new failure, in that account only.
+        member.client("s3").put_bucket_versioning(Bucket=seed.buckets["internals"],
+                                                  VersioningConfiguration={"Status": "Suspended"})
+        code = main([*base, "--previous", str(first), "--only-new", "-f", "json", "-o", str(second)])
+        err = capsys.readouterr().err
+        assert code == 1, err
+        new = [(f["rule_id"], f["account"]) for f in json.loads(second.read_text())["findings"]
+               if f["status"] in ("FAIL", "ERROR")]
+        assert new == [("CCME-S3-VERSIONING-INTERNALS", MEMBER)] and " 1 new, " in err
+        sections = _sections(err)
+        assert "NEW FAILURES (1)" in sections[MEMBER] and "CCME-S3-VERSIONING-INTERNALS" in sections[MEMBER]
+        assert "NEW FAILURES (0)" in sections[DENIED]
+
+        # Versioning back on: fixed in the member account, exit 0.
+        member.client("s3").put_bucket_versioning(Bucket=seed.buckets["internals"],
+                                                  VersioningConfiguration={"Status": "Enabled"})
+        code = main([*base, "--previous", str(second), "--only-new"])
+        err = capsys.readouterr().err
+        assert code == 0, err
+        sections = _sections(err)
+        assert "FIXED (1)" in sections[MEMBER] and "CCME-S3-VERSIONING-INTERNALS" in sections[MEMBER]
+        assert "FIXED (0)" in sections[DENIED]
+
+        # A previous report of the member account alone, plus an account this run does not scan: the other
+        # scanned account is a first run (its FAILs are new and fail), the unscanned one is not called fixed.
+        doc = json.loads(first.read_text())
+        other = "333333333333"
+        kept = [f for f in doc["findings"] if f["account"] == MEMBER]
+        doc["findings"] = kept + [{**f, "account": other,
+                               "id": finding_id(f["rule_id"], f["resource_id"], f["region"], other)} for f in kept]
+        third.write_text(json.dumps(doc))
+        code = main([*base, "--previous", str(third), "--only-new"])
+        err = capsys.readouterr().err
+    assert code == 1, err
+    sections = _sections(err)
+    assert "holds no finding of this account" in sections[DENIED]
+    assert "holds no finding of this account" not in sections[MEMBER] and "NEW FAILURES (0)" in sections[MEMBER]
+    assert f"account(s) {other} of the previous report not scanned in this run: not compared" in err
+    assert f"account(s) {other} not scanned in this run: their entries are not compared" in err
+    assert " 0 fixed" in err, "an account not scanned has nothing fixed"
+
+
+def test_cli_multi_account_check_selects_rules_before_collection(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--check 'CCME-S3-*' over many accounts collects what the S3 rules read and nothing else: no KMS call."""
+    from botocore.client import BaseClient
+
+    rules = _s3_only_rules(tmp_path)
+    shutil.copy(ROOT / "policies" / "ccme" / "kms.yaml", rules / "ccme" / "kms.yaml")
+    (tmp_path / "accounts.yaml").write_text(f"accounts: ['{MEMBER}', '{DENIED}']\n")
+    calls: list[tuple[str, str]] = []
+    real = BaseClient._make_api_call
+
+    def counted(self: Any, operation: str, params: Any) -> Any:
+        calls.append((self.meta.service_model.service_name, operation))
+        return real(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counted)
+    with moto_account():
+        base = ["scan", "--accounts", str(tmp_path / "accounts.yaml"), "--role-name", "Audit", "--regions", REGION,
+                "--rules", str(rules), "-f", "json"]
+        # Without a selection the KMS rules are collected for (the count is not trivially zero) ...
+        assert main(base) == 1
+        capsys.readouterr()
+        assert any(service == "kms" for service, _ in calls)
+        calls.clear()
+        code = main([*base, "--check", "CCME-S3-*"])
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    assert {f["rule_id"][:8] for f in json.loads(out)["findings"]} == {"CCME-S3-"}
+    assert not [c for c in calls if c[0] == "kms"], "no KMS call for S3 rules"
+    assert {service for service, _ in calls} <= {"sts", "s3", "s3control"}
+    # A pattern naming no rule is still bad input, before anything is collected.
+    calls.clear()
+    with moto_account():
+        assert main([*base, "--check", "CCME-NOPE-*"]) == 2
+    assert "matches no rule" in capsys.readouterr().err and not calls
