@@ -203,10 +203,42 @@ CASES = [
                        http_deny({"ForAllValues:StringNotEquals": {"aws:TagKeys": "a"}}, Sid="b")), "PASS"),
     Case("for-all-values-one", HTTP,
          bucket_policy(http_deny({"ForAllValues:StringLike": {"aws:TagKeys": "ccme-*"}})), "FAIL", "aws:TagKeys="),
-    # --- not encoded: ERROR, never PASS ---
-    Case("policy-variable", HTTP,
-         bucket_policy(http_deny({"StringNotLike": {"aws:userid": "${aws:username}*"}})), "ERROR", "policy variable"),
-    Case("binary", HTTP, bucket_policy(http_deny({"BinaryEquals": {"ccme:Blob": "QUJD"}})), "ERROR", "BinaryEquals"),
+    # --- policy variables: the request's value substituted, literally; absent without default: no match ---
+    Case("variable-per-user-prefix", HTTP, bucket_policy(http_deny(Resource=[B, f"{B}/${{aws:username}}/*"])),
+         "FAIL", f"{B}/"),
+    Case("variable-per-user-prefix-closed", HTTP,
+         bucket_policy(http_deny(Resource=[B, f"{B}/${{aws:username}}/*"]), http_deny(Sid="all")), "PASS"),
+    Case("variable-wildcard-value-is-literal", HTTP, bucket_policy(http_deny(Resource=[B, f"{B}/${{aws:username}}"])),
+         "FAIL", f"{B}/"),
+    Case("variable-special-star", HTTP, bucket_policy(http_deny(Resource=[B, f"{B}/${{*}}"])), "FAIL", f"{B}/"),
+    Case("variable-exempts-userid", HTTP,
+         bucket_policy(http_deny({"StringNotLike": {"aws:userid": "${aws:username}*"}})), "FAIL", "not denied"),
+    Case("variable-exempts-own-account", HTTP,
+         bucket_policy(http_deny({"StringNotEquals": {"aws:PrincipalTag/home": "${aws:PrincipalAccount}"}})),
+         "FAIL", "not denied"),
+    Case("variable-pair-absent-key-open", HTTP,
+         bucket_policy(http_deny({"StringLike": {"aws:userid": "${aws:username}*"}}, Sid="a"),
+                       http_deny({"StringNotLike": {"aws:userid": "${aws:username}*"}}, Sid="b")),
+         "FAIL", "not denied"),
+    Case("variable-pair-closed-by-null", HTTP,
+         bucket_policy(http_deny({"StringLike": {"aws:userid": "${aws:username}*"}}, Sid="a"),
+                       http_deny({"StringNotLike": {"aws:userid": "${aws:username}*"}}, Sid="b"),
+                       http_deny({"Null": {"aws:username": "true"}}, Sid="c")), "PASS"),
+    Case("variable-default-pair", HTTP,
+         bucket_policy(http_deny({"StringLike": {"aws:userid": "${aws:username, 'x'}*"}}, Sid="a"),
+                       http_deny({"StringNotLike": {"aws:userid": "${aws:username, 'x'}*"}}, Sid="b")), "PASS"),
+    Case("variable-default-one", HTTP,
+         bucket_policy(http_deny({"StringNotEquals": {"aws:SourceVpce": "${aws:username, 'vpce-1'}"}})),
+         "FAIL", "aws:SourceVpce=vpce-1"),
+    Case("variable-resource-account", HTTP,
+         bucket_policy(http_deny({"StringNotEquals": {"aws:PrincipalAccount": "${aws:ResourceAccount}"}})),
+         "FAIL", f"arn:aws:sts::{ACCOUNT}:"),
+    # --- BinaryEquals: the base64 text compared as given ---
+    Case("binary-one", HTTP, bucket_policy(http_deny({"BinaryEquals": {"ccme:Blob": "QUJD"}})), "FAIL", "not denied"),
+    Case("binary-closed", HTTP,
+         bucket_policy(http_deny({"BinaryEquals": {"ccme:Blob": "QUJD"}}),
+                       http_deny({"Null": {"ccme:Blob": "true"}}, Sid="n"),
+                       http_deny({"StringNotEquals": {"ccme:Blob": "QUJD"}}, Sid="s")), "PASS"),
     # --- key policies ---
     Case("dcv-seed", DCV, SEED_DCV, "PASS"),
     Case("dcv-not-principal-account-root", DCV,
@@ -282,12 +314,29 @@ def test_solver_verdict(case: Case) -> None:
 
 def test_every_operator_family_has_a_pass_and_a_fail() -> None:
     families = ["string", "ignorecase", "like", "arn", "numeric", "date", "bool", "ip", "null", "ifexists",
-                "for-any", "for-all"]
+                "for-any", "for-all", "variable", "binary"]
     for family in families:
         verdicts = {c.verdict for c in CASES if c.name.startswith(family)}
         assert verdicts & {"FAIL"}, family
     passes = {c.name.split("-")[0] for c in CASES if c.verdict == "PASS"}
-    assert {"string", "ignorecase", "like", "arn", "numeric", "date", "bool", "ip", "null", "ifexists", "for"} <= passes
+    assert {"string", "ignorecase", "like", "arn", "numeric", "date", "bool", "ip", "null", "ifexists", "for",
+            "variable", "binary"} <= passes
+
+
+def test_the_corpus_has_no_error_case() -> None:
+    assert [c.name for c in CASES if c.verdict == "ERROR"] == []
+
+
+@pytest.mark.parametrize(
+    ("condition", "named"),
+    [
+        ({"StringNotEqualsIgnoreCase": {"aws:userid": "${aws:username}"}}, "under ...IgnoreCase"),
+        ({"StringNotLike": {"aws:userid": "*${aws:username}*"}}, "wildcard on both sides"),
+    ],
+)
+def test_what_is_not_encoded_is_an_error_naming_it(condition: dict[str, Any], named: str) -> None:
+    result = check_document(bucket_policy(http_deny(condition)), HTTP, CTX)
+    assert result.verdict == "ERROR" and named in (result.error or "")
 
 
 def test_every_seed_policy_passes_every_requirement_of_its_kind() -> None:
