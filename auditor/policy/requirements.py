@@ -45,6 +45,7 @@ _OTHER_ACCOUNTS = ("999999999999", "111111111111")
 _ACCOUNT_RE = re.compile(r"\d{12}")
 _REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 _BUCKET_RE = re.compile(r"[A-Za-z0-9._-]{1,255}")
+_LOG_GROUP_PREFIX_RE = re.compile(r"[A-Za-z0-9._/#-]{1,511}")
 
 
 class RequirementParamError(ValueError):
@@ -69,6 +70,8 @@ class RequirementContext:
     pinned: Mapping[str, str] = field(default_factory=dict)
     log_sources: tuple[str, ...] = ()
     """Buckets whose server access logs are delivered here (s3-allow-log-delivery), each under '<bucket>/'."""
+    log_group_prefix: str = ""
+    """kms-cloudwatch-logs: the log groups (name prefix) CloudWatch Logs must be able to encrypt; '' = all."""
 
     def __post_init__(self) -> None:
         if not self.partition:
@@ -143,7 +146,13 @@ class Requirement:
 
     def param_problems(self, ctx: RequirementContext) -> list[str]:
         """What is missing or malformed among the parameters this requirement needs."""
-        return list(_param_problems(self.params, ctx))
+        problems = list(_param_problems(self.params, ctx))
+        if ctx.log_group_prefix and not _LOG_GROUP_PREFIX_RE.fullmatch(ctx.log_group_prefix):
+            problems.append(
+                f"log group prefix {ctx.log_group_prefix!r} is not a log group name prefix "
+                "(letters, digits, '._/#-', at most 511)"
+            )
+        return problems
 
     def check(self, policy: Policy, ctx: RequirementContext) -> RequirementResult:
         """Run the check; raise :class:`RequirementParamError` if a parameter is missing or malformed."""
@@ -483,7 +492,8 @@ _LOG_GROUP_CHARS = "A-Za-z0-9._/#-"
 
 
 def _check_kms_logs(policy: Policy, ctx: RequirementContext) -> RequirementResult:
-    """CloudWatch Logs of the Region may use the key for every log group of the account in the Region."""
+    """CloudWatch Logs of the Region may use the key for every log group of the account in the Region
+    (or, with ``log_group_prefix``, for every one whose name starts with it)."""
     run = _Run("kms-cloudwatch-logs", policy, ctx, "kms", ctx.account)
     service = f"logs.{ctx.region}.amazonaws.com"
     principal = Principal.service(service)
@@ -501,7 +511,7 @@ def _check_kms_logs(policy: Policy, ctx: RequirementContext) -> RequirementResul
         extra = f"; the policy names {', '.join(wrong)}, the CloudWatch Logs principal of another Region: use {service}"
     linked = Linked(
         ("kms:EncryptionContext:aws:logs:arn", "aws:SourceArn"),
-        f"arn:{ctx.partition}:logs:{ctx.region}:{ctx.account}:log-group:",
+        f"arn:{ctx.partition}:logs:{ctx.region}:{ctx.account}:log-group:{ctx.log_group_prefix}",
         _LOG_GROUP_CHARS,
     )
     fixed = {"aws:SecureTransport": "true", "aws:SourceAccount": ctx.account}

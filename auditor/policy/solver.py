@@ -77,6 +77,8 @@ _KINDS: tuple[PrincipalKindName, ...] = ("anonymous", "aws", "service", "federat
 _SHAPES = ("root", "user", "role", "session")
 TIMEOUT_MS = 20_000
 MAX_REFINEMENTS = 5_000
+GUESSES = 12
+"""Values tried for the substituted keys before the strings tied by policy variables go to z3's string theory."""
 DERIVED_KEYS = frozenset(
     {
         "aws:principalarn",
@@ -759,16 +761,16 @@ class _Encoder:
         out: dict[int, str] = {}
         linked = self._linked_vars()
         for v in self.vars:
-            if id(v) in linked:
-                continue
             values = {e: z3_true(model.eval(b, model_completion=True)) for e, b in v.atoms.items()}
             try:
                 found = _s.find([e for e, t in values.items() if t], [e for e, t in values.items() if not t])
             except _s.TooLarge as exc:
                 raise Undecided(f"the strings of {v.name} are too complex to decide ({exc})") from None
             if found is None:
+                # Its own languages already exclude each other (policy variables or not).
                 return z3.Or(*[b != z3.BoolVal(values[e]) for e, b in v.atoms.items()])
-            out[id(v)] = found
+            if id(v) not in linked:
+                out[id(v)] = found
         if linked:
             joint = self._joint_strings(model, [v for v in self.vars if id(v) in linked])
             if not isinstance(joint, dict):
@@ -792,7 +794,12 @@ class _Encoder:
         combination of atoms the model chose); else a clause that excludes that combination."""
         z3 = self.z3
         guess = self._guess_strings(model, linked)
-        if guess is not None:
+        if guess is _UNSAT:
+            clause = [b != z3.BoolVal(z3_true(model.eval(b, model_completion=True))) for v in linked
+                      for b in v.atoms.values()]
+            clause += [a != z3.BoolVal(z3_true(model.eval(a, model_completion=True))) for a, _t, _m in self.var_atoms]
+            return z3.Or(*clause)
+        if isinstance(guess, dict):
             return guess
         names = {id(v): z3.String(self.fresh(f"str.{v.name}")) for v in linked}
         sub = z3.Solver()
@@ -832,7 +839,7 @@ class _Encoder:
             sub.add(*broken)
             pending = [(c, ok) for c, ok in pending if ok(out)]
 
-    def _guess_strings(self, model: Any, linked: list[_Var]) -> dict[int, str] | None:
+    def _guess_strings(self, model: Any, linked: list[_Var]) -> Any:
         """Strings found without z3's string theory: the substituted values first (each in its own
         languages), then the strings tested against the templates they fill. Checked in full; None
         when this order does not find strings (the exact search decides then)."""
@@ -849,50 +856,126 @@ class _Encoder:
         if values & targets:
             return None
         by_id = {id(v): v for v in linked}
+        p = self.partition
+        heads = _s.alt(_s.lit(f"arn:{p}:iam::"), _s.lit(f"arn:{p}:sts::"))
+
+        def acct_re(acct: _s.Re) -> _s.Re:
+            return _s.cat(heads, acct, _s.lit(":"), _s.star(_s.cset(_s.ANY)))
+
+        # A tested string fixed to a literal by the model (a true StringEquals atom, or a constant): the
+        # values that make the template match it are finitely many, read off the literal.
+        known_in: dict[int, list[_s.Re]] = {}
+        known_out: dict[int, list[_s.Re]] = {}
+        exact = True
+        for atom, term, merged in self.var_atoms:
+            syms = [m for m in merged if not isinstance(m, tuple)]
+            fixed_text = term if isinstance(term, str) else self._literal_of(term, model)
+            if fixed_text is None or len(syms) != 1:
+                exact = False
+                continue
+            sym = syms[0]
+            cands = _split_candidates(merged, fixed_text)
+            ident = base(sym)
+            assert ident is not None
+            wrap: Callable[[str], _s.Re] = (lambda c: acct_re(_s.lit(c))) if isinstance(sym, _Acct) else _s.lit
+            if z3_true(model.eval(atom, model_completion=True)):
+                known_in.setdefault(ident, []).append(_s.alt(*[wrap(c) for c in cands]))
+            else:
+                known_out.setdefault(ident, []).extend(wrap(c) for c in cands)
 
         def own(v: _Var) -> tuple[list[_s.Re], list[_s.Re]]:
             got = {e: z3_true(model.eval(b, model_completion=True)) for e, b in v.atoms.items()}
-            return [e for e, t in got.items() if t], [e for e, t in got.items() if not t]
+            inside = [e for e, t in got.items() if t] + known_in.get(id(v), [])
+            return inside, [e for e, t in got.items() if not t] + known_out.get(id(v), [])
 
-        out: dict[int, str] = {}
-        try:
+        if exact:
+            try:
+                if any(_s.find(*own(by_id[i])) is None for i in values if i is not None):
+                    return _UNSAT
+            except _s.TooLarge:
+                return None
+
+        as_acct = {id(m.parn) for _a, _t, merged in self.var_atoms for m in merged if isinstance(m, _Acct)}
+        avoid: dict[int, list[_s.Re]] = {}
+        for _attempt in range(GUESSES):
+            try:
+                out = self._guess_once(model, values, by_id, own, avoid, heads)
+            except _s.TooLarge:
+                return None
+            if out is None:
+                return None
+            if isinstance(out, dict):
+                return out
+            # The strings tested did not fit these values: try other values (different substituted text).
             for ident in values:
                 if ident is None:
                     continue
-                found = _s.find(*own(by_id[ident]))
-                if found is None:
-                    return None
-                out[ident] = found
-            extra: dict[int, tuple[list[_s.Re], list[_s.Re]]] = {}
-            for atom, term, merged in self.var_atoms:
-                val = z3_true(model.eval(atom, model_completion=True))
-                expr = _s.cat(*[m if isinstance(m, tuple) else _s.lit(self._guess_text(m, out)) for m in merged])
-                if isinstance(term, str):
-                    if _s.matches(expr, term) != val:
-                        return None
-                    continue
-                if isinstance(term, _Acct):
-                    p = self.partition
-                    heads = _s.alt(_s.lit(f"arn:{p}:iam::"), _s.lit(f"arn:{p}:sts::"))
-                    expr = _s.cat(heads, expr, _s.lit(":"), _s.star(_s.cset(_s.NOT_COLON)))
-                    term = term.parn
-                ins, outs = extra.setdefault(id(term), ([], []))
-                (ins if val else outs).append(expr)
-            for ident, (ins, outs) in extra.items():
-                a, b = own(by_id[ident])
-                found = _s.find([*a, *ins], [*b, *outs])
-                if found is None:
-                    return None
-                out[ident] = found
-        except _s.TooLarge:
-            return None
-        for v in linked:
+                text = out[1][ident]
+                if ident in as_acct:
+                    parts = text.split(":")
+                    acct = parts[4] if len(parts) > 4 else ""
+                    avoid.setdefault(ident, []).append(
+                        _s.cat(heads, _s.lit(acct), _s.lit(":"), _s.star(_s.cset(_s.ANY)))
+                    )
+                else:
+                    avoid.setdefault(ident, []).append(_s.lit(text))
+        return None
+
+    def _guess_once(
+        self,
+        model: Any,
+        values: set[int | None],
+        by_id: Mapping[int, _Var],
+        own: Callable[[_Var], tuple[list[_s.Re], list[_s.Re]]],
+        avoid: Mapping[int, list[_s.Re]],
+        heads: _s.Re,
+    ) -> dict[int, str] | tuple[None, dict[int, str]] | None:
+        """Strings for one choice of values; ``(None, values)`` when the tested strings do not fit them."""
+        out: dict[int, str] = {}
+        for ident in values:
+            if ident is None:
+                continue
+            inside, outside = own(by_id[ident])
+            found = _s.find(inside, [*outside, *avoid.get(ident, ())])
+            if found is None:
+                return None
+            out[ident] = found
+        chosen = dict(out)
+        extra: dict[int, tuple[list[_s.Re], list[_s.Re]]] = {}
+        for atom, term, merged in self.var_atoms:
+            val = z3_true(model.eval(atom, model_completion=True))
+            expr = _s.cat(*[m if isinstance(m, tuple) else _s.lit(self._guess_text(m, out)) for m in merged])
+            if isinstance(term, str):
+                if _s.matches(expr, term) != val:
+                    return None, chosen
+                continue
+            if isinstance(term, _Acct):
+                expr = _s.cat(heads, expr, _s.lit(":"), _s.star(_s.cset(_s.NOT_COLON)))
+                term = term.parn
+            ins, outs = extra.setdefault(id(term), ([], []))
+            (ins if val else outs).append(expr)
+        for ident, (ins, outs) in extra.items():
+            a, b = own(by_id[ident])
+            found = _s.find([*a, *ins], [*b, *outs])
+            if found is None:
+                return None, chosen
+            out[ident] = found
+        for v in by_id.values():
             if id(v) not in out:
                 found = _s.find(*own(v))
                 if found is None:
                     return None
                 out[id(v)] = found
         return out
+
+    def _literal_of(self, term: Any, model: Any) -> str | None:
+        """The literal a string variable equals in this model (a true literal atom), if any."""
+        if not isinstance(term, _Var):
+            return None
+        for expr, atom in term.atoms.items():
+            if expr[0] == "lit" and z3_true(model.eval(atom, model_completion=True)):
+                return str(expr[1])
+        return None
 
     @staticmethod
     def _guess_text(t: Any, texts: Mapping[int, str]) -> str:
@@ -1306,6 +1389,27 @@ class _Encoder:
 def z3_true(value: Any) -> bool:
     """A z3 boolean value as a Python bool."""
     return bool(_z3().is_true(value))
+
+
+_UNSAT: Any = object()
+"""The strings tied by policy variables cannot take the languages the model chose (proved)."""
+
+
+def _split_candidates(merged: list[Any], text: str) -> list[str]:
+    """The values of the one symbolic piece of a template that make it match ``text``."""
+    i = next(k for k, m in enumerate(merged) if not isinstance(m, tuple))
+    before, after = merged[:i], merged[i + 1 :]
+    out = []
+    for start in range(len(text) + 1):
+        if before and not _s.matches(_s.cat(*before), text[:start]):
+            continue
+        if not before and start:
+            break
+        for end in range(start, len(text) + 1):
+            rest = text[end:]
+            if (_s.matches(_s.cat(*after), rest) if after else rest == ""):
+                out.append(text[start:end])
+    return sorted(set(out))
 
 
 def _outside(expr: _s.Re, ident: int, texts: Mapping[int, str]) -> bool:

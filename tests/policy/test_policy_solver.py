@@ -390,3 +390,35 @@ def test_z3_is_imported_only_where_a_policy_is_decided() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def _logs_policy(pattern: str) -> dict[str, Any]:
+    return key_policy({"Effect": "Allow", "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
+                       "Action": "kms:*", "Resource": "*",
+                       "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": pattern}}})
+
+
+@pytest.mark.parametrize(
+    ("pattern", "prefix", "verdict"),
+    [
+        (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ccme/*", "", "FAIL"),
+        (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ccme/*", "/ccme/", "PASS"),
+        (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ccme/*", "/ccme/cluster-", "PASS"),
+        (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ccme/*", "/cc", "FAIL"),
+        (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ccme/one", "/ccme/", "FAIL"),
+        (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*", "/ccme/", "PASS"),
+    ],
+)
+def test_the_log_group_prefix_narrows_the_cloudwatch_requirement(pattern: str, prefix: str, verdict: str) -> None:
+    ctx = RequirementContext(ACCOUNT, REGION, log_group_prefix=prefix)
+    result = check_document(_logs_policy(pattern), LOGS, ctx)
+    assert result.verdict == verdict, result.violations
+    if verdict == "FAIL":
+        assert f"log-group:{prefix}" in result.violations[0]
+        replay(_logs_policy(pattern), result, "kms")
+    assert check_document(SEED_CW, LOGS, ctx).verdict == "PASS"
+
+
+def test_a_malformed_log_group_prefix_is_an_error() -> None:
+    result = check_document(SEED_CW, LOGS, RequirementContext(ACCOUNT, REGION, log_group_prefix="a b"))
+    assert result.verdict == "ERROR" and "log group prefix" in (result.error or "")
