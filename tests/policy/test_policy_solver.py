@@ -28,6 +28,7 @@ DCV = "kms-dcv-proxy-autoscaling"
 LOGS = "kms-cloudwatch-logs"
 OUT_KMS = "kms-no-outside-access"
 OUT_S3 = "s3-no-outside-access"
+DEPUTY = "kms-service-confused-deputy"
 SEED_S3 = seed.tls_policy(BUCKET)
 SEED_DCV = seed.key_policy("dcv_proxy_ebs", ACCOUNT, REGION)
 SEED_CW = seed.key_policy("cloudWatch", ACCOUNT, REGION)
@@ -70,6 +71,15 @@ def bucket_policy(*statements: dict[str, Any]) -> dict[str, Any]:
 
 def key_policy(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [seed.root_statement(ACCOUNT), *statements]}
+
+
+def logs_key(condition: dict[str, Any]) -> dict[str, Any]:
+    """The seed's CloudWatch key policy with a condition on its CloudWatch Logs statement."""
+    policy = copy.deepcopy(SEED_CW)
+    for stmt in policy["Statement"]:
+        if "Service" in stmt.get("Principal", {}):
+            stmt["Condition"] = condition
+    return policy
 
 
 @dataclass(frozen=True)
@@ -291,6 +301,38 @@ CASES = [
     Case("outside-s3-logging-service", OUT_S3,
          bucket_policy(http_deny(), {"Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
                                      "Action": "s3:PutObject", "Resource": f"{B}/*"}), "PASS"),
+    # --- confused deputy: a service principal used on behalf of another account (advisory rule) ---
+    Case("deputy-seed-cloudwatch", DEPUTY, SEED_CW, "FAIL", "on behalf of account 999999999999"),
+    Case("deputy-seed-dcv", DEPUTY, SEED_DCV, "PASS"),
+    Case("deputy-context-own-account", DEPUTY, logs_key({"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
+                                                                    f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*"}}),
+         "PASS"),
+    Case("deputy-source-account", DEPUTY, logs_key({"StringEquals": {"aws:SourceAccount": ACCOUNT}}), "PASS"),
+    Case("deputy-source-arn", DEPUTY, logs_key({"ArnLike": {"aws:SourceArn": f"arn:aws:logs:*:{ACCOUNT}:*"}}), "PASS"),
+    Case("deputy-variable-resource-account", DEPUTY,
+         logs_key({"StringEquals": {"aws:SourceAccount": "${aws:ResourceAccount}"}}), "PASS"),
+    # written to fool it: conditions that look like a limit and are not
+    Case("deputy-context-any-account", DEPUTY, logs_key({"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
+                                                                    f"arn:aws:logs:{REGION}:*:log-group:*"}}),
+         "FAIL", "kms:EncryptionContext:aws:logs:arn=arn:aws:logs:"),
+    Case("deputy-source-arn-star", DEPUTY, logs_key({"StringLike": {"aws:SourceArn": "*"}}), "FAIL", "on behalf"),
+    Case("deputy-source-account-not-third", DEPUTY,
+         logs_key({"StringNotEquals": {"aws:SourceAccount": "555555555555"}}), "FAIL", "on behalf"),
+    Case("deputy-source-account-ifexists", DEPUTY,
+         logs_key({"StringEqualsIfExists": {"aws:SourceArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:x"}}),
+         "FAIL", "on behalf"),
+    Case("deputy-other-service", DEPUTY,
+         key_policy({"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "kms:Decrypt",
+                     "Resource": "*"}), "FAIL", "sns.amazonaws.com"),
+    Case("deputy-star-principal", DEPUTY,
+         key_policy({"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+                     "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}}), "PASS"),
+    Case("deputy-star-principal-services", DEPUTY,
+         key_policy({"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+                     "Condition": {"Bool": {"aws:PrincipalIsAWSService": "true"}}}), "FAIL", "ccme-audit-probe"),
+    Case("deputy-other-service-source-account", DEPUTY,
+         key_policy({"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "kms:Decrypt",
+                     "Resource": "*", "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}), "PASS"),
     Case("root-seed", ROOT, SEED_CW, "PASS"),
     Case("root-denied-decrypt", ROOT,
          key_policy({"Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
@@ -346,6 +388,13 @@ def test_every_seed_policy_passes_every_requirement_of_its_kind() -> None:
         assert check_document(document, OUT_KMS, CTX).verdict == "PASS", suffix
     assert check_document(SEED_DCV, DCV, CTX).verdict == "PASS"
     assert check_document(SEED_CW, LOGS, CTX).verdict == "PASS"
+    # The advisory confused-deputy requirement is the one the seed's CloudWatch key does not meet (expected).
+    for suffix in seed.KEY_SUFFIXES:
+        document = seed.key_policy(suffix, ACCOUNT, REGION)
+        expected = "FAIL" if suffix == "cloudWatch" else "PASS"
+        assert check_document(document, DEPUTY, CTX).verdict == expected, suffix
+    assert check_document(logs_key({"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
+                                                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*"}}), LOGS, CTX).ok
     for requirement in (HTTP, TLS, OUT_S3):
         result = check_document(SEED_S3, requirement, CTX)
         assert result.verdict == "PASS" and not result.warnings
