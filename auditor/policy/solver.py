@@ -852,9 +852,6 @@ class _Encoder:
             return None
 
         values = {base(m) for _a, _t, merged in self.var_atoms for m in merged if not isinstance(m, tuple)}
-        targets = {base(t) for _a, t, _m in self.var_atoms}
-        if values & targets:
-            return None
         by_id = {id(v): v for v in linked}
         p = self.partition
         heads = _s.alt(_s.lit(f"arn:{p}:iam::"), _s.lit(f"arn:{p}:sts::"))
@@ -894,12 +891,15 @@ class _Encoder:
                     return _UNSAT
             except _s.TooLarge:
                 return None
+        order = self._guess_order(by_id, base)
+        if order is None:
+            return None  # values that depend on each other in a cycle: the exact search decides
 
         as_acct = {id(m.parn) for _a, _t, merged in self.var_atoms for m in merged if isinstance(m, _Acct)}
         avoid: dict[int, list[_s.Re]] = {}
         for _attempt in range(GUESSES):
             try:
-                out = self._guess_once(model, values, by_id, own, avoid, heads)
+                out = self._guess_once(model, order, base, own, avoid, heads)
             except _s.TooLarge:
                 return None
             if out is None:
@@ -908,7 +908,7 @@ class _Encoder:
                 return out
             # The strings tested did not fit these values: try other values (different substituted text).
             for ident in values:
-                if ident is None:
+                if ident is None or ident not in out[1]:
                     continue
                 text = out[1][ident]
                 if ident in as_acct:
@@ -921,51 +921,70 @@ class _Encoder:
                     avoid.setdefault(ident, []).append(_s.lit(text))
         return None
 
+    def _guess_order(self, by_id: Mapping[int, _Var], base: Callable[[Any], int | None]) -> list[_Var] | None:
+        """The variables, each after the values substituted into the templates it is tested against;
+        None when they depend on each other in a cycle."""
+        deps: dict[int, set[int]] = {i: set() for i in by_id}
+        for _atom, term, merged in self.var_atoms:
+            target = base(term)
+            if target is None:
+                continue
+            for m in merged:
+                if not isinstance(m, tuple):
+                    value = base(m)
+                    if value is not None and value != target:
+                        deps[target].add(value)
+                    elif value == target:
+                        return None
+        order: list[_Var] = []
+        done: set[int] = set()
+        while len(order) < len(by_id):
+            ready = [i for i in by_id if i not in done and deps[i] <= done]
+            if not ready:
+                return None
+            for i in ready:
+                done.add(i)
+                order.append(by_id[i])
+        return order
+
     def _guess_once(
         self,
         model: Any,
-        values: set[int | None],
-        by_id: Mapping[int, _Var],
+        order: list[_Var],
+        base: Callable[[Any], int | None],
         own: Callable[[_Var], tuple[list[_s.Re], list[_s.Re]]],
         avoid: Mapping[int, list[_s.Re]],
         heads: _s.Re,
     ) -> dict[int, str] | tuple[None, dict[int, str]] | None:
-        """Strings for one choice of values; ``(None, values)`` when the tested strings do not fit them."""
+        """Strings for one choice of values, in dependency order; ``(None, values so far)`` when a tested
+        string does not fit the values chosen before it."""
         out: dict[int, str] = {}
-        for ident in values:
-            if ident is None:
-                continue
-            inside, outside = own(by_id[ident])
-            found = _s.find(inside, [*outside, *avoid.get(ident, ())])
-            if found is None:
-                return None
-            out[ident] = found
-        chosen = dict(out)
-        extra: dict[int, tuple[list[_s.Re], list[_s.Re]]] = {}
+        tests: dict[int, list[tuple[bool, list[Any], bool]]] = {}
+        constants = []
         for atom, term, merged in self.var_atoms:
             val = z3_true(model.eval(atom, model_completion=True))
-            expr = _s.cat(*[m if isinstance(m, tuple) else _s.lit(self._guess_text(m, out)) for m in merged])
             if isinstance(term, str):
-                if _s.matches(expr, term) != val:
-                    return None, chosen
+                constants.append((val, term, merged))
                 continue
-            if isinstance(term, _Acct):
-                expr = _s.cat(heads, expr, _s.lit(":"), _s.star(_s.cset(_s.NOT_COLON)))
-                term = term.parn
-            ins, outs = extra.setdefault(id(term), ([], []))
-            (ins if val else outs).append(expr)
-        for ident, (ins, outs) in extra.items():
-            a, b = own(by_id[ident])
-            found = _s.find([*a, *ins], [*b, *outs])
+            ident = base(term)
+            assert ident is not None
+            tests.setdefault(ident, []).append((val, merged, isinstance(term, _Acct)))
+        for v in order:
+            inside, outside = own(v)
+            outside = [*outside, *avoid.get(id(v), ())]
+            for val, merged, acct in tests.get(id(v), []):
+                expr = _s.cat(*[m if isinstance(m, tuple) else _s.lit(self._guess_text(m, out)) for m in merged])
+                if acct:
+                    expr = _s.cat(heads, expr, _s.lit(":"), _s.star(_s.cset(_s.NOT_COLON)))
+                (inside if val else outside).append(expr)
+            found = _s.find(inside, outside)
             if found is None:
-                return None, chosen
-            out[ident] = found
-        for v in by_id.values():
-            if id(v) not in out:
-                found = _s.find(*own(v))
-                if found is None:
-                    return None
-                out[id(v)] = found
+                return (None, dict(out)) if id(v) in tests else None
+            out[id(v)] = found
+        for val, term, merged in constants:
+            expr = _s.cat(*[m if isinstance(m, tuple) else _s.lit(self._guess_text(m, out)) for m in merged])
+            if _s.matches(expr, term) != val:
+                return None, dict(out)
         return out
 
     def _literal_of(self, term: Any, model: Any) -> str | None:

@@ -42,7 +42,7 @@ PRINCIPALS = [
 ]
 ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketPolicy", "kms:Decrypt"]
 RESOURCES = ["arn:aws:s3:::b", "arn:aws:s3:::b/k", "arn:aws:s3:::b/p/x", "arn:aws:s3:::c/k"]
-KEYS = ["ccme:Str", "ccme:Num", "aws:SecureTransport", "aws:SourceIp", "ccme:Arn", "ccme:Multi", "ccme:Var"]
+KEYS = ["ccme:Str", "ccme:Num", "aws:SecureTransport", "aws:SourceIp", "ccme:Arn", "ccme:Multi", "ccme:Var", "ccme:Tag"]
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 action_patterns = st.sampled_from(
@@ -95,7 +95,7 @@ def conditions(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
         "ForAnyValue:StringEquals": ("ccme:Multi", ["a", "b"]),
         "ForAllValues:StringLike": ("ccme:Multi", ["a*", "b"]),
         "StringNotLike": ("ccme:Str", ["${ccme:Var}*", "${ccme:Var, 'a'}", "b${*}"]),
-        "StringEqualsIfExists": ("ccme:Var", ["${ccme:Str}", "a"]),
+        "StringEqualsIfExists": ("ccme:Tag", ["${ccme:Str}", "a"]),
         "ArnEquals": ("ccme:Arn", ["arn:aws:iam::${aws:PrincipalAccount}:role/app"]),
     }
     chosen = draw(st.lists(st.sampled_from(sorted(families)), max_size=2, unique=True))
@@ -142,6 +142,7 @@ def requests(draw: st.DrawFn) -> Request:
             "ccme:Arn": [ROLE_ARN, f"arn:aws:iam::{OTHER}:role/app", "arn:aws:iam::1:2:root", "nope"],
             "ccme:Multi": [],
             "ccme:Var": ["a", "p", "*", "", "A"],
+            "ccme:Tag": ["a", "b", ""],
         }[key]
         name = draw(st.sampled_from([key, key.upper(), key.lower()]))
         if key == "ccme:Multi":
