@@ -867,6 +867,21 @@ class _Encoder:
         for atom, term, merged in self.var_atoms:
             syms = [m for m in merged if not isinstance(m, tuple)]
             fixed_text = term if isinstance(term, str) else self._literal_of(term, model)
+            values_text = self._literal_values(syms, model)
+            if values_text is not None:
+                # Every value substituted is fixed to a literal: the template is a plain language.
+                truth = z3_true(model.eval(atom, model_completion=True))
+                expr = _s.cat(*[m if isinstance(m, tuple) else _s.lit(values_text[id(m)]) for m in merged])
+                if isinstance(term, str):
+                    if _s.matches(expr, term) != truth:
+                        return _UNSAT
+                    continue
+                if isinstance(term, _Acct):
+                    expr = _s.cat(heads, expr, _s.lit(":"), _s.star(_s.cset(_s.NOT_COLON)))
+                target = base(term)
+                assert target is not None
+                (known_in if truth else known_out).setdefault(target, []).append(expr)
+                continue
             if fixed_text is None or len(syms) != 1:
                 exact = False
                 continue
@@ -887,7 +902,7 @@ class _Encoder:
 
         if exact:
             try:
-                if any(_s.find(*own(by_id[i])) is None for i in values if i is not None):
+                if any(_s.find(*own(v)) is None for v in by_id.values()):
                     return _UNSAT
             except _s.TooLarge:
                 return None
@@ -987,13 +1002,31 @@ class _Encoder:
                 return None, dict(out)
         return out
 
+    def _literal_values(self, syms: list[Any], model: Any) -> dict[int, str] | None:
+        """The text each symbolic value holds when the model fixes all of them to literals; else None."""
+        out: dict[int, str] = {}
+        for m in syms:
+            if isinstance(m, _Acct):
+                text = self._literal_of(m.parn, model)
+                if text is None:
+                    return None
+                parts = text.split(":")
+                out[id(m)] = parts[4] if len(parts) > 4 else ""
+            else:
+                text = self._literal_of(m, model)
+                if text is None:
+                    return None
+                out[id(m)] = text
+        return out
+
     def _literal_of(self, term: Any, model: Any) -> str | None:
         """The literal a string variable equals in this model (a true literal atom), if any."""
         if not isinstance(term, _Var):
             return None
         for expr, atom in term.atoms.items():
-            if expr[0] == "lit" and z3_true(model.eval(atom, model_completion=True)):
-                return str(expr[1])
+            text = _pv.literal_text(expr)
+            if text is not None and z3_true(model.eval(atom, model_completion=True)):
+                return text
         return None
 
     @staticmethod

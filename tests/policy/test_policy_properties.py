@@ -57,8 +57,7 @@ resource_patterns = st.sampled_from(
         "arn:aws:s3:::*",
         "arn:aws:s3:::c*",
         "arn:aws:s3:::b?",
-        "arn:aws:s3:::b/${ccme:Var}/*",
-        "arn:aws:s3:::b/${ccme:Var, 'p'}*",
+        "arn:aws:s3:::b/${ccme:Var, 'p'}/*",
     ]
 )
 principal_values = st.sampled_from([ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root", ROLE_ARN, OTHER, "*"])
