@@ -203,12 +203,6 @@ resource "aws_kms_key" "cloudwatch" {
         Principal = { Service = "logs.${var.region}.amazonaws.com" }
         Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
         Resource  = "*"
-        # Not in the seed's policy: limits CloudWatch Logs to this account's log groups (confused deputy).
-        Condition = {
-          ArnLike = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:aws:logs:${var.region}:${local.account}:log-group:*"
-          }
-        }
       },
     ]
   })
