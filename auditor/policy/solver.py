@@ -1161,6 +1161,8 @@ class _Encoder:
         return z3.And(*need) if need else z3.BoolVal(True)
 
     def _var_slot(self, ref: _pv.VarRef) -> _Slot:
+        if ref.key in MULTI_VALUED_KEYS or ref.key in self.multi:
+            raise Undecided(f"the policy variable {ref.text} names a multi-valued key: not encoded")
         slot = self.slot(ref.key)
         self.displays.setdefault(ref.key, ref.name or ref.key)
         if len(slot.values) > 1:

@@ -374,6 +374,7 @@ def test_the_corpus_has_no_error_case() -> None:
     [
         ({"StringNotEqualsIgnoreCase": {"aws:userid": "${aws:username}"}}, "under ...IgnoreCase"),
         ({"StringNotLike": {"aws:userid": "*${aws:username}*"}}, "wildcard on both sides"),
+        ({"StringNotLike": {"aws:userid": "${aws:TagKeys}"}}, "multi-valued key"),
     ],
 )
 def test_what_is_not_encoded_is_an_error_naming_it(condition: dict[str, Any], named: str) -> None:
