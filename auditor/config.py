@@ -80,6 +80,10 @@ DEFAULTS: dict[str, Any] = {
     # Server access log prefix of the CCME buckets; {bucket} is the bucket's name. Seed 000 gives
     # "EXAMPLE_OF_CCME_CLUSTER_S3_BUCKET_NAME/" "as example": its form is the default.
     "access_log_prefix": "{bucket}/",
+    # The log groups CloudWatch Logs must be able to encrypt with the CloudWatch key: those whose name
+    # starts with this prefix. Empty (the default): every log group of the account in the Region, as the
+    # seed's key policy allows (seed 000, "Key Management Service > CloudWatch > Key policy").
+    "cloudwatch_log_group_prefix": "",
     "packs": ["ccme"],
     "options": {"read_secret_values": False, "probe_cost_explorer": False, "attribute_changes": False},
     # The CI gate: true when the templates of a run describe the whole CCME prerequisite set, so that a

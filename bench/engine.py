@@ -125,7 +125,7 @@ def policy_checks(_: str) -> dict:
         for r in ("s3-deny-insecure-transport", "s3-deny-tls-below-1.2", "s3-no-outside-access")
     ]
     for suffix in ccme.SUFFIXES:
-        for requirement in ("kms-root-full-access", "kms-no-outside-access"):
+        for requirement in ("kms-root-full-access", "kms-no-outside-access", "kms-service-confused-deputy"):
             seed_cases.append((ccme.key_policy(suffix), requirement, {}))
     seed_cases += [(ccme.key_policy("dcv_proxy_ebs"), "kms-dcv-proxy-autoscaling", {}),
                    (ccme.key_policy("cloudWatch"), "kms-cloudwatch-logs", {})]

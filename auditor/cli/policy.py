@@ -106,6 +106,13 @@ def check_command(
     account: Annotated[str | None, typer.Option("--account", help="12-digit AWS account id.")] = None,
     region: Annotated[str | None, typer.Option("--region", help="AWS Region, e.g. eu-west-1.")] = None,
     key_arn: Annotated[str | None, typer.Option("--key-arn", help="ARN of the KMS key (KMS requirements).")] = None,
+    log_group_prefix: Annotated[
+        str,
+        typer.Option(
+            "--log-group-prefix",
+            help="kms-cloudwatch-logs: only log groups whose name starts with this (default: every log group).",
+        ),
+    ] = "",
     context: Annotated[
         list[str] | None,
         typer.Option("--context", help="Request-context value known for this environment: KEY=VALUE."),
@@ -134,6 +141,7 @@ def check_command(
         bucket=bucket,
         key_arn=key_arn,
         pinned=_pinned(context),
+        log_group_prefix=log_group_prefix,
     )
     problems = req.param_problems(ctx)
     if problems:

@@ -542,7 +542,8 @@ def _policy(args: Mapping[str, Any], ctx: Context, current: Any) -> Outcome:
             # e.g. "no statement is over-strict": a bucket without a policy has no statement at all
             return Outcome(True, (_ev(f"no policy attached: nothing for {requirement} to judge", args["path"], None),))
         return Outcome(False, (_ev(f"a policy meeting {requirement} is attached", args["path"], None),))
-    context: dict[str, Any] = {name: ctx.render(args[name]) for name in ("account", "region", "bucket", "key_arn")
+    context: dict[str, Any] = {name: ctx.render(args[name])
+                               for name in ("account", "region", "bucket", "key_arn", "log_group_prefix")
                                if name in args}
     if "log_sources" in args:
         sources = ctx.render(args["log_sources"])
@@ -609,6 +610,7 @@ register(Operator(
      "properties": {"path": PATH, "requirement": {"type": "string"}, "account": {"type": "string"},
                     "region": {"type": "string"}, "bucket": {"type": "string"}, "key_arn": {"type": "string"},
                     "log_sources": {"type": ["string", "array"], "items": {"type": "string"}},
+                    "log_group_prefix": {"type": "string"},
                     "judge": {"enum": ["violations", "warnings"]},
                     "no_policy": {"enum": ["fails", "holds"]}}},
     _policy, check=_check_policy, paths=_path_only,

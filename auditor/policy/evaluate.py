@@ -26,6 +26,12 @@ Semantics (IAM User Guide, "Policy evaluation logic" and the element references)
   Numeric*/Date*/IpAddress/NotIpAddress condition false, negated or not.
   Without ForAnyValue/ForAllValues a multi-valued request key matches a positive
   operator when any of its values matches, a negated one when none does.
+* BinaryEquals compares the base64 text as given (a string comparison).
+* Policy variables (``${aws:username}``, ``${key, 'default'}``, ``${*}``) in Resource / NotResource and
+  in String* / Arn* condition values are substituted from the request (auditor/policy/variables.py):
+  the value is matched literally (its wildcards too). A Resource value whose variable cannot be
+  substituted matches no resource; such a NotResource value, or condition value, makes the
+  NotResource element, or the condition, not match.
 * Context keys derived from the principal (aws:PrincipalArn, aws:PrincipalAccount,
   aws:PrincipalType, aws:PrincipalServiceName, aws:PrincipalIsAWSService) and
   aws:ResourceAccount (from ``resource_account``) are filled in unless the request
@@ -40,7 +46,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from auditor.partitions import arn_partition
+from auditor.policy import strings as _s
 from auditor.policy import values as _v
+from auditor.policy import variables as _pv
 from auditor.policy.model import Condition, OperatorSpec, Policy, PrincipalSpec, Statement, statement_label
 
 DecisionEffect = Literal["explicit_deny", "allow", "implicit_deny"]
@@ -275,13 +283,9 @@ def _value_test(spec: OperatorSpec, literals: tuple[str, ...]) -> Callable[[str]
 
         return test_bool
     if fam == "binary":
-        blobs = {_v.parse_binary(lit) for lit in literals}
-
-        def test_binary(val: str) -> bool | None:
-            got = _v.parse_binary(val)
-            return None if got is None else got in blobs
-
-        return test_binary
+        # The base64 text as given, compared as a string (the policy's literals are valid base64).
+        texts = frozenset(literals)
+        return lambda val: val in texts
     if fam == "ip":
         nets = [n for n in (_v.parse_network(lit) for lit in literals) if n is not None]
 
@@ -314,20 +318,55 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+_TEMPLATE_FAMILIES = {"string": "exact", "string_ic": "exact", "like": "glob", "arn": "arn"}
+
+
+def _templates(cond: Condition) -> tuple[tuple[_pv.Piece, ...], ...] | None:
+    """Compiled values of a String*/Arn* condition that uses policy variables (None: it uses none)."""
+    fam = _TEMPLATE_FAMILIES.get(cond.spec.family)
+    if fam is None or not any(_pv.has_variable(v) for v in cond.values):
+        return None
+    out = []
+    for val in cond.values:
+        use = fam if fam != "arn" or _pv.arn_shaped(val) else "glob"
+        out.append(_pv.compile_template(val, use))
+    return tuple(out)
+
+
+def _template_test(spec: OperatorSpec, exprs: list[_s.Re]) -> Callable[[str], bool | None]:
+    """A test of one request value against substituted templates (positive form)."""
+    if spec.family == "string_ic":
+        folded = frozenset((_pv.literal_text(e) or "").casefold() for e in exprs)
+        return lambda val: val.casefold() in folded
+    return lambda val: any(_s.matches(e, val) for e in exprs)
+
+
 @dataclass(frozen=True)
 class _CondMatcher:
     cond: Condition
     key: str
     test: Callable[[str], bool | None]
     null_wants_absent: frozenset[bool]
+    templates: tuple[tuple[_pv.Piece, ...], ...] | None = None
+    var_keys: tuple[str, ...] = ()
 
     @classmethod
     def build(cls, cond: Condition) -> _CondMatcher:
         wants = frozenset(bool(_v.parse_bool(v)) for v in cond.values) if cond.base == "Null" else frozenset()
-        return cls(cond, cond.key.lower(), _value_test(cond.spec, cond.values), wants)
+        templates = _templates(cond)
+        var_keys = tuple(dict.fromkeys(k for v in cond.values for k in _pv.uses_keys(v))) if templates else ()
+        return cls(cond, cond.key.lower(), _value_test(cond.spec, cond.values), wants, templates, var_keys)
 
-    def matches(self, values: _Values) -> bool:
+    def matches(self, values: _Values, context: Mapping[str, tuple[str, ...]] | None = None) -> bool:
         cond = self.cond
+        test = self.test
+        if self.templates is not None:
+            # A variable that cannot be substituted (absent, multi-valued, no default): the condition is false.
+            try:
+                exprs = [_pv.substituted(t, context or {}) for t in self.templates]
+            except _pv.Unresolved:
+                return False
+            test = _template_test(cond.spec, exprs)
         present = values is not None and len(values) > 0
         if cond.base == "Null":
             return (not present) in self.null_wants_absent
@@ -340,7 +379,7 @@ class _CondMatcher:
             return negated
         results = []
         for val in values:
-            hit = self.test(val)
+            hit = test(val)
             results.append(False if hit is None else (not hit if negated else hit))
         if cond.qualifier == "ForAllValues":
             return all(results)
@@ -373,6 +412,7 @@ class _CompiledStatement:
         "deny",
         "not_principal",
         "ref",
+        "res_templates",
     )
 
     def __init__(self, stmt: Statement, kind: PolicyKind) -> None:
@@ -385,8 +425,17 @@ class _CompiledStatement:
             self._principal = _PrincipalMatcher.build(PrincipalSpec(star=True))
         self._action = self._pair(stmt.action, stmt.not_action, ignore_case=True)
         self._resource = self._pair(stmt.resource, stmt.not_resource, ignore_case=False)
+        pats = stmt.resource if stmt.resource is not None else stmt.not_resource
+        # Resource / NotResource with policy variables: decided with the request context (conditions_match).
+        self.res_templates: tuple[tuple[tuple[_pv.Piece, ...], ...], bool] | None = None
+        res_keys: tuple[str, ...] = ()
+        if pats is not None and any(_pv.has_variable(p) for p in pats):
+            self.res_templates = (tuple(_pv.compile_template(p, "glob") for p in pats), stmt.resource is None)
+            res_keys = tuple(k for p in pats for k in _pv.uses_keys(p))
         self.conds = tuple(_CondMatcher.build(c) for c in stmt.conditions)
-        self.cond_keys = tuple(dict.fromkeys(c.key for c in self.conds))
+        self.cond_keys = tuple(
+            dict.fromkeys([*(c.key for c in self.conds), *(k for c in self.conds for k in c.var_keys), *res_keys])
+        )
         self._action_cache: dict[str, bool] = {}
         self._resource_cache: dict[str, bool] = {}
         self._principal_cache: dict[Principal, int] = {}
@@ -424,6 +473,9 @@ class _CompiledStatement:
         return cached
 
     def resource_matches(self, resource: str) -> bool:
+        """Whether Resource / NotResource matches (with policy variables: True, decided by conditions_match)."""
+        if self.res_templates is not None:
+            return True
         cached = self._resource_cache.get(resource)
         if cached is None:
             cached = self._resource(resource)
@@ -431,13 +483,26 @@ class _CompiledStatement:
                 self._resource_cache[resource] = cached
         return cached
 
-    def conditions_match(self, context: Mapping[str, tuple[str, ...]]) -> bool:
+    def templated_resource_matches(self, resource: str, context: Mapping[str, tuple[str, ...]]) -> bool:
+        """Resource / NotResource with policy variables. A Resource value whose substitution fails matches
+        no resource (the others still can); a NotResource value whose substitution fails makes the element
+        not match (the statement does not apply)."""
+        assert self.res_templates is not None
+        templates, negate = self.res_templates
+        hits = [_pv.matches(t, resource, context) for t in templates]
+        if negate:
+            return not any(h is None for h in hits) and not any(hits)
+        return any(h is True for h in hits)
+
+    def conditions_match(self, context: Mapping[str, tuple[str, ...]], resource: str = "") -> bool:
+        if self.res_templates is not None and not self.templated_resource_matches(resource, context):
+            return False
         if not self.conds:
             return True
         key = tuple(context.get(k) for k in self.cond_keys)
         cached = self._cond_cache.get(key)
         if cached is None:
-            cached = all(c.matches(context.get(c.key)) for c in self.conds)
+            cached = all(c.matches(context.get(c.key), context) for c in self.conds)
             if len(self._cond_cache) < 4096:
                 self._cond_cache[key] = cached
         return cached
@@ -489,23 +554,26 @@ class _CompiledPolicy:
             return _IMPLICIT
         keys = self._keys.get(cands)
         if keys is None:
-            keys = tuple(dict.fromkeys(k for pos, _s in cands for k in self.statements[pos].cond_keys))
+            keys = tuple(dict.fromkeys(k for pos, _strength in cands for k in self.statements[pos].cond_keys))
             self._keys[cands] = keys
-        slot = (cands, tuple(context.get(k) for k in keys))
+        templated = any(self.statements[pos].res_templates is not None for pos, _strength in cands)
+        slot = (cands, tuple(context.get(k) for k in keys), resource if templated else None)
         verdict = self._verdicts.get(slot)
         if verdict is None:
-            verdict = self._decide(cands, context)
+            verdict = self._decide(cands, context, resource)
             if len(self._verdicts) < 65536:
                 self._verdicts[slot] = verdict
         return verdict
 
-    def _decide(self, cands: tuple[tuple[int, int], ...], context: Mapping[str, tuple[str, ...]]) -> Decision:
+    def _decide(
+        self, cands: tuple[tuple[int, int], ...], context: Mapping[str, tuple[str, ...]], resource: str
+    ) -> Decision:
         denies: list[StatementRef] = []
         allows: list[StatementRef] = []
         delegated = True
         for pos, strength in cands:
             stmt = self.statements[pos]
-            if (not stmt.deny and denies) or not stmt.conditions_match(context):
+            if (not stmt.deny and denies) or not stmt.conditions_match(context, resource):
                 continue
             if stmt.deny:
                 denies.append(stmt.ref)
@@ -556,7 +624,10 @@ class Evaluator:
 
     def signature(self, principal: Principal, action: str, resource: str) -> Hashable:
         """Requests with equal signatures (and equal contexts) get equal decisions."""
-        return self._compiled.candidates(principal, action, resource)
+        cands = self._compiled.candidates(principal, action, resource)
+        if any(self._compiled.statements[pos].res_templates is not None for pos, _strength in cands):
+            return (cands, resource)
+        return cands
 
     def decide(self, request: Request) -> Decision:
         """Decide one request."""

@@ -538,7 +538,9 @@ class _Parser:
             if resource != "*" and not resource.startswith("arn:"):
                 self.fail(element, f'{element} value {_show(resource)} is not an ARN; write "arn:..." or "*"')
             if "${" in resource:
-                self.note(f"{element} uses a policy variable ({_show(resource)}); it is compared literally")
+                self.note(
+                    f"{element} uses a policy variable ({_show(resource)}); the request's value is substituted"
+                )
         return out
 
     def principal(self, element: str, value: Any) -> PrincipalSpec:
@@ -656,7 +658,7 @@ class _Parser:
                 if parse(val) is None:
                     self.fail(element, f"{element} value {_show(val)} for {key} is not valid; write {what}")
         elif any("${" in val for val in vals):
-            self.note(f"{element} uses a policy variable; it is compared literally")
+            self.note(f"{element} uses a policy variable; the request's value is substituted")
 
 
 _STATEMENT_KEYS = (

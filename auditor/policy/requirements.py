@@ -45,6 +45,7 @@ _OTHER_ACCOUNTS = ("999999999999", "111111111111")
 _ACCOUNT_RE = re.compile(r"\d{12}")
 _REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 _BUCKET_RE = re.compile(r"[A-Za-z0-9._-]{1,255}")
+_LOG_GROUP_PREFIX_RE = re.compile(r"[A-Za-z0-9._/#-]{1,511}")
 
 
 class RequirementParamError(ValueError):
@@ -69,6 +70,8 @@ class RequirementContext:
     pinned: Mapping[str, str] = field(default_factory=dict)
     log_sources: tuple[str, ...] = ()
     """Buckets whose server access logs are delivered here (s3-allow-log-delivery), each under '<bucket>/'."""
+    log_group_prefix: str = ""
+    """kms-cloudwatch-logs: the log groups (name prefix) CloudWatch Logs must be able to encrypt; '' = all."""
 
     def __post_init__(self) -> None:
         if not self.partition:
@@ -146,7 +149,13 @@ class Requirement:
 
     def param_problems(self, ctx: RequirementContext) -> list[str]:
         """What is missing or malformed among the parameters this requirement needs."""
-        return list(_param_problems(self.params, ctx))
+        problems = list(_param_problems(self.params, ctx))
+        if ctx.log_group_prefix and not _LOG_GROUP_PREFIX_RE.fullmatch(ctx.log_group_prefix):
+            problems.append(
+                f"log group prefix {ctx.log_group_prefix!r} is not a log group name prefix "
+                "(letters, digits, '._/#-', at most 511)"
+            )
+        return problems
 
     def check(self, policy: Policy, ctx: RequirementContext) -> RequirementResult:
         """Run the check; raise :class:`RequirementParamError` if a parameter is missing or malformed."""
@@ -490,7 +499,8 @@ _LOG_GROUP_CHARS = "A-Za-z0-9._/#-"
 
 
 def _check_kms_logs(policy: Policy, ctx: RequirementContext) -> RequirementResult:
-    """CloudWatch Logs of the Region may use the key for every log group of the account in the Region."""
+    """CloudWatch Logs of the Region may use the key for every log group of the account in the Region
+    (or, with ``log_group_prefix``, for every one whose name starts with it)."""
     run = _Run("kms-cloudwatch-logs", policy, ctx, "kms", ctx.account)
     service = f"logs.{ctx.region}.amazonaws.com"
     principal = Principal.service(service)
@@ -508,7 +518,7 @@ def _check_kms_logs(policy: Policy, ctx: RequirementContext) -> RequirementResul
         extra = f"; the policy names {', '.join(wrong)}, the CloudWatch Logs principal of another Region: use {service}"
     linked = Linked(
         ("kms:EncryptionContext:aws:logs:arn", "aws:SourceArn"),
-        f"arn:{ctx.partition}:logs:{ctx.region}:{ctx.account}:log-group:",
+        f"arn:{ctx.partition}:logs:{ctx.region}:{ctx.account}:log-group:{ctx.log_group_prefix}",
         _LOG_GROUP_CHARS,
     )
     fixed = {"aws:SecureTransport": "true", "aws:SourceAccount": ctx.account}
@@ -566,6 +576,78 @@ def _check_kms_outside(policy: Policy, ctx: RequirementContext) -> RequirementRe
 
     run.fail(run.ask(query, limit=run.room()), describe)
     return run.result()
+
+
+def _check_kms_service_confused_deputy(policy: Policy, ctx: RequirementContext) -> RequirementResult:
+    """No service principal the key policy names may use the key for another account: a condition on
+    aws:SourceAccount, aws:SourceArn or (CloudWatch Logs) kms:EncryptionContext:aws:logs:arn limits it
+    to this account (the confused deputy problem). Decided by the solver for every request the service
+    makes on behalf of another account, by each service principal named and by any other (a "*" principal
+    matches every service)."""
+    run = _Run("kms-service-confused-deputy", policy, ctx, "kms", ctx.account)
+    other = _other_account(ctx.account)
+    services = sorted(
+        {
+            val
+            for stmt in policy.statements
+            if stmt.effect == "Allow" and stmt.principal is not None
+            for val in stmt.principal.service
+        }
+    )
+    # A service no statement names stands for every other one (a "*" principal covers them all).
+    for service in [*services, _PROBE_SERVICE]:
+        for sourced in (True, False):  # aws:SourceAccount / aws:SourceArn sent (another account's) or not
+            if not run.room():
+                break
+            _deputy_query(run, service, other, sourced)
+    return run.result()
+
+
+_PROBE_SERVICE = "ccme-audit-probe.amazonaws.com"
+
+
+def _deputy_query(run: _Run, service: str, other: str, sourced: bool) -> None:
+    ctx = run.ctx
+    fixed: dict[str, str | None] = {
+        "aws:SecureTransport": "true",
+        "aws:SourceAccount": other if sourced else None,
+        "aws:SourceOrgID": None,
+        "aws:SourceOrgPaths": None,
+    }
+    linked = None
+    if _LOGS_SERVICE.fullmatch(service):
+        # CloudWatch Logs always names the log group in the encryption context.
+        region = service.split(".")[1]
+        keys: tuple[str, ...] = ("kms:EncryptionContext:aws:logs:arn",)
+        if sourced:
+            keys += ("aws:SourceArn",)
+        linked = Linked(keys, f"arn:{ctx.partition}:logs:{region}:{other}:log-group:", _LOG_GROUP_CHARS)
+        if not sourced:
+            fixed["aws:SourceArn"] = None
+    else:
+        name = service.split(".")[0]
+        probe = f"arn:{ctx.partition}:{name}:{ctx.region}:{other}:ccme-audit-probe"
+        fixed["aws:SourceArn"] = probe if sourced else None
+    query = Query(
+        actions=KMS_KEY_ACTIONS,
+        resources=(Resources(_key_arn(ctx), tuple(range(len(KMS_KEY_ACTIONS)))),),
+        bad="allowed",
+        principal=Principal.service(service),
+        fixed=fixed,
+        linked=linked,
+    )
+
+    def describe(w: Witness, c: str) -> str:
+        where = f"aws:SourceAccount={other}" if sourced else "no aws:SourceAccount or aws:SourceArn"
+        if linked is not None:
+            where += f", {linked.keys[0]}={w.context.get(linked.keys[0].lower(), ('?',))[0]}"
+        return (
+            f"{w.action} on {w.resource} by service principal {service} on behalf of account {other} "
+            f"({where}){c} is {w.decision.describe()}: no confused-deputy condition limits it to the account "
+            "(aws:SourceAccount, aws:SourceArn, or kms:EncryptionContext:aws:logs:arn for CloudWatch Logs)"
+        )
+
+    run.fail(run.ask(query), describe)
 
 
 def _check_s3_outside(policy: Policy, ctx: RequirementContext) -> RequirementResult:
@@ -716,6 +798,14 @@ REQUIREMENTS: Mapping[str, Requirement] = {
             ("account", "region"),
             f"{_SEED}, CloudWatch key policy; CloudWatch Logs guide, encrypt log data using AWS KMS",
             _check_kms_logs,
+        ),
+        Requirement(
+            "kms-service-confused-deputy",
+            "Key policy lets no service principal use the key on behalf of another account (confused deputy)",
+            "kms",
+            ("account", "region"),
+            "IAM User Guide, the confused deputy problem; CloudWatch Logs guide, encrypt log data using AWS KMS",
+            _check_kms_service_confused_deputy,
         ),
         Requirement(
             "vpce-s3-parallelcluster",

@@ -19,12 +19,17 @@ What is encoded, exactly as :mod:`auditor.policy.evaluate` decides a request:
   account exempts the account root only, not its roles and sessions.
 * Action / NotAction over the requirement's finite action catalogue; Resource / NotResource
   wildcards as regular languages over the resource ARN (any object key).
-* Every condition operator family except BinaryEquals: String* (IgnoreCase by Unicode
+* Every condition operator family: String* (IgnoreCase by Unicode
   simple case folding), StringLike, Arn* (six parts), Numeric* and Date* (integers at a
   resolution finer than every literal, so every position relative to the literals has a
-  value), Bool, Null, IpAddress / NotIpAddress (integer ranges), ``...IfExists`` and
-  ``ForAnyValue`` / ``ForAllValues``. A multi-valued key gets as many value slots as
-  conditions name it, which is enough: each condition needs at most one value to witness it.
+  value), Bool, BinaryEquals (the base64 text as given), Null, IpAddress / NotIpAddress
+  (integer ranges), ``...IfExists`` and ``ForAnyValue`` / ``ForAllValues``. A multi-valued key
+  gets as many value slots as conditions name it, which is enough: each condition needs at
+  most one value to witness it.
+* Policy variables in Resource / NotResource and String* / Arn* values: a template
+  ``text ${key} text`` is an atom linking the key's symbolic value to the string; strings tied
+  this way are found together (a direct search first, then z3's theory of strings, exact for
+  the atoms the model chose).
 * The keys derived from the principal (aws:PrincipalArn, aws:PrincipalAccount,
   aws:PrincipalType, aws:PrincipalServiceName, aws:PrincipalIsAWSService) are functions of
   the symbolic principal, absent for an anonymous caller; aws:SecureTransport is always
@@ -32,8 +37,9 @@ What is encoded, exactly as :mod:`auditor.policy.evaluate` decides a request:
   aws:CurrentTime and aws:EpochTime, when present, are dates. Every other key may be
   absent, or hold any string (numbers, dates and addresses that do not parse included).
 
-Not encoded (ERROR naming the construct): BinaryEquals, policy variables (``${...}``) in
-condition values and resources, multi-character case folds under ``...IgnoreCase``.
+Not encoded (ERROR naming the construct): multi-character case folds under ``...IgnoreCase``,
+a policy variable under ``...IgnoreCase`` or naming a multi-valued key, a template with wildcards
+on both sides of its variables (or between two of them).
 
 z3 is imported on first use, so commands that decide no policy never load it.
 """
@@ -51,6 +57,7 @@ from typing import Any, Literal
 
 from auditor.policy import strings as _s
 from auditor.policy import values as _v
+from auditor.policy import variables as _pv
 from auditor.policy.evaluate import (
     Decision,
     Evaluator,
@@ -70,6 +77,8 @@ _KINDS: tuple[PrincipalKindName, ...] = ("anonymous", "aws", "service", "federat
 _SHAPES = ("root", "user", "role", "session")
 TIMEOUT_MS = 20_000
 MAX_REFINEMENTS = 5_000
+GUESSES = 12
+"""Values tried for the substituted keys before the strings tied by policy variables go to z3's string theory."""
 DERIVED_KEYS = frozenset(
     {
         "aws:principalarn",
@@ -410,6 +419,9 @@ class _Encoder:
         self.scales: dict[str, int] = {}
         self.displays: dict[str, str] = {}
         self.families: dict[str, set[str]] = {}
+        self.var_atoms: list[tuple[Any, Term, list[Any]]] = []
+        self.var_atom_index: dict[Any, Any] = {}
+        self._z3_res: dict[_s.Re, Any] = {}
         self._check_encodable()
         self._prepare_keys()
         self._principal()
@@ -436,18 +448,13 @@ class _Encoder:
     # -- what cannot be encoded ---------------------------------------------------
     def _check_encodable(self) -> None:
         for stmt in self.policy.statements:
-            for vals, name in ((stmt.resource, "Resource"), (stmt.not_resource, "NotResource")):
-                for val in vals or ():
-                    if "${" in val:
-                        raise Undecided(f"{stmt.label}: {name} {val!r} uses a policy variable: not encoded")
             for cond in stmt.conditions:
-                if cond.spec.family == "binary":
-                    raise Undecided(f"{stmt.label}: {cond.operator} is not encoded")
-                if cond.spec.family in ("string", "string_ic", "like", "arn"):
+                if cond.spec.family == "string_ic":
                     for val in cond.values:
-                        if "${" in val:
+                        if _pv.has_variable(val):
                             raise Undecided(
-                                f"{stmt.label}: {cond.operator} {cond.key} {val!r} uses a policy variable: not encoded"
+                                f"{stmt.label}: {cond.operator} {cond.key} {val!r}: a policy variable under "
+                                "...IgnoreCase is not encoded"
                             )
 
     def _prepare_keys(self) -> None:
@@ -764,6 +771,7 @@ class _Encoder:
         """A string for every variable (by id), or a clause that excludes this combination of atoms."""
         z3 = self.z3
         out: dict[int, str] = {}
+        linked = self._linked_vars()
         for v in self.vars:
             values = {e: z3_true(model.eval(b, model_completion=True)) for e, b in v.atoms.items()}
             try:
@@ -771,9 +779,365 @@ class _Encoder:
             except _s.TooLarge as exc:
                 raise Undecided(f"the strings of {v.name} are too complex to decide ({exc})") from None
             if found is None:
+                # Its own languages already exclude each other (policy variables or not).
                 return z3.Or(*[b != z3.BoolVal(values[e]) for e, b in v.atoms.items()])
-            out[id(v)] = found
+            if id(v) not in linked:
+                out[id(v)] = found
+        if linked:
+            joint = self._joint_strings(model, [v for v in self.vars if id(v) in linked])
+            if not isinstance(joint, dict):
+                return joint
+            out.update(joint)
         return out
+
+    # -- policy variables: strings linked by templates, solved together -------------------
+    def _linked_vars(self) -> set[int]:
+        found: set[int] = set()
+        for _atom, term, merged in self.var_atoms:
+            for t in [term, *[m for m in merged if not isinstance(m, tuple)]]:
+                if isinstance(t, _Var):
+                    found.add(id(t))
+                elif isinstance(t, _Acct):
+                    found.add(id(t.parn))
+        return found
+
+    def _joint_strings(self, model: Any, linked: list[_Var]) -> dict[int, str] | Any:
+        """Strings for variables tied by policy variables, from z3's theory of strings (exact for the
+        combination of atoms the model chose); else a clause that excludes that combination."""
+        z3 = self.z3
+        guess = self._guess_strings(model, linked)
+        if guess is _UNSAT:
+            clause = [b != z3.BoolVal(z3_true(model.eval(b, model_completion=True))) for v in linked
+                      for b in v.atoms.values()]
+            clause += [a != z3.BoolVal(z3_true(model.eval(a, model_completion=True))) for a, _t, _m in self.var_atoms]
+            return z3.Or(*clause)
+        if isinstance(guess, dict):
+            return guess
+        names = {id(v): z3.String(self.fresh(f"str.{v.name}")) for v in linked}
+        sub = z3.Solver()
+        sub.set("timeout", max(1000, TIMEOUT_MS // 4))
+        chosen = []
+        # (constraint, concrete check) pairs: the positive ones are added at once, the negative ones
+        # only when a candidate breaks them (most never do; complements are costly for z3).
+        pending: list[tuple[Any, Callable[[Mapping[int, str]], bool]]] = []
+        for v in linked:
+            for expr, atom in v.atoms.items():
+                val = z3_true(model.eval(atom, model_completion=True))
+                inside = z3.InRe(names[id(v)], self._z3_re(expr))
+                chosen.append(atom != z3.BoolVal(val))
+                if val:
+                    sub.add(inside)
+                else:
+                    pending.append((z3.Not(inside), functools.partial(_outside, expr, id(v))))
+        for atom, term, merged in self.var_atoms:
+            val = z3_true(model.eval(atom, model_completion=True))
+            hit = self._z3_seq_member(self._z3_term(term, names), merged, names)
+            chosen.append(atom != z3.BoolVal(val))
+            if val:
+                sub.add(hit)
+            else:
+                pending.append((z3.Not(hit), functools.partial(self._seq_outside, term, merged)))
+        while True:
+            verdict = sub.check()
+            if verdict == z3.unsat:
+                return z3.Or(*chosen) if chosen else z3.BoolVal(False)
+            if verdict != z3.sat:
+                raise Undecided(f"the strings tied by policy variables could not be decided ({sub.reason_unknown()})")
+            m = sub.model()
+            out = {id(v): _z3_text(m.eval(names[id(v)], model_completion=True)) for v in linked}
+            broken = [c for c, ok in pending if not ok(out)]
+            if not broken:
+                return out
+            sub.add(*broken)
+            pending = [(c, ok) for c, ok in pending if ok(out)]
+
+    def _guess_strings(self, model: Any, linked: list[_Var]) -> Any:
+        """Strings found without z3's string theory: the substituted values first (each in its own
+        languages), then the strings tested against the templates they fill. Checked in full; None
+        when this order does not find strings (the exact search decides then)."""
+
+        def base(t: Any) -> int | None:
+            if isinstance(t, _Var):
+                return id(t)
+            if isinstance(t, _Acct):
+                return id(t.parn)
+            return None
+
+        values = {base(m) for _a, _t, merged in self.var_atoms for m in merged if not isinstance(m, tuple)}
+        by_id = {id(v): v for v in linked}
+        p = self.partition
+        heads = _s.alt(_s.lit(f"arn:{p}:iam::"), _s.lit(f"arn:{p}:sts::"))
+
+        def acct_re(acct: _s.Re) -> _s.Re:
+            return _s.cat(heads, acct, _s.lit(":"), _s.star(_s.cset(_s.ANY)))
+
+        # A tested string fixed to a literal by the model (a true StringEquals atom, or a constant): the
+        # values that make the template match it are finitely many, read off the literal.
+        known_in: dict[int, list[_s.Re]] = {}
+        known_out: dict[int, list[_s.Re]] = {}
+        exact = True
+        for atom, term, merged in self.var_atoms:
+            syms = [m for m in merged if not isinstance(m, tuple)]
+            fixed_text = term if isinstance(term, str) else self._literal_of(term, model)
+            values_text = self._literal_values(syms, model)
+            if values_text is not None:
+                # Every value substituted is fixed to a literal: the template is a plain language.
+                truth = z3_true(model.eval(atom, model_completion=True))
+                expr = _s.cat(*[m if isinstance(m, tuple) else _s.lit(values_text[id(m)]) for m in merged])
+                if isinstance(term, str):
+                    if _s.matches(expr, term) != truth:
+                        return _UNSAT
+                    continue
+                if isinstance(term, _Acct):
+                    expr = _s.cat(heads, expr, _s.lit(":"), _s.star(_s.cset(_s.NOT_COLON)))
+                target = base(term)
+                assert target is not None
+                (known_in if truth else known_out).setdefault(target, []).append(expr)
+                continue
+            if fixed_text is None or len(syms) != 1:
+                exact = False
+                continue
+            sym = syms[0]
+            cands = _split_candidates(merged, fixed_text)
+            ident = base(sym)
+            assert ident is not None
+            wrap: Callable[[str], _s.Re] = (lambda c: acct_re(_s.lit(c))) if isinstance(sym, _Acct) else _s.lit
+            if z3_true(model.eval(atom, model_completion=True)):
+                known_in.setdefault(ident, []).append(_s.alt(*[wrap(c) for c in cands]))
+            else:
+                known_out.setdefault(ident, []).extend(wrap(c) for c in cands)
+
+        def own(v: _Var) -> tuple[list[_s.Re], list[_s.Re]]:
+            got = {e: z3_true(model.eval(b, model_completion=True)) for e, b in v.atoms.items()}
+            inside = [e for e, t in got.items() if t] + known_in.get(id(v), [])
+            return inside, [e for e, t in got.items() if not t] + known_out.get(id(v), [])
+
+        if exact:
+            try:
+                if any(_s.find(*own(v)) is None for v in by_id.values()):
+                    return _UNSAT
+            except _s.TooLarge:
+                return None
+        order = self._guess_order(by_id, base)
+        if order is None:
+            return None  # values that depend on each other in a cycle: the exact search decides
+
+        as_acct = {id(m.parn) for _a, _t, merged in self.var_atoms for m in merged if isinstance(m, _Acct)}
+        avoid: dict[int, list[_s.Re]] = {}
+        for _attempt in range(GUESSES):
+            try:
+                out = self._guess_once(model, order, base, own, avoid, heads)
+            except _s.TooLarge:
+                return None
+            if out is None:
+                return None
+            if isinstance(out, dict):
+                return out
+            # The strings tested did not fit these values: try other values (different substituted text).
+            for ident in values:
+                if ident is None or ident not in out[1]:
+                    continue
+                text = out[1][ident]
+                if ident in as_acct:
+                    parts = text.split(":")
+                    acct = parts[4] if len(parts) > 4 else ""
+                    avoid.setdefault(ident, []).append(
+                        _s.cat(heads, _s.lit(acct), _s.lit(":"), _s.star(_s.cset(_s.ANY)))
+                    )
+                else:
+                    avoid.setdefault(ident, []).append(_s.lit(text))
+        return None
+
+    def _guess_order(self, by_id: Mapping[int, _Var], base: Callable[[Any], int | None]) -> list[_Var] | None:
+        """The variables, each after the values substituted into the templates it is tested against;
+        None when they depend on each other in a cycle."""
+        deps: dict[int, set[int]] = {i: set() for i in by_id}
+        for _atom, term, merged in self.var_atoms:
+            target = base(term)
+            if target is None:
+                continue
+            for m in merged:
+                if not isinstance(m, tuple):
+                    value = base(m)
+                    if value is not None and value != target:
+                        deps[target].add(value)
+                    elif value == target:
+                        return None
+        order: list[_Var] = []
+        done: set[int] = set()
+        while len(order) < len(by_id):
+            ready = [i for i in by_id if i not in done and deps[i] <= done]
+            if not ready:
+                return None
+            for i in ready:
+                done.add(i)
+                order.append(by_id[i])
+        return order
+
+    def _guess_once(
+        self,
+        model: Any,
+        order: list[_Var],
+        base: Callable[[Any], int | None],
+        own: Callable[[_Var], tuple[list[_s.Re], list[_s.Re]]],
+        avoid: Mapping[int, list[_s.Re]],
+        heads: _s.Re,
+    ) -> dict[int, str] | tuple[None, dict[int, str]] | None:
+        """Strings for one choice of values, in dependency order; ``(None, values so far)`` when a tested
+        string does not fit the values chosen before it."""
+        out: dict[int, str] = {}
+        tests: dict[int, list[tuple[bool, list[Any], bool]]] = {}
+        constants = []
+        for atom, term, merged in self.var_atoms:
+            val = z3_true(model.eval(atom, model_completion=True))
+            if isinstance(term, str):
+                constants.append((val, term, merged))
+                continue
+            ident = base(term)
+            assert ident is not None
+            tests.setdefault(ident, []).append((val, merged, isinstance(term, _Acct)))
+        for v in order:
+            inside, outside = own(v)
+            outside = [*outside, *avoid.get(id(v), ())]
+            for val, merged, acct in tests.get(id(v), []):
+                expr = _s.cat(*[m if isinstance(m, tuple) else _s.lit(self._guess_text(m, out)) for m in merged])
+                if acct:
+                    expr = _s.cat(heads, expr, _s.lit(":"), _s.star(_s.cset(_s.NOT_COLON)))
+                (inside if val else outside).append(expr)
+            found = _s.find(inside, outside)
+            if found is None:
+                return (None, dict(out)) if id(v) in tests else None
+            out[id(v)] = found
+        for val, term, merged in constants:
+            expr = _s.cat(*[m if isinstance(m, tuple) else _s.lit(self._guess_text(m, out)) for m in merged])
+            if _s.matches(expr, term) != val:
+                return None, dict(out)
+        return out
+
+    def _literal_values(self, syms: list[Any], model: Any) -> dict[int, str] | None:
+        """The text each symbolic value holds when the model fixes all of them to literals; else None."""
+        out: dict[int, str] = {}
+        for m in syms:
+            if isinstance(m, _Acct):
+                text = self._literal_of(m.parn, model)
+                if text is None:
+                    return None
+                parts = text.split(":")
+                out[id(m)] = parts[4] if len(parts) > 4 else ""
+            else:
+                text = self._literal_of(m, model)
+                if text is None:
+                    return None
+                out[id(m)] = text
+        return out
+
+    def _literal_of(self, term: Any, model: Any) -> str | None:
+        """The literal a string variable equals in this model (a true literal atom), if any."""
+        if not isinstance(term, _Var):
+            return None
+        for expr, atom in term.atoms.items():
+            text = _pv.literal_text(expr)
+            if text is not None and z3_true(model.eval(atom, model_completion=True)):
+                return text
+        return None
+
+    @staticmethod
+    def _guess_text(t: Any, texts: Mapping[int, str]) -> str:
+        if isinstance(t, _Var):
+            return texts[id(t)]
+        parts = texts[id(t.parn)].split(":")
+        return parts[4] if len(parts) > 4 else ""
+
+    def _seq_outside(self, term: Any, merged: list[Any], texts: Mapping[int, str]) -> bool:
+        """The concrete reading of a template atom is false for these strings."""
+
+        def text(t: Any) -> str:
+            if isinstance(t, str):
+                return t
+            if isinstance(t, _Var):
+                return texts.get(id(t), "")
+            parts = texts.get(id(t.parn), "").split(":")
+            return parts[4] if len(parts) > 4 else ""
+
+        expr = _s.cat(*[m if isinstance(m, tuple) else _s.lit(text(m)) for m in merged])
+        return not _s.matches(expr, text(term))
+
+    def _z3_term(self, term: Any, names: Mapping[int, Any]) -> Any:
+        z3 = self.z3
+        if isinstance(term, str):
+            return z3.StringVal(term)
+        if isinstance(term, _Var):
+            return names[id(term)]
+        if isinstance(term, _Acct):
+            head = len(f"arn:{self.partition}:iam::")
+            return z3.SubString(names[id(term.parn)], head, 12)
+        raise Undecided("a policy variable over a value of this kind is not encoded")
+
+    def _z3_seq_member(self, target: Any, merged: list[Any], names: Mapping[int, Any]) -> Any:
+        z3 = self.z3
+        symbolic = [i for i, item in enumerate(merged) if not isinstance(item, tuple)]
+        first, last = symbolic[0], symbolic[-1]
+
+        def word(items: list[Any]) -> Any:
+            parts = [
+                z3.StringVal(_pv.literal_text(m) or "") if isinstance(m, tuple) else self._z3_term(m, names)
+                for m in items
+            ]
+            return parts[0] if len(parts) == 1 else z3.Concat(*parts)
+
+        before, after = merged[:first], merged[last + 1 :]
+        if all(_pv.literal_text(m) is not None for m in before):
+            w = word(merged[: last + 1])
+            tail = self._z3_re(_s.cat(*after)) if after else z3.Re(z3.StringVal(""))
+            rest = z3.SubString(target, z3.Length(w), z3.Length(target) - z3.Length(w))
+            return z3.And(z3.PrefixOf(w, target), z3.InRe(rest, tail))
+        w = word(merged[first:])
+        head = self._z3_re(_s.cat(*before))
+        rest = z3.SubString(target, 0, z3.Length(target) - z3.Length(w))
+        return z3.And(z3.SuffixOf(w, target), z3.InRe(rest, head))
+
+    def _z3_re(self, expr: _s.Re) -> Any:
+        found = self._z3_res.get(expr)
+        if found is None:
+            found = self._build_z3_re(expr)
+            self._z3_res[expr] = found
+        return found
+
+    def _build_z3_re(self, expr: _s.Re) -> Any:
+        z3 = self.z3
+        kind = expr[0]
+        rs = z3.ReSort(z3.StringSort())
+        if kind == "lit":
+            return z3.Re(z3.StringVal(str(expr[1])))
+        if kind == "set":
+            cs = expr[1]
+            assert isinstance(cs, _s.CharSet)
+            codes = sorted(ord(c) for c in cs.chars)
+            ranges: list[Any] = []
+            i = 0
+            while i < len(codes):
+                j = i
+                while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+                    j += 1
+                lo, hi = chr(codes[i]), chr(codes[j])
+                ranges.append(z3.Re(z3.StringVal(lo)) if lo == hi else z3.Range(lo, hi))
+                i = j + 1
+            union = ranges[0] if len(ranges) == 1 else (z3.Union(*ranges) if ranges else z3.Empty(rs))
+            if cs.negated:
+                return z3.AllChar(rs) if not ranges else z3.Intersect(z3.AllChar(rs), z3.Complement(union))
+            return union
+        if kind in ("cat", "alt"):
+            items = expr[1]
+            assert isinstance(items, tuple)
+            parts = [self._z3_re(p) for p in items]
+            if not parts:
+                return z3.Re(z3.StringVal("")) if kind == "cat" else z3.Empty(rs)
+            if len(parts) == 1:
+                return parts[0]
+            return z3.Concat(*parts) if kind == "cat" else z3.Union(*parts)
+        inner = expr[1]
+        assert isinstance(inner, tuple)
+        return z3.Star(self._z3_re(inner)) if kind == "star" else z3.Plus(self._z3_re(inner))
 
     def text(self, term: Term, model: Any, strings: Mapping[int, str]) -> str:
         """The string a term holds in a model."""
@@ -791,6 +1155,88 @@ class _Encoder:
         return parts[4] if len(parts) > 4 else ""
 
     # -- conditions -----------------------------------------------------------------
+    def _templated(self, cond: Condition) -> tuple[tuple[_pv.Piece, ...], ...] | None:
+        from auditor.policy.evaluate import _templates
+
+        return _templates(cond)
+
+    def resolvable(self, templates: Sequence[tuple[_pv.Piece, ...]]) -> Any:
+        """Every variable of these templates can be substituted (present, or with a default)."""
+        z3 = self.z3
+        need = []
+        for pieces in templates:
+            for piece in pieces:
+                if isinstance(piece, _pv.VarRef):
+                    slot = self._var_slot(piece)
+                    if piece.default is None:
+                        need.append(slot.count > 0)
+        return z3.And(*need) if need else z3.BoolVal(True)
+
+    def _var_slot(self, ref: _pv.VarRef) -> _Slot:
+        if ref.key in MULTI_VALUED_KEYS or ref.key in self.multi:
+            raise Undecided(f"the policy variable {ref.text} names a multi-valued key: not encoded")
+        slot = self.slot(ref.key)
+        self.displays.setdefault(ref.key, ref.name or ref.key)
+        if len(slot.values) > 1:
+            raise Undecided(f"the policy variable {ref.text} names a multi-valued key: not encoded")
+        return slot
+
+    def template_member(self, term: Term, pieces: tuple[_pv.Piece, ...]) -> Any:
+        """The proposition "term matches the template with the request's values substituted"."""
+        z3 = self.z3
+        options: list[tuple[Any, list[Any]]] = [(z3.BoolVal(True), [])]
+        for piece in pieces:
+            if not isinstance(piece, _pv.VarRef):
+                options = [(c, [*seq, piece]) for c, seq in options]
+                continue
+            slot = self._var_slot(piece)
+            present = slot.count > 0
+            value = slot.values[0].expr
+            alts: list[tuple[Any, Any]] = []
+            if isinstance(value, str):
+                alts.append((present, _s.lit(value)))
+            elif isinstance(value, _Choice):
+                alts += [(z3.And(present, c), _s.lit(v)) for c, v in value.options]
+            else:
+                alts.append((present, value))
+            if piece.default is not None:
+                alts.append((z3.Not(present), _s.lit(piece.default)))
+            options = [(z3.And(c, c2), [*seq, p]) for c, seq in options for c2, p in alts]
+        hits = [z3.And(c, self._seq_member(term, seq)) for c, seq in options]
+        return z3.Or(*hits) if hits else z3.BoolVal(False)
+
+    def _seq_member(self, term: Term, seq: list[Any]) -> Any:
+        """Membership of a term in a concatenation of expressions and symbolic values."""
+        z3 = self.z3
+        merged: list[Any] = []
+        for item in seq:
+            if isinstance(item, tuple) and merged and isinstance(merged[-1], tuple):
+                merged[-1] = _s.cat(merged[-1], item)
+            else:
+                merged.append(item)
+        symbolic = [i for i, item in enumerate(merged) if not isinstance(item, tuple)]
+        if not symbolic:
+            return self.member(term, _s.cat(*merged))
+        if isinstance(term, _Choice):
+            return z3.Or(*[z3.And(c, self._seq_member(v, seq)) for c, v in term.options])
+        first, last = symbolic[0], symbolic[-1]
+        inner = [m for m in merged[first:last] if isinstance(m, tuple)]
+        before = [m for m in merged[:first]]
+        after = [m for m in merged[last + 1 :]]
+        lit_ok = all(_pv.literal_text(m) is not None for m in inner)
+        if not lit_ok or not (
+            all(_pv.literal_text(m) is not None for m in before) or all(_pv.literal_text(m) is not None for m in after)
+        ):
+            raise Undecided("a wildcard on both sides of a policy variable (or between two) is not encoded")
+        key = (term if isinstance(term, str) else id(term), tuple(m if isinstance(m, tuple) else id(m) for m in merged))
+        found = self.var_atom_index.get(key)
+        if found is not None:
+            return found
+        atom = z3.Bool(self.fresh("template.in"))
+        self.var_atom_index[key] = atom
+        self.var_atoms.append((atom, term, merged))
+        return atom
+
     def condition(self, cond: Condition) -> Any:
         z3 = self.z3
         slot = self.slot(cond.key.lower())
@@ -799,6 +1245,15 @@ class _Encoder:
             wants = {bool(_v.parse_bool(v)) for v in cond.values}
             return z3.Or(*[z3.Not(present) if w else present for w in wants])
         negated = cond.spec.negated
+        templates = self._templated(cond) if cond.spec.family in ("string", "like", "arn") else None
+        if templates is not None:
+            # A variable that cannot be substituted makes the condition false (negated or not).
+            ok = self.resolvable(templates)
+            return z3.And(ok, self._condition_body(cond, slot, negated, present))
+        return self._condition_body(cond, slot, negated, present)
+
+    def _condition_body(self, cond: Condition, slot: _Slot, negated: bool, present: Any) -> Any:
+        z3 = self.z3
         results = [self._result(cond, val, negated) for val in slot.values]
         active = [slot.count > i for i in range(len(slot.values))]
         if cond.qualifier == "ForAllValues" or (cond.qualifier is None and negated):
@@ -824,7 +1279,10 @@ class _Encoder:
         true = z3.BoolVal(True)
         x = val.expr
         m = self.member
-        if fam == "string":
+        if fam in ("string", "like", "arn") and self._templated(cond) is not None:
+            return true, z3.Or(*[self.template_member(x, t) for t in self._templated(cond) or ()])
+        if fam in ("string", "binary"):
+            # BinaryEquals compares the base64 text as given.
             return true, z3.Or(*[m(x, _s.lit(lit)) for lit in cond.values])
         if fam == "string_ic":
             return true, z3.Or(*[m(x, _ci_re(lit)) for lit in cond.values])
@@ -898,6 +1356,14 @@ class _Encoder:
 
     def _resource_match(self, i: int, stmt: Statement) -> Any:
         z3 = self.z3
+        templated = self.compiled[i].res_templates
+        if templated is not None:
+            templates, negate = templated
+            if negate:
+                hit = z3.Or(*[self.template_member(self.res, t) for t in templates])
+                return z3.And(self.resolvable(templates), z3.Not(hit))
+            # template_member is false when a variable without default is absent: that value matches nothing.
+            return z3.Or(*[self.template_member(self.res, t) for t in templates])
         if len(self.q.resources) == 1 and not self.q.resources[0].any_suffix:
             return z3.BoolVal(self.compiled[i].resource_matches(self.q.resources[0].arn))
         pats, negate = (stmt.resource, False) if stmt.resource is not None else (stmt.not_resource, True)
@@ -989,6 +1455,37 @@ class _Encoder:
 def z3_true(value: Any) -> bool:
     """A z3 boolean value as a Python bool."""
     return bool(_z3().is_true(value))
+
+
+_UNSAT: Any = object()
+"""The strings tied by policy variables cannot take the languages the model chose (proved)."""
+
+
+def _split_candidates(merged: list[Any], text: str) -> list[str]:
+    """The values of the one symbolic piece of a template that make it match ``text``."""
+    i = next(k for k, m in enumerate(merged) if not isinstance(m, tuple))
+    before, after = merged[:i], merged[i + 1 :]
+    out = []
+    for start in range(len(text) + 1):
+        if before and not _s.matches(_s.cat(*before), text[:start]):
+            continue
+        if not before and start:
+            break
+        for end in range(start, len(text) + 1):
+            rest = text[end:]
+            if (_s.matches(_s.cat(*after), rest) if after else rest == ""):
+                out.append(text[start:end])
+    return sorted(set(out))
+
+
+def _outside(expr: _s.Re, ident: int, texts: Mapping[int, str]) -> bool:
+    return not _s.matches(expr, texts.get(ident, ""))
+
+
+def _z3_text(value: Any) -> str:
+    """A z3 string value as Python text (z3 writes characters outside printable ASCII as \\u{...})."""
+    raw = value.as_string()
+    return re.sub(r"\\u\{([0-9a-fA-F]+)\}", lambda m: chr(int(m.group(1), 16)), raw)
 
 
 def _plain_decimal(value: Decimal) -> str:

@@ -119,7 +119,12 @@ def faulted_terraform(tmp: Path) -> Path:
 def test_templates_and_live_account_agree_rule_by_rule(live: Evaluation, source: str) -> None:
     template = iac(variants.CFN_GOOD if source == "cloudformation" else variants.TF_GOOD.parent)
     assert compare(live, template, source) == {}
-    assert all(statuses == {"PASS"} for statuses in by_rule(template).values() if statuses <= {"PASS", "FAIL"})
+    # Every rule passes but the advisory confused-deputy one on the seed's CloudWatch key policy (info, expected).
+    advisory = "CCME-KMS-SERVICE-DEPUTY-CLOUDWATCH"
+    rules = by_rule(template)
+    assert rules[advisory] == {"FAIL"}
+    assert all(statuses == {"PASS"} for rule, statuses in rules.items()
+               if statuses <= {"PASS", "FAIL"} and rule != advisory)
 
 
 @pytest.mark.parametrize("source", ["cloudformation", "terraform"])

@@ -174,3 +174,21 @@ def test_control_and_bidi_characters_are_escaped_in_text(tmp_path: Path) -> None
     assert code == 1
     assert "\u202e" not in out and "\x1b" not in out
     assert "<U+202E>" in out
+
+
+def test_log_group_prefix_flag_narrows_the_cloudwatch_requirement(tmp_path: Path) -> None:
+    account, region = "123456789012", "eu-west-1"
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"Service": f"logs.{region}.amazonaws.com"}, "Action": "kms:*",
+         "Resource": "*", "Condition": {"ArnLike": {
+             "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:log-group:/ccme/*"}}}]}
+    path = tmp_path / "logs.json"
+    path.write_text(json.dumps(policy))
+    args = ["check", path, "-r", "kms-cloudwatch-logs", "--account", account, "--region", region]
+    code, out, _ = run(*args)
+    assert code == 1 and "for log group arn:aws:logs" in out
+    code, out, _ = run(*args, "--log-group-prefix", "/ccme/")
+    assert code == 0 and out.startswith("PASS")
+    code, _out, err = run(*args, "--log-group-prefix", "bad prefix")
+    assert code == 2 and "log group prefix" in one_error_line(err)

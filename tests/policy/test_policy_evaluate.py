@@ -404,3 +404,71 @@ def test_evaluator_agrees_with_decide() -> None:
         for context in ({}, {"aws:SecureTransport": "false"}, {"aws:SecureTransport": "true"}):
             request = Request(who, "s3:GetObject", OBJ, context)
             assert evaluator.decide(request) == decide(policy, request, policy_kind="s3")
+
+
+# ----------------------------------------------------------------------------- policy variables
+
+
+@pytest.mark.parametrize(
+    ("resource_pattern", "resource", "context", "expected"),
+    [
+        ("arn:aws:s3:::b/${aws:username}/*", "arn:aws:s3:::b/alice/x", {"aws:username": "alice"}, "allow"),
+        ("arn:aws:s3:::b/${aws:username}/*", "arn:aws:s3:::b/bob/x", {"aws:username": "alice"}, "implicit_deny"),
+        ("arn:aws:s3:::b/${aws:username}/*", "arn:aws:s3:::b/alice/x", {}, "implicit_deny"),
+        ("arn:aws:s3:::b/${AWS:UserName}/*", "arn:aws:s3:::b/alice/x", {"aws:username": "alice"}, "allow"),
+        # a wildcard in the substituted value is a literal character
+        ("arn:aws:s3:::b/${aws:username}/*", "arn:aws:s3:::b/bob/x", {"aws:username": "*"}, "implicit_deny"),
+        ("arn:aws:s3:::b/${aws:username}/*", "arn:aws:s3:::b/*/x", {"aws:username": "*"}, "allow"),
+        ("arn:aws:s3:::b/${aws:username, 'shared'}/*", "arn:aws:s3:::b/shared/x", {}, "allow"),
+        ("arn:aws:s3:::b/${aws:username, 'it''s'}/*", "arn:aws:s3:::b/it's/x", {}, "allow"),
+        ("arn:aws:s3:::b/${*}", "arn:aws:s3:::b/*", {}, "allow"),
+        ("arn:aws:s3:::b/${*}", "arn:aws:s3:::b/k", {}, "implicit_deny"),
+        ("arn:aws:s3:::b/${?}${$}", "arn:aws:s3:::b/?$", {}, "allow"),
+        # a multi-valued key is not substituted
+        ("arn:aws:s3:::b/${aws:TagKeys}/*", "arn:aws:s3:::b/a/x", {"aws:TagKeys": ["a", "b"]}, "implicit_deny"),
+        # malformed: compared literally
+        ("arn:aws:s3:::b/${aws:username", "arn:aws:s3:::b/${aws:username", {}, "allow"),
+    ],
+)
+def test_policy_variables_in_resource(
+    resource_pattern: str, resource: str, context: dict[str, Any], expected: str
+) -> None:
+    assert effect(stmt(Resource=resource_pattern), resource=resource, context=context) == expected
+
+
+def test_a_resource_value_that_cannot_be_substituted_matches_nothing_and_not_resource_does_not_apply() -> None:
+    both = ["arn:aws:s3:::b/${aws:username}/*", OBJ]
+    assert effect(stmt(Resource=both)) == "allow"
+    assert effect(stmt(Resource=None, NotResource=["arn:aws:s3:::b/${aws:username}/*"])) == "implicit_deny"
+    ctx = {"aws:username": "alice"}
+    assert effect(stmt(Resource=None, NotResource=["arn:aws:s3:::b/${aws:username}/*"]), context=ctx) == "allow"
+
+
+@pytest.mark.parametrize(
+    ("condition", "context", "expected"),
+    [
+        ({"StringEquals": {"s3:prefix": "home/${aws:username}/"}}, {"s3:prefix": "home/al/", "aws:username": "al"},
+         True),
+        ({"StringEquals": {"s3:prefix": "home/${aws:username}/"}}, {"s3:prefix": "home/al/"}, False),
+        # the substitution fails: the condition is false, negated or not
+        ({"StringNotEquals": {"s3:prefix": "home/${aws:username}/"}}, {"s3:prefix": "x"}, False),
+        ({"StringNotEquals": {"s3:prefix": "home/${aws:username, 'x'}/"}}, {"s3:prefix": "x"}, True),
+        ({"StringLike": {"aws:userid": "${aws:PrincipalTag/team}:*"}},
+         {"aws:userid": "ops:1", "aws:PrincipalTag/team": "ops"}, True),
+        ({"StringLike": {"aws:userid": "${aws:PrincipalTag/team}:*"}},
+         {"aws:userid": "ops:1", "aws:PrincipalTag/team": "o*"}, False),
+        ({"ArnLike": {"aws:SourceArn": "arn:aws:iam::${aws:PrincipalAccount}:role/*"}},
+         {"aws:SourceArn": f"arn:aws:iam::{ACCOUNT}:role/x"}, True),
+        ({"ArnLike": {"aws:SourceArn": "arn:aws:iam::${aws:PrincipalAccount}:role/*"}},
+         {"aws:SourceArn": f"arn:aws:iam::{OTHER}:role/x"}, False),
+        ({"StringEqualsIgnoreCase": {"aws:userid": "${aws:username}"}}, {"aws:userid": "AL", "aws:username": "al"},
+         True),
+    ],
+)
+def test_policy_variables_in_conditions(condition: dict[str, Any], context: dict[str, Any], expected: bool) -> None:
+    assert cond_matches(condition, context) is expected
+
+
+def test_binary_equals_compares_the_base64_text_as_given() -> None:
+    assert cond_matches({"BinaryEquals": {"ccme:Blob": "QUJD"}}, {"ccme:Blob": "QUJD"})
+    assert not cond_matches({"BinaryEquals": {"ccme:Blob": "QUJD"}}, {"ccme:Blob": "QUJD\n"})

@@ -42,7 +42,7 @@ PRINCIPALS = [
 ]
 ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketPolicy", "kms:Decrypt"]
 RESOURCES = ["arn:aws:s3:::b", "arn:aws:s3:::b/k", "arn:aws:s3:::b/p/x", "arn:aws:s3:::c/k"]
-KEYS = ["ccme:Str", "ccme:Num", "aws:SecureTransport", "aws:SourceIp", "ccme:Arn", "ccme:Multi"]
+KEYS = ["ccme:Str", "ccme:Num", "aws:SecureTransport", "aws:SourceIp", "ccme:Arn", "ccme:Multi", "ccme:Var", "ccme:Tag"]
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 action_patterns = st.sampled_from(
@@ -57,6 +57,7 @@ resource_patterns = st.sampled_from(
         "arn:aws:s3:::*",
         "arn:aws:s3:::c*",
         "arn:aws:s3:::b?",
+        "arn:aws:s3:::b/${ccme:Var, 'p'}/*",
     ]
 )
 principal_values = st.sampled_from([ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root", ROLE_ARN, OTHER, "*"])
@@ -92,6 +93,9 @@ def conditions(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
         "Null": ("ccme:Str", ["true", "false"]),
         "ForAnyValue:StringEquals": ("ccme:Multi", ["a", "b"]),
         "ForAllValues:StringLike": ("ccme:Multi", ["a*", "b"]),
+        "StringNotLike": ("ccme:Str", ["${ccme:Var}*", "${ccme:Var, 'a'}", "b${*}"]),
+        "StringEqualsIfExists": ("ccme:Tag", ["${ccme:Str}", "a"]),
+        "ArnEquals": ("ccme:Arn", ["arn:aws:iam::${aws:PrincipalAccount}:role/app"]),
     }
     chosen = draw(st.lists(st.sampled_from(sorted(families)), max_size=2, unique=True))
     out: dict[str, dict[str, Any]] = {}
@@ -136,6 +140,8 @@ def requests(draw: st.DrawFn) -> Request:
             "aws:SourceIp": ["10.1.2.3", "192.0.2.1", "2001:db8::5", "bogus"],
             "ccme:Arn": [ROLE_ARN, f"arn:aws:iam::{OTHER}:role/app", "arn:aws:iam::1:2:root", "nope"],
             "ccme:Multi": [],
+            "ccme:Var": ["a", "p", "*", "", "A"],
+            "ccme:Tag": ["a", "b", ""],
         }[key]
         name = draw(st.sampled_from([key, key.upper(), key.lower()]))
         if key == "ccme:Multi":

@@ -589,8 +589,9 @@ def test_policy_variant(case: Case) -> None:
 
 def test_table_is_large_enough_and_covers_every_requirement() -> None:
     assert len(CASES) >= 25
-    # The two outside-access requirements have their table in test_policy_solver.py.
-    assert {c.requirement for c in CASES} | {"kms-no-outside-access", "s3-no-outside-access"} == set(REQUIREMENTS)
+    # The outside-access and confused-deputy requirements have their table in test_policy_solver.py.
+    elsewhere = {"kms-no-outside-access", "s3-no-outside-access", "kms-service-confused-deputy"}
+    assert {c.requirement for c in CASES} | elsewhere == set(REQUIREMENTS)
     assert {c.verdict for c in CASES} == {"PASS", "FAIL", "ERROR"}
 
 

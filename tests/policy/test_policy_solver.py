@@ -28,6 +28,7 @@ DCV = "kms-dcv-proxy-autoscaling"
 LOGS = "kms-cloudwatch-logs"
 OUT_KMS = "kms-no-outside-access"
 OUT_S3 = "s3-no-outside-access"
+DEPUTY = "kms-service-confused-deputy"
 SEED_S3 = seed.tls_policy(BUCKET)
 SEED_DCV = seed.key_policy("dcv_proxy_ebs", ACCOUNT, REGION)
 SEED_CW = seed.key_policy("cloudWatch", ACCOUNT, REGION)
@@ -70,6 +71,15 @@ def bucket_policy(*statements: dict[str, Any]) -> dict[str, Any]:
 
 def key_policy(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [seed.root_statement(ACCOUNT), *statements]}
+
+
+def logs_key(condition: dict[str, Any]) -> dict[str, Any]:
+    """The seed's CloudWatch key policy with a condition on its CloudWatch Logs statement."""
+    policy = copy.deepcopy(SEED_CW)
+    for stmt in policy["Statement"]:
+        if "Service" in stmt.get("Principal", {}):
+            stmt["Condition"] = condition
+    return policy
 
 
 @dataclass(frozen=True)
@@ -203,10 +213,42 @@ CASES = [
                        http_deny({"ForAllValues:StringNotEquals": {"aws:TagKeys": "a"}}, Sid="b")), "PASS"),
     Case("for-all-values-one", HTTP,
          bucket_policy(http_deny({"ForAllValues:StringLike": {"aws:TagKeys": "ccme-*"}})), "FAIL", "aws:TagKeys="),
-    # --- not encoded: ERROR, never PASS ---
-    Case("policy-variable", HTTP,
-         bucket_policy(http_deny({"StringNotLike": {"aws:userid": "${aws:username}*"}})), "ERROR", "policy variable"),
-    Case("binary", HTTP, bucket_policy(http_deny({"BinaryEquals": {"ccme:Blob": "QUJD"}})), "ERROR", "BinaryEquals"),
+    # --- policy variables: the request's value substituted, literally; absent without default: no match ---
+    Case("variable-per-user-prefix", HTTP, bucket_policy(http_deny(Resource=[B, f"{B}/${{aws:username}}/*"])),
+         "FAIL", f"{B}/"),
+    Case("variable-per-user-prefix-closed", HTTP,
+         bucket_policy(http_deny(Resource=[B, f"{B}/${{aws:username}}/*"]), http_deny(Sid="all")), "PASS"),
+    Case("variable-wildcard-value-is-literal", HTTP, bucket_policy(http_deny(Resource=[B, f"{B}/${{aws:username}}"])),
+         "FAIL", f"{B}/"),
+    Case("variable-special-star", HTTP, bucket_policy(http_deny(Resource=[B, f"{B}/${{*}}"])), "FAIL", f"{B}/"),
+    Case("variable-exempts-userid", HTTP,
+         bucket_policy(http_deny({"StringNotLike": {"aws:userid": "${aws:username}*"}})), "FAIL", "not denied"),
+    Case("variable-exempts-own-account", HTTP,
+         bucket_policy(http_deny({"StringNotEquals": {"aws:PrincipalTag/home": "${aws:PrincipalAccount}"}})),
+         "FAIL", "not denied"),
+    Case("variable-pair-absent-key-open", HTTP,
+         bucket_policy(http_deny({"StringLike": {"aws:userid": "${aws:username}*"}}, Sid="a"),
+                       http_deny({"StringNotLike": {"aws:userid": "${aws:username}*"}}, Sid="b")),
+         "FAIL", "not denied"),
+    Case("variable-pair-closed-by-null", HTTP,
+         bucket_policy(http_deny({"StringLike": {"aws:userid": "${aws:username}*"}}, Sid="a"),
+                       http_deny({"StringNotLike": {"aws:userid": "${aws:username}*"}}, Sid="b"),
+                       http_deny({"Null": {"aws:username": "true"}}, Sid="c")), "PASS"),
+    Case("variable-default-pair", HTTP,
+         bucket_policy(http_deny({"StringLike": {"aws:userid": "${aws:username, 'x'}*"}}, Sid="a"),
+                       http_deny({"StringNotLike": {"aws:userid": "${aws:username, 'x'}*"}}, Sid="b")), "PASS"),
+    Case("variable-default-one", HTTP,
+         bucket_policy(http_deny({"StringNotEquals": {"aws:SourceVpce": "${aws:username, 'vpce-1'}"}})),
+         "FAIL", "aws:SourceVpce=vpce-1"),
+    Case("variable-resource-account", HTTP,
+         bucket_policy(http_deny({"StringNotEquals": {"aws:PrincipalAccount": "${aws:ResourceAccount}"}})),
+         "FAIL", f"arn:aws:sts::{ACCOUNT}:"),
+    # --- BinaryEquals: the base64 text compared as given ---
+    Case("binary-one", HTTP, bucket_policy(http_deny({"BinaryEquals": {"ccme:Blob": "QUJD"}})), "FAIL", "not denied"),
+    Case("binary-closed", HTTP,
+         bucket_policy(http_deny({"BinaryEquals": {"ccme:Blob": "QUJD"}}),
+                       http_deny({"Null": {"ccme:Blob": "true"}}, Sid="n"),
+                       http_deny({"StringNotEquals": {"ccme:Blob": "QUJD"}}, Sid="s")), "PASS"),
     # --- key policies ---
     Case("dcv-seed", DCV, SEED_DCV, "PASS"),
     Case("dcv-not-principal-account-root", DCV,
@@ -259,6 +301,38 @@ CASES = [
     Case("outside-s3-logging-service", OUT_S3,
          bucket_policy(http_deny(), {"Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
                                      "Action": "s3:PutObject", "Resource": f"{B}/*"}), "PASS"),
+    # --- confused deputy: a service principal used on behalf of another account (advisory rule) ---
+    Case("deputy-seed-cloudwatch", DEPUTY, SEED_CW, "FAIL", "on behalf of account 999999999999"),
+    Case("deputy-seed-dcv", DEPUTY, SEED_DCV, "PASS"),
+    Case("deputy-context-own-account", DEPUTY, logs_key({"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
+                                                                    f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*"}}),
+         "PASS"),
+    Case("deputy-source-account", DEPUTY, logs_key({"StringEquals": {"aws:SourceAccount": ACCOUNT}}), "PASS"),
+    Case("deputy-source-arn", DEPUTY, logs_key({"ArnLike": {"aws:SourceArn": f"arn:aws:logs:*:{ACCOUNT}:*"}}), "PASS"),
+    Case("deputy-variable-resource-account", DEPUTY,
+         logs_key({"StringEquals": {"aws:SourceAccount": "${aws:ResourceAccount}"}}), "PASS"),
+    # written to fool it: conditions that look like a limit and are not
+    Case("deputy-context-any-account", DEPUTY, logs_key({"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
+                                                                    f"arn:aws:logs:{REGION}:*:log-group:*"}}),
+         "FAIL", "kms:EncryptionContext:aws:logs:arn=arn:aws:logs:"),
+    Case("deputy-source-arn-star", DEPUTY, logs_key({"StringLike": {"aws:SourceArn": "*"}}), "FAIL", "on behalf"),
+    Case("deputy-source-account-not-third", DEPUTY,
+         logs_key({"StringNotEquals": {"aws:SourceAccount": "555555555555"}}), "FAIL", "on behalf"),
+    Case("deputy-source-account-ifexists", DEPUTY,
+         logs_key({"StringEqualsIfExists": {"aws:SourceArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:x"}}),
+         "FAIL", "on behalf"),
+    Case("deputy-other-service", DEPUTY,
+         key_policy({"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "kms:Decrypt",
+                     "Resource": "*"}), "FAIL", "sns.amazonaws.com"),
+    Case("deputy-star-principal", DEPUTY,
+         key_policy({"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+                     "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}}), "PASS"),
+    Case("deputy-star-principal-services", DEPUTY,
+         key_policy({"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+                     "Condition": {"Bool": {"aws:PrincipalIsAWSService": "true"}}}), "FAIL", "ccme-audit-probe"),
+    Case("deputy-other-service-source-account", DEPUTY,
+         key_policy({"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "kms:Decrypt",
+                     "Resource": "*", "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}), "PASS"),
     Case("root-seed", ROOT, SEED_CW, "PASS"),
     Case("root-denied-decrypt", ROOT,
          key_policy({"Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
@@ -282,12 +356,30 @@ def test_solver_verdict(case: Case) -> None:
 
 def test_every_operator_family_has_a_pass_and_a_fail() -> None:
     families = ["string", "ignorecase", "like", "arn", "numeric", "date", "bool", "ip", "null", "ifexists",
-                "for-any", "for-all"]
+                "for-any", "for-all", "variable", "binary"]
     for family in families:
         verdicts = {c.verdict for c in CASES if c.name.startswith(family)}
         assert verdicts & {"FAIL"}, family
     passes = {c.name.split("-")[0] for c in CASES if c.verdict == "PASS"}
-    assert {"string", "ignorecase", "like", "arn", "numeric", "date", "bool", "ip", "null", "ifexists", "for"} <= passes
+    assert {"string", "ignorecase", "like", "arn", "numeric", "date", "bool", "ip", "null", "ifexists", "for",
+            "variable", "binary"} <= passes
+
+
+def test_the_corpus_has_no_error_case() -> None:
+    assert [c.name for c in CASES if c.verdict == "ERROR"] == []
+
+
+@pytest.mark.parametrize(
+    ("condition", "named"),
+    [
+        ({"StringNotEqualsIgnoreCase": {"aws:userid": "${aws:username}"}}, "under ...IgnoreCase"),
+        ({"StringNotLike": {"aws:userid": "*${aws:username}*"}}, "wildcard on both sides"),
+        ({"StringNotLike": {"aws:userid": "${aws:TagKeys}"}}, "multi-valued key"),
+    ],
+)
+def test_what_is_not_encoded_is_an_error_naming_it(condition: dict[str, Any], named: str) -> None:
+    result = check_document(bucket_policy(http_deny(condition)), HTTP, CTX)
+    assert result.verdict == "ERROR" and named in (result.error or "")
 
 
 def test_every_seed_policy_passes_every_requirement_of_its_kind() -> None:
@@ -297,6 +389,13 @@ def test_every_seed_policy_passes_every_requirement_of_its_kind() -> None:
         assert check_document(document, OUT_KMS, CTX).verdict == "PASS", suffix
     assert check_document(SEED_DCV, DCV, CTX).verdict == "PASS"
     assert check_document(SEED_CW, LOGS, CTX).verdict == "PASS"
+    # The advisory confused-deputy requirement is the one the seed's CloudWatch key does not meet (expected).
+    for suffix in seed.KEY_SUFFIXES:
+        document = seed.key_policy(suffix, ACCOUNT, REGION)
+        expected = "FAIL" if suffix == "cloudWatch" else "PASS"
+        assert check_document(document, DEPUTY, CTX).verdict == expected, suffix
+    assert check_document(logs_key({"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
+                                                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*"}}), LOGS, CTX).ok
     for requirement in (HTTP, TLS, OUT_S3):
         result = check_document(SEED_S3, requirement, CTX)
         assert result.verdict == "PASS" and not result.warnings
@@ -341,3 +440,35 @@ def test_z3_is_imported_only_where_a_policy_is_decided() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def _logs_policy(pattern: str) -> dict[str, Any]:
+    return key_policy({"Effect": "Allow", "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
+                       "Action": "kms:*", "Resource": "*",
+                       "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": pattern}}})
+
+
+@pytest.mark.parametrize(
+    ("pattern", "prefix", "verdict"),
+    [
+        (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ccme/*", "", "FAIL"),
+        (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ccme/*", "/ccme/", "PASS"),
+        (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ccme/*", "/ccme/cluster-", "PASS"),
+        (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ccme/*", "/cc", "FAIL"),
+        (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ccme/one", "/ccme/", "FAIL"),
+        (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*", "/ccme/", "PASS"),
+    ],
+)
+def test_the_log_group_prefix_narrows_the_cloudwatch_requirement(pattern: str, prefix: str, verdict: str) -> None:
+    ctx = RequirementContext(ACCOUNT, REGION, log_group_prefix=prefix)
+    result = check_document(_logs_policy(pattern), LOGS, ctx)
+    assert result.verdict == verdict, result.violations
+    if verdict == "FAIL":
+        assert f"log-group:{prefix}" in result.violations[0]
+        replay(_logs_policy(pattern), result, "kms")
+    assert check_document(SEED_CW, LOGS, ctx).verdict == "PASS"
+
+
+def test_a_malformed_log_group_prefix_is_an_error() -> None:
+    result = check_document(SEED_CW, LOGS, RequirementContext(ACCOUNT, REGION, log_group_prefix="a b"))
+    assert result.verdict == "ERROR" and "log group prefix" in (result.error or "")
