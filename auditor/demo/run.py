@@ -92,7 +92,7 @@ def run_demo(
     """Seed, scan, report; True when the scan found exactly the planted faults (the demo is a self-test)."""
     from auditor.app.pipeline import collect, evaluate, report
     from auditor.config import load_config
-    from auditor.demo.account import FAULT_RULES, FAULTS, seed_ccme_account
+    from auditor.demo.account import ADVISORIES, FAULT_RULES, FAULTS, seed_ccme_account
     from auditor.engine.rules import load_rules
     from auditor.report import Format, parse_formats, render
 
@@ -100,6 +100,7 @@ def run_demo(
     hooks: list[Any] = [_stub_not_mocked, offline_guard]
     faults: dict[str, str] = FAULTS
     planted = {rule for rules_of in FAULT_RULES.values() for rule in rules_of}
+    advisories: dict[str, str] = dict(ADVISORIES)
     with offline_account(region) as session:
         if list(packs or []) == ["bbp"]:  # the seed 003 provisioner account (auditor/demo/bbp.py)
             from auditor.demo.bbp import IMPLIED, seed_bbp_account, stub_associations
@@ -110,6 +111,7 @@ def run_demo(
             hooks.insert(0, stub_associations(provisioner.associations))
             faults = provisioner.faults
             planted = set(faults) | set(IMPLIED)  # and the rules the planted faults make fail too
+            advisories = {}
         else:
             sys.stderr.write(f"demo: seeding a CCME environment in an in-process moto account ({region})...\n")
             overrides = seed_ccme_account(session, region, faults=True).config_overrides()
@@ -125,26 +127,34 @@ def run_demo(
     written = report(evaluation, chosen, output_dir=Path(output_dir))
     sys.stdout.write(render(evaluation, Format.TEXT, color=sys.stdout.isatty() and not os.environ.get("NO_COLOR")))
     sys.stdout.write("\nplanted faults:\n" + "".join(f"  - {text}\n" for text in faults.values()))
+    selected = {rule.id for rule in rules}
+    shown = {rule: text for rule, text in advisories.items() if rule in selected}
+    if shown:
+        sys.stdout.write("expected from the seed itself:\n" + "".join(f"  - {t}\n" for t in shown.values()))
     stubbed = sorted(EMULATOR_GAPS.answered)
     if stubbed:
         gaps = ", ".join(stubbed)
         sys.stdout.write(f"(moto does not implement {gaps}: the demo answered them with an empty response)\n")
     sys.stdout.write("reports: " + ", ".join(str(p) for p in [Path(output_dir) / "snapshot.json", *written]) + "\n")
-    return self_test(evaluation, planted)
+    return self_test(evaluation, planted, set(shown))
 
 
-def self_test(evaluation: Any, planted: set[str]) -> bool:
-    """One line on stdout: did the scan find exactly the planted faults (of the rules selected), and no ERROR?"""
+def self_test(evaluation: Any, planted: set[str], advisories: set[str] | None = None) -> bool:
+    """One line on stdout: did the scan find exactly the planted faults (of the rules selected) and the advisories
+    the seed's own documents draw, and no ERROR?"""
     from auditor.engine.findings import Status
 
     selected = {rule.id for rule in evaluation.rules}
-    expected = planted & selected
+    advisories = advisories or set()
+    expected = (planted | advisories) & selected
     failed = {f.rule_id for f in evaluation.findings if f.status is Status.FAIL}
     errors = sorted({f.rule_id for f in evaluation.findings if f.status is Status.ERROR})
     missed, unexpected = sorted(expected - failed), sorted(failed - expected)
     if not (missed or unexpected or errors):
-        sys.stdout.write(f"self-test: passed: the scan found exactly the {len(expected)} rules the planted faults "
-                         "fail, and no error (exit 0)\n")
+        drawn = len(advisories & selected)
+        told = {0: "", 1: " and the advisory the seed draws"}.get(drawn, f" and the {drawn} advisories the seed draws")
+        sys.stdout.write(f"self-test: passed: the scan found exactly the {len(expected - advisories)} rules the "
+                         f"planted faults fail{told}, and no error (exit 0)\n")
         return True
     parts = [f"{label}: {', '.join(ids)}" for label, ids in
              (("missed", missed), ("unexpected FAIL", unexpected), ("ERROR", errors)) if ids]

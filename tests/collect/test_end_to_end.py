@@ -142,6 +142,8 @@ def test_scan_against_moto_server(server: str, tmp_path: Path) -> None:
             for r in kms_s3
             if r.id in ("CCME-S3-POLICY-SECURETRANSPORT-USERDATA", "CCME-S3-POLICY-TLS12-USERDATA")
         ),
+        # Not planted: the seed's own CloudWatch key policy has no confused-deputy condition (info advisory).
+        ("CCME-KMS-SERVICE-DEPUTY-CLOUDWATCH", keys["cloudWatch"]),
     }
     for rule_id, resource in expected_fail:
         assert verdicts[(rule_id, resource)] == "FAIL"
@@ -287,9 +289,14 @@ def test_demo_reports_the_planted_faults(tmp_path: Path) -> None:
     kms_s3_fails = {
         (r, x) for r, x in fails if r.startswith(("CCME-KMS-", "CCME-S3-")) and "TLS" not in r and "SECURE" not in r
     }
+    cloudwatch_key = next(
+        r["id"] for r in resources if r["type"] == "kms.key" and "alias/ccme/cloudWatch" in r["attributes"]["aliases"]
+    )
     assert kms_s3_fails == {
         ("CCME-KMS-REGIONALITY-SNS", sns_key),
         ("CCME-S3-ACCESS-LOGGING-INTERNALS", "ucit-ccme-internals-eu-west-1"),
+        # not planted: the advisory the seed's own CloudWatch key policy draws (info)
+        ("CCME-KMS-SERVICE-DEPUTY-CLOUDWATCH", cloudwatch_key),
     }
     # Exactly the planted faults and the findings they imply: no FAIL nobody planted (a call moto does not
     # emulate is answered empty, never read as a blocked service), and no ERROR.
@@ -299,5 +306,6 @@ def test_demo_reports_the_planted_faults(tmp_path: Path) -> None:
         "CCME-S3-POLICY-SECURETRANSPORT-USERDATA",
         "CCME-S3-POLICY-TLS12-USERDATA",
         "CCME-VPC-DHCP",
+        "CCME-KMS-SERVICE-DEPUTY-CLOUDWATCH",
     }
     assert [f["rule_id"] for f in report["findings"] if f["status"] == "ERROR"] == []
