@@ -484,15 +484,15 @@ class _CompiledStatement:
         return cached
 
     def templated_resource_matches(self, resource: str, context: Mapping[str, tuple[str, ...]]) -> bool:
-        """Resource / NotResource with policy variables. A Resource value whose substitution fails matches
-        no resource (the others still can); a NotResource value whose substitution fails makes the element
-        not match (the statement does not apply)."""
+        """Resource / NotResource with policy variables. A value whose substitution fails makes the whole
+        statement not apply, whatever the other values say ("If AWS cannot resolve a variable this might cause
+        the entire statement to be invalid", IAM User Guide, "IAM policy elements: Variables and tags")."""
         assert self.res_templates is not None
         templates, negate = self.res_templates
         hits = [_pv.matches(t, resource, context) for t in templates]
-        if negate:
-            return not any(h is None for h in hits) and not any(hits)
-        return any(h is True for h in hits)
+        if any(h is None for h in hits):
+            return False
+        return not any(hits) if negate else any(hits)
 
     def conditions_match(self, context: Mapping[str, tuple[str, ...]], resource: str = "") -> bool:
         if self.res_templates is not None and not self.templated_resource_matches(resource, context):

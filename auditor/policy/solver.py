@@ -1362,8 +1362,8 @@ class _Encoder:
             if negate:
                 hit = z3.Or(*[self.template_member(self.res, t) for t in templates])
                 return z3.And(self.resolvable(templates), z3.Not(hit))
-            # template_member is false when a variable without default is absent: that value matches nothing.
-            return z3.Or(*[self.template_member(self.res, t) for t in templates])
+            # A value whose variable cannot be substituted makes the whole statement not apply (as evaluate.py).
+            return z3.And(self.resolvable(templates), z3.Or(*[self.template_member(self.res, t) for t in templates]))
         if len(self.q.resources) == 1 and not self.q.resources[0].any_suffix:
             return z3.BoolVal(self.compiled[i].resource_matches(self.q.resources[0].arn))
         pats, negate = (stmt.resource, False) if stmt.resource is not None else (stmt.not_resource, True)

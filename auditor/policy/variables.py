@@ -9,8 +9,9 @@ Semantics (IAM User Guide, "IAM policy elements: Variables and tags"):
   is one quote. Spaces around the key name and the quoted default are ignored.
 * A key that is absent from the request, or holds more than one value (a multi-valued
   key), cannot be substituted; without a default the substitution fails and the element
-  holding it does not match: a Resource / NotResource element makes the statement not apply,
-  a condition is false (negated operator or not).
+  holding it does not match: in a Resource / NotResource element the whole statement does not
+  apply, whatever its other values say (the guide: "this might cause the entire statement to be
+  invalid"); a condition is false (negated operator or not).
 * Substitution happens once: a default that looks like a variable stays literal text.
 * Text that opens ``${`` but is not a well-formed variable stays literal text.
 

@@ -436,9 +436,12 @@ def test_policy_variables_in_resource(
     assert effect(stmt(Resource=resource_pattern), resource=resource, context=context) == expected
 
 
-def test_a_resource_value_that_cannot_be_substituted_matches_nothing_and_not_resource_does_not_apply() -> None:
+def test_a_resource_value_that_cannot_be_substituted_makes_the_whole_statement_not_apply() -> None:
+    # "If AWS cannot resolve a variable this might cause the entire statement to be invalid": the other
+    # Resource value (OBJ itself) does not save the statement.
     both = ["arn:aws:s3:::b/${aws:username}/*", OBJ]
-    assert effect(stmt(Resource=both)) == "allow"
+    assert effect(stmt(Resource=both)) == "implicit_deny"
+    assert effect(stmt(Resource=both), context={"aws:username": "alice"}) == "allow"
     assert effect(stmt(Resource=None, NotResource=["arn:aws:s3:::b/${aws:username}/*"])) == "implicit_deny"
     ctx = {"aws:username": "alice"}
     assert effect(stmt(Resource=None, NotResource=["arn:aws:s3:::b/${aws:username}/*"]), context=ctx) == "allow"

@@ -220,6 +220,9 @@ CASES = [
          bucket_policy(http_deny(Resource=[B, f"{B}/${{aws:username}}/*"]), http_deny(Sid="all")), "PASS"),
     Case("variable-wildcard-value-is-literal", HTTP, bucket_policy(http_deny(Resource=[B, f"{B}/${{aws:username}}"])),
          "FAIL", f"{B}/"),
+    # One value that cannot be substituted invalidates the whole statement: B and B/* do not save it.
+    Case("variable-invalidates-whole-statement", HTTP,
+         bucket_policy(http_deny(Resource=[B, f"{B}/*", f"{B}/${{aws:username}}/*"])), "FAIL", "not denied"),
     Case("variable-special-star", HTTP, bucket_policy(http_deny(Resource=[B, f"{B}/${{*}}"])), "FAIL", f"{B}/"),
     Case("variable-exempts-userid", HTTP,
          bucket_policy(http_deny({"StringNotLike": {"aws:userid": "${aws:username}*"}})), "FAIL", "not denied"),
