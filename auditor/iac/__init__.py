@@ -230,23 +230,20 @@ def _load_file(
             followed=followed,
         )
         return "cloudformation", items, problems, sorted(str(p) for p in followed)
+    kind, reader = None, None
     if parallelcluster.is_parallelcluster(template):
-        text = read_text(path)
-        try:
-            plain = parse_yaml(text, file=str(path))
-        except InputError as exc:
-            return None, [], [ParseProblem(str(path), exc.what)], []
-        items, problems = parallelcluster.load(path, plain, text, region=region, account=account)
-        return "parallelcluster", items, problems, []
-    if ccme_deployment.is_ccme_deployment(template) and path.name not in CONFIG_FILE_NAMES:
+        kind, reader = "parallelcluster", parallelcluster.load
+    elif ccme_deployment.is_ccme_deployment(template) and path.name not in CONFIG_FILE_NAMES:
         # (ccme-audit.yaml may hold management_host_os too: it is this tool's configuration, not CCME's.)
+        kind, reader = "ccme_deployment", ccme_deployment.load
+    if reader is not None:
         text = read_text(path)
         try:
             plain = parse_yaml(text, file=str(path))
         except InputError as exc:
             return None, [], [ParseProblem(str(path), exc.what)], []
-        items, problems = ccme_deployment.load(path, plain, text, region=region, account=account)
-        return "ccme_deployment", items, problems, []
+        items, problems = reader(path, plain, text, region=region, account=account)
+        return kind, items, problems, []
     if named:
         return (
             None,
