@@ -20,9 +20,15 @@ BROKEN = ["examples/cloudformation/ccme-prerequisites-broken.yaml", "examples/te
 CONFIG = ["-c", "examples/config/ccme-prerequisites.yaml"]
 
 
+# The info advisory the seed's own CloudWatch key policy draws (the examples keep the seed's policy as written): no
+# template fix changes it, so it is left out of the before/after comparisons.
+ADVISORY = "CCME-KMS-SERVICE-DEPUTY-CLOUDWATCH"
+
+
 def fails(report: Path) -> set[tuple[str, str]]:
     data = json.loads(report.read_text())
-    return {(f["rule_id"], f["resource_id"]) for f in data["findings"] if f["status"] == "FAIL"}
+    return {(f["rule_id"], f["resource_id"]) for f in data["findings"]
+            if f["status"] == "FAIL" and f["rule_id"] != ADVISORY}
 
 
 @pytest.fixture()

@@ -79,8 +79,10 @@ def _host(ctx: CollectContext, instance: dict[str, Any]) -> None:
         # The management_host_os of the CCME deployment configuration file, when the configuration gives it.
         "deployment_os": ctx.config.data.get("management_host_os"),
     }
-    answer = ctx.call("ec2", "DescribeImages", ImageIds=[image_id]) if image_id else None
-    images = (answer or {}).get("Images") if not isinstance(answer, Failed) else None
+    # Paginated like any listing (every page read, or a collection error): the image is the one of that id.
+    answer = ctx.paginate("ec2", "DescribeImages", "Images", ImageIds=[image_id]) if image_id else None
+    images = ([i for i in answer if isinstance(i, dict) and i.get("ImageId") == image_id]
+              if isinstance(answer, list) else None)
     if isinstance(answer, Failed):
         for key in ("image_name", "image_description", "os"):
             attributes[key] = ctx.attribute_error("ec2.management_host", iid, key, answer)

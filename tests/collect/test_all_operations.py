@@ -273,9 +273,16 @@ def _ccme(session: boto3.Session, tmp: Path) -> World:
     seeded = seed_ccme_account(session, REGION, faults=True)
     ec2 = session.client("ec2", region_name=REGION)
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.medium",
-                      TagSpecifications=[{"ResourceType": "instance",
-                                          "Tags": [{"Key": "Name", "Value": "ccme-management-host"}]}])
+    host = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.medium",
+                             TagSpecifications=[{"ResourceType": "instance",
+                                                 "Tags": [{"Key": "Name", "Value": "ccme-management-host"}]}])
+    host_id = host["Instances"][0]["InstanceId"]
+    # A node of a deployed ParallelCluster cluster (its stack is named below): its instance type is described
+    # live (pcluster.node) and its volumes are checked against the clusters' key (deployed.resource).
+    ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="c5.large",
+                      TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                          {"Key": "parallelcluster:cluster-name", "Value": "ccme-cluster"},
+                          {"Key": "parallelcluster:node-type", "Value": "Compute"}]}])
     # The deployed stack's resources (moto's CloudFormation lacks secrets: its resource list is canned).
     kms = session.client("kms", region_name=REGION)
     key = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
@@ -297,7 +304,16 @@ def _ccme(session: boto3.Session, tmp: Path) -> World:
     session.client("lambda", region_name=REGION).create_function(
         FunctionName="ccme-fn", Runtime="python3.12", Role=role, Handler="i.h", Code={"ZipFile": code.getvalue()},
         KMSKeyArn=f"arn:aws:kms:{REGION}:123456789012:key/{key.get('alias/ccme/lambda')}")
+    file_systems_key = f"arn:aws:kms:{REGION}:123456789012:key/{key.get('alias/ccme/file_systems')}"
+    efs = session.client("efs", region_name=REGION).create_file_system(
+        CreationToken="ccme-home", Encrypted=True, KmsKeyId=file_systems_key)["FileSystemId"]
+    fsx = session.client("fsx", region_name=REGION).create_file_system(
+        FileSystemType="LUSTRE", StorageCapacity=1200, SubnetIds=[seeded.backend_subnets[0]],
+        KmsKeyId=file_systems_key)["FileSystem"]["FileSystemId"]
     stack_resources = [
+        {"LogicalResourceId": "Host", "PhysicalResourceId": host_id, "ResourceType": "AWS::EC2::Instance"},
+        {"LogicalResourceId": "Home", "PhysicalResourceId": efs, "ResourceType": "AWS::EFS::FileSystem"},
+        {"LogicalResourceId": "Scratch", "PhysicalResourceId": fsx, "ResourceType": "AWS::FSx::FileSystem"},
         {"LogicalResourceId": "Topic", "PhysicalResourceId": topic, "ResourceType": "AWS::SNS::Topic"},
         {"LogicalResourceId": "Logs", "PhysicalResourceId": "/ccme/app", "ResourceType": "AWS::Logs::LogGroup"},
         {"LogicalResourceId": "Secret", "PhysicalResourceId": secret, "ResourceType": "AWS::SecretsManager::Secret"},
@@ -342,7 +358,7 @@ def _ccme(session: boto3.Session, tmp: Path) -> World:
     }
     sets = dict(seeded.config_overrides())
     sets.update({"packs": ["ccme"], "options.read_secret_values": True, "management_host": "ccme-management-host",
-                 "deployment.stacks": ["ccme-management"], "account": "123456789012"})
+                 "deployment.stacks": ["ccme-management", "ccme-cluster"], "account": "123456789012"})
     (tmp / "test").mkdir(parents=True, exist_ok=True)
     (tmp / "test" / "iam.yaml").write_text(IAM_ROLE_RULE, encoding="utf-8")
     rules = [*load_rules(None, ["ccme"]), *load_rule_file(tmp / "test" / "iam.yaml", "test")]

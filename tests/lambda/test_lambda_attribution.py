@@ -150,7 +150,7 @@ def test_history_reports_put_the_rule_history_in_report_html(world: LambdaWorld)
     assert second["history"] == 1  # the first run's dated report (latest/ is not counted twice)
     page = _latest(world, "report.html").decode()
     section = page.split('<section id="history">', 1)[1].split("</section>", 1)[0]
-    row = section.split('<td class="rid">CCME-S3-VERSIONING-INTERNALS</td>', 1)[1].split("</tr>", 1)[0]
+    row = section.split('>CCME-S3-VERSIONING-INTERNALS</a></td>', 1)[1].split("</tr>", 1)[0]  # (linked to its doc)
     assert ">PASS</td><td>FAIL</td>" in row
     data = json.loads(page.split('<script type="application/json" id="ccme-data">')[1].split("</script>")[0])
     [detail] = [d["h"] for d in data["findings"] if d["r"] == "CCME-S3-VERSIONING-INTERNALS"]

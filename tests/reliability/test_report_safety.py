@@ -117,18 +117,38 @@ def markdown_html(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def benign_markdown() -> Structure:
-    return structure(markdown_html(render(hostile(BENIGN), Format.MARKDOWN)))
+    return structure(markdown_html(uncapped_markdown(hostile(BENIGN))))
+
+
+def uncapped_markdown(evaluation: Evaluation) -> str:
+    """The Markdown without its comment-size cap: a longer payload would drop a details block that a short benign
+    value keeps, and the structures would differ for size alone (the cap is tested below)."""
+    from auditor.report import markdown
+
+    return markdown.render(evaluation, max_chars=10_000_000)
 
 
 @pytest.mark.parametrize("name", PAYLOADS)
 def test_markdown_is_escaped(name: str, benign_markdown: Structure) -> None:
-    text = render(hostile(PAYLOADS[name]), Format.MARKDOWN)
+    text = uncapped_markdown(hostile(PAYLOADS[name]))
     parsed = structure(markdown_html(text))
     # No raw HTML, link, code span, table cell or line break of the payload's: the rendered
     # structure is the benign one's.
     assert parsed.tags == benign_markdown.tags, set(parsed.tags) ^ set(benign_markdown.tags)
     assert not [u for u in parsed.urls if u.strip().lower().startswith(("javascript:", "data:", "vbscript:"))]
     assert "\x1b" not in text and "\x00" not in text
+
+
+@pytest.mark.parametrize("name", PAYLOADS)
+def test_capped_markdown_is_escaped_too(name: str, benign_markdown: Structure) -> None:
+    """Under a small cap (findings counted, not cut in half) the payload still adds no element of its own."""
+    from auditor.report import markdown
+
+    text = markdown.render(hostile(PAYLOADS[name]), max_chars=8_000)
+    parsed = structure(markdown_html(text))
+    assert "more failing findings not listed" in text  # the cap was reached
+    assert set(parsed.tags) <= set(benign_markdown.tags) | {("em", ())}, set(parsed.tags) - set(benign_markdown.tags)
+    assert not [u for u in parsed.urls if u.strip().lower().startswith(("javascript:", "data:", "vbscript:"))]
 
 
 @pytest.mark.parametrize("name", PAYLOADS)
