@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -18,11 +18,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def moto_server(timeout: float = 30) -> Iterator[str]:
-    """Yield the server's URL; RuntimeError when it does not answer within `timeout` seconds."""
+def moto_server(timeout: float = 30, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Yield the server's URL; RuntimeError when it does not answer within `timeout` seconds. `env`: the
+    server's environment (default: this process's)."""
     port = free_port()
-    server = subprocess.Popen([shutil.which("moto_server") or "moto_server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The running interpreter's moto (its console script need not be on PATH).
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from auditor.data import data_dir
-from auditor.engine.rules import Rule, load_rule_file, pack_files
+from auditor.engine.rules import Rule, load_files, pack_files
 from auditor.errors import InputError
 
 
@@ -38,13 +38,4 @@ def load_rule_sets(dirs: Sequence[Path] | None, packs: Sequence[str] | None = No
         if pack not in custom_packs and (wanted is None or pack in wanted)
     ]
     files += [(pack, path) for pack, path, _ in custom if add_custom or wanted is None or pack in wanted]
-    rules: list[Rule] = []
-    seen: dict[str, str] = {}
-    for pack, path in files:
-        for rule in load_rule_file(path, pack):
-            if rule.id in seen:
-                raise InputError(f"duplicate rule id {rule.id} (first in {seen[rule.id]})", file=str(path),
-                                 place=f"rule {rule.id}", fix="give each rule a unique id")
-            seen[rule.id] = str(path)
-            rules.append(rule)
-    return rules
+    return load_files(files)

@@ -292,22 +292,26 @@ def pack_files(root: Path) -> Iterable[tuple[str, Path]]:
             yield root.name, path
 
 
-def load_rules(root: Path | None = None, packs: Sequence[str] | None = None) -> list[Rule]:
-    """Load and validate every rule under root (default: the shipped policies/), optionally by pack."""
-    root = root or data_dir("policies")
+def load_files(files: Iterable[tuple[str, Path]]) -> list[Rule]:
+    """The rules of these (pack, file) pairs, in order; a rule id given twice is bad input naming both files."""
     rules: list[Rule] = []
     seen: dict[str, str] = {}
-    available: set[str] = set()
-    for pack, path in pack_files(root):
-        available.add(pack)
-        if packs and pack not in packs:
-            continue
+    for pack, path in files:
         for rule in load_rule_file(path, pack):
             if rule.id in seen:
                 raise InputError(f"duplicate rule id {rule.id} (first in {seen[rule.id]})", file=str(path),
                                  place=f"rule {rule.id}", fix="give each rule a unique id")
             seen[rule.id] = str(path)
             rules.append(rule)
+    return rules
+
+
+def load_rules(root: Path | None = None, packs: Sequence[str] | None = None) -> list[Rule]:
+    """Load and validate every rule under root (default: the shipped policies/), optionally by pack."""
+    root = root or data_dir("policies")
+    every = list(pack_files(root))
+    available = {pack for pack, _ in every}
+    rules = load_files((pack, path) for pack, path in every if not packs or pack in packs)
     if packs:
         missing = sorted(set(packs) - available)
         if missing:
