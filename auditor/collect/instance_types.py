@@ -40,22 +40,43 @@ def _facts(item: dict[str, Any]) -> dict[str, Any]:
             "gpu_manufacturers": sorted({str(g["Manufacturer"]) for g in gpus if g.get("Manufacturer")})}
 
 
+_MAX_PAGES = 200  # a family has at most a few dozen types: more pages than this is an answer that never ends
+
+
+class _Unfinished(Exception):
+    """A listing that did not end: a page token seen before, or more pages than _MAX_PAGES."""
+
+
 def _error(exc: Exception) -> str:
+    if isinstance(exc, _Unfinished):
+        return f"ec2:DescribeInstanceTypes: {exc}"
     failed = classify(exc, CALLS[0].action)
     return f"ec2:DescribeInstanceTypes failed ({failed.code})"
 
 
 def _pages(client: Any, **params: Any) -> list[dict[str, Any]]:
+    """Every page, or _Unfinished: a shorter list would judge a family on some of its types only."""
     items: list[dict[str, Any]] = []
     seen: set[str] = set()
-    while True:
+    for _ in range(_MAX_PAGES):
         answer = client.describe_instance_types(**params)
         items.extend(i for i in answer.get("InstanceTypes") or [] if isinstance(i, dict))
         token = answer.get("NextToken")
-        if not token or token in seen:
+        if not token:
             return items
+        if token in seen:
+            raise _Unfinished(f"the page token {str(token)[:40]!r} came back a second time")
         seen.add(token)
         params["NextToken"] = token
+    raise _Unfinished(f"more than {_MAX_PAGES} pages")
+
+
+def _unknown_name(exc: Exception) -> str | None:
+    """EC2's error code when the call failed because it does not know an instance type name, else None."""
+    if isinstance(exc, _Unfinished):
+        return None
+    code = classify(exc, CALLS[0].action).code
+    return code if code.startswith("InvalidInstanceType") else None
 
 
 def describe(client: Any, names: list[str]) -> dict[str, Any]:
@@ -67,19 +88,23 @@ def describe(client: Any, names: list[str]) -> dict[str, Any]:
         chunk = types[start:start + _CHUNK]
         try:
             found = {str(i.get("InstanceType")): _facts(i) for i in _pages(client, InstanceTypes=chunk)}
-        except CALL_ERRORS:  # one name EC2 does not know fails the whole call: ask one by one
-            found = {}
+        except (*CALL_ERRORS, _Unfinished) as exc:
+            if _unknown_name(exc) is None:  # credentials, permissions, throttling: no answer for any of them
+                out.update({name: _error(exc) for name in chunk})
+                continue
+            found = {}  # one name EC2 does not know fails the whole call: ask one by one
             for name in chunk:
                 try:
                     found.update({str(i.get("InstanceType")): _facts(i) for i in _pages(client, InstanceTypes=[name])})
-                except CALL_ERRORS as one:
-                    out[name] = _error(one) + f": EC2 does not describe {name!r} in this Region"
+                except (*CALL_ERRORS, _Unfinished) as one:
+                    out[name] = _error(one) + (f": EC2 does not describe {name!r} in this Region"
+                                               if _unknown_name(one) else "")
         for name in chunk:
             out.setdefault(name, found.get(name, f"EC2 did not describe {name!r} in its answer"))
     for family in families:
         try:
             items = _pages(client, Filters=[{"Name": "instance-type", "Values": [f"{family}.*"]}])
-        except CALL_ERRORS as exc:
+        except (*CALL_ERRORS, _Unfinished) as exc:
             out[family] = _error(exc)
             continue
         members = [_facts(i) for i in items if str(i.get("InstanceType", "")).split(".", 1)[0] == family]

@@ -127,3 +127,41 @@ def test_live_facts_for_a_batch_family_on_moto(tmp_path: Path) -> None:
         result, _ = audit_paths([_cluster(tmp_path, "[optimal, g5g]", batch=True)], config, rules,
                                 today=dt.date(2026, 11, 22), ec2_client=client)
     assert [f.status.value for f in result.findings] == ["FAIL"]
+
+
+class _Counting(_Refusing):
+    """Refuses like _Refusing and counts the calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def describe_instance_types(self, **params: object) -> dict[str, object]:
+        self.calls += 1
+        return super().describe_instance_types(**params)
+
+
+def test_a_refusal_is_one_call_and_not_read_as_an_unknown_type() -> None:
+    """Credentials or permissions refused: every name gets that reason, after one call (not one call per name),
+    and none is said to be a type EC2 does not describe."""
+    from auditor.collect.instance_types import describe
+
+    client = _Counting()
+    out = describe(client, ["c7g.large", "g5g.xlarge", "c5.large"])
+    assert client.calls == 1
+    assert all("UnauthorizedOperation" in out[n] and "does not describe" not in out[n] for n in out), out
+
+
+class _GPUFamilyEndless:
+    """A family listing whose first page holds one non-GPU type and whose token comes back forever."""
+
+    def describe_instance_types(self, **params: object) -> dict[str, object]:
+        return {"InstanceTypes": [{"InstanceType": "g5g.xlarge", "ProcessorInfo": {"SupportedArchitectures": ["arm64"]},
+                                   "GpuInfo": {}}], "NextToken": "again"}
+
+
+def test_a_family_listing_that_never_ends_is_unknown_not_judged_on_its_first_page() -> None:
+    """Judging g5g on the page that came (no GPU shown) would PASS an arm64 GPU family."""
+    from auditor.collect.instance_types import describe
+
+    out = describe(_GPUFamilyEndless(), ["g5g"])
+    assert isinstance(out["g5g"], str) and "second time" in out["g5g"], out
