@@ -169,6 +169,7 @@ def _volumes(ctx: CollectContext, instances: dict[str, str | None]) -> None:
         if isinstance(volumes, Failed):
             ctx.type_error(TYPE, volumes)
             return
+        _add_unanswered(ctx, instances, [described[i] for i in chunk_ids], volumes, roles)
         for volume in volumes:
             vid = str(volume["VolumeId"])
             attached = [str(a.get("InstanceId")) for a in volume.get("Attachments") or []
@@ -182,6 +183,27 @@ def _volumes(ctx: CollectContext, instances: dict[str, str | None]) -> None:
                 "kind": _ROLE_KIND[role] if isinstance(role, str) else role,
                 "kms_key": volume.get("KmsKeyId") if volume.get("Encrypted") else None,
             }, name=vid)
+
+
+def _add_unanswered(ctx: CollectContext, instances: dict[str, str | None], described: list[dict[str, Any]],
+                    volumes: list[dict[str, Any]], roles: dict[str, Any]) -> None:
+    """A volume an instance lists (BlockDeviceMappings) that DescribeVolumes did not return: its key is unknown
+    (ERROR on that volume), never a volume less to judge."""
+    answered = {str(v.get("VolumeId")) for v in volumes}
+    for instance in described:
+        iid = str(instance["InstanceId"])
+        for mapping in instance.get("BlockDeviceMappings") or []:
+            vid = (mapping.get("Ebs") or {}).get("VolumeId")
+            if not vid or str(vid) in answered:
+                continue
+            role = roles.get(iid)
+            stack = instances.get(iid)
+            ctx.add(TYPE, f"{stack or 'name_prefix'}/{iid}/{vid}", {
+                "stack": stack, "found_by": "stack" if stack else "name_prefix", "logical_id": None,
+                "cfn_type": "AWS::EC2::Volume", "physical_id": str(vid), "instance_id": iid,
+                "kind": _ROLE_KIND[role] if isinstance(role, str) else role,
+                "kms_key": unknown(f"the volume {vid} attached to {iid} is not in the ec2:DescribeVolumes answer"),
+            }, name=str(vid))
 
 
 def _file_systems(ctx: CollectContext, wanted: dict[str, str | None], listed: list[dict[str, Any]]) -> None:

@@ -136,3 +136,29 @@ def test_efs_of_a_named_stack() -> None:
     found = {f.resource_id: f.status.value for f in evaluate(result.snapshot, _rules(), cfg).findings
              if f.rule_id == "CCME-DEPLOYED-KMS-EFS"}
     assert found == {"ccme-storage/Home": "PASS", "ccme-storage/Plain": "FAIL"}, found
+
+
+class _DropVolume:
+    """A client hook whose DescribeVolumes answer leaves out one volume (a page that lost an item)."""
+
+    def __init__(self, volume: str):
+        self.volume = volume
+
+    def __call__(self, client: Any, service: str) -> None:
+        if service == "ec2":
+            client.meta.events.register("after-call.ec2.DescribeVolumes", self._drop)
+
+    def _drop(self, parsed: dict[str, Any], **_: Any) -> None:
+        parsed["Volumes"] = [v for v in parsed.get("Volumes") or [] if v.get("VolumeId") != self.volume]
+
+
+def test_a_volume_the_instance_lists_but_describe_volumes_leaves_out_is_error() -> None:
+    """The instance's BlockDeviceMappings name the volume: an answer without it is missing evidence on that
+    volume (ERROR), never one volume less to judge."""
+    with moto_account() as session:
+        seed_ccme_account(session, REGION, faults=False)
+        cmh = _instance(session, "ccme-cmh")
+        unencrypted = _volume(session, cmh, None)
+        cfg = config({"deployment.name_prefix": "ccme-", "management_host": "ccme-cmh"})
+        result = run_scan(session, cfg, _rules(), client_hooks=[_DropVolume(unencrypted)])
+    assert _found(result, cfg).get(("EBS-CMH", unencrypted)) == "ERROR", _found(result, cfg)
