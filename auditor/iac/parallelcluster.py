@@ -176,6 +176,14 @@ def check_keys(path: Path, doc: dict[str, Any], lines: list[str]) -> list[ParseP
             for index, item in enumerate(node):
                 walk(item, tree, f"{place}[{index}]", line)
             return
+        if isinstance(tree, dict) and isinstance(node, (str, int, float, bool)):
+            problems.append(ParseProblem(
+                str(path),
+                f"{place}: holds {type(node).__name__} {str(node)[:40]!r} where ParallelCluster's schema expects a "
+                f"section with keys ({', '.join(sorted(tree))[:200]}) and would not create the cluster",
+                line,
+            ))
+            return
         if not isinstance(node, dict) or not isinstance(tree, dict):
             return
         for key, value in node.items():
